@@ -1,0 +1,1 @@
+"""One module per ``seqfixity`` subcommand; each has ``register(subparsers)``."""

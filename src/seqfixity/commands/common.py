@@ -1,0 +1,97 @@
+"""Options and helpers that several subcommands share."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterable, Iterator
+
+from seqfixity.errors import SettingsError
+from seqfixity.etag import PRESETS
+from seqfixity.hashes import DIGEST_KINDS
+from seqfixity.settings import Settings, parse_digest_list
+from seqfixity.units import SizeError, parse_size
+
+EXIT_CODES_HELP = """\
+exit status (a bitmask; add the numbers):
+  0    every file was hashed and matched
+  1    content mismatch
+  2    size mismatch
+  4    missing (no such file, or expected and not found)
+  8    extra (present but not expected)
+  16   unreadable (not a regular file, read error, changed while read)
+  32   unverifiable (nothing comparable, e.g. a non-MD5 ETag)
+  64   manifest or listing error
+  128  usage error (bad arguments or settings)
+"""
+
+
+def say(message: str) -> None:
+    """Print ``seqfixity: message`` on stderr."""
+    print(f"seqfixity: {message}", file=sys.stderr, flush=True)
+
+
+def size_argument(text: str) -> int:
+    """argparse type for byte sizes such as ``8MiB``, ``16MB``, ``15728640``."""
+    try:
+        return parse_size(text)
+    except SizeError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def digest_argument(text: str) -> tuple[str, ...]:
+    """argparse type for ``md5,etag,xxh128``."""
+    names = parse_digest_list(text)
+    unknown = [n for n in names if n not in DIGEST_KINDS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown digest {unknown[0]!r} (choose from {', '.join(DIGEST_KINDS)})")
+    return names
+
+
+def add_settings_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--config``, ``--etag-preset``, ``--part-size``, ``--threshold`` and ``--digests``."""
+    group = parser.add_argument_group("digests and ETag layout")
+    group.add_argument("--config", metavar="YAML",
+                       help="read settings from this file (as config/config.yaml); flags override it")
+    group.add_argument("--etag-preset", choices=list(PRESETS), default=None,
+                       help="uploader whose multipart rule to follow (default: ica, or the config's)")
+    group.add_argument("--part-size", type=size_argument, metavar="SIZE",
+                       help="multipart part size, e.g. 8MiB, 16MB, 15728640 (overrides the preset)")
+    group.add_argument("--threshold", type=size_argument, metavar="SIZE",
+                       help="files at least this big get a multipart ETag (overrides the preset)")
+    group.add_argument("--digests", type=digest_argument, metavar="LIST",
+                       help=f"comma-separated digests to compute: {', '.join(DIGEST_KINDS)} "
+                            "(default: md5,etag,xxh128)")
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Build :class:`Settings` from ``--config`` plus the flags given on the command line."""
+    base = Settings.from_yaml(args.config) if getattr(args, "config", None) else Settings()
+    return base.with_overrides(
+        etag_preset=args.etag_preset, part_size=args.part_size, threshold=args.threshold, digests=args.digests,
+    )
+
+
+def expand_paths(paths: Iterable[str], recursive: bool) -> Iterator[str]:
+    """Yield ``paths``, replacing each directory by the files below it when ``recursive``.
+
+    Files inside a directory come in sorted order. Anything that is not a
+    directory is passed through for the engine to judge (and report).
+    """
+    for path in paths:
+        if recursive and os.path.isdir(path):
+            for folder, subfolders, files in os.walk(path, onerror=_report_walk_error):
+                subfolders.sort()
+                for name in sorted(files):
+                    yield os.path.join(folder, name)
+        else:
+            yield path
+
+
+def _report_walk_error(error: OSError) -> None:
+    say(f"{error.filename}: cannot list folder: {error.strerror}")
+
+
+class UsageError(SettingsError):
+    """Arguments that do not fit together."""

@@ -1,0 +1,283 @@
+"""Multipart ETag arithmetic: layouts, presets, parsing ``hex-N``, part-size inference.
+
+An object uploaded in one request has the MD5 of its bytes as ETag. An object
+uploaded in parts has ``hex(md5(md5(part1) + md5(part2) + ...)) + "-N"``, where
+``N`` is the number of parts. Which layout an uploader chose depends on its
+threshold and part size; the presets below record the rules of common uploaders.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+MiB = 1024**2
+MB = 1000**2
+S3_MAX_PARTS = 10_000
+S3_MIN_PART_SIZE = 5 * MiB
+DEFAULT_PRESET = "ica"
+MAX_GUESS_CANDIDATES = 16
+
+_ETAG_RE = re.compile(r"^(?P<hex>[0-9a-fA-F]{32})(?:-(?P<parts>\d+))?$")
+
+
+class EtagError(ValueError):
+    """A part layout that no S3-compatible store accepts, or an ETag that cannot be parsed."""
+
+
+def md5_hasher():
+    """Return a new MD5 object that FIPS-mode hosts allow (not used for security)."""
+    return hashlib.md5(usedforsecurity=False)
+
+
+@dataclass(frozen=True)
+class EtagLayout:
+    """How a file of ``size`` bytes is cut into parts: ``parts == 0`` means a single-part upload."""
+
+    size: int
+    part_size: int
+    parts: int
+
+    @property
+    def multipart(self) -> bool:
+        """True when the ETag has the ``-N`` multipart form."""
+        return self.parts > 0
+
+
+@dataclass(frozen=True)
+class ParsedEtag:
+    """An ETag split into its hex digest and its part count (0 for a plain MD5)."""
+
+    hex: str
+    parts: int
+
+    @property
+    def multipart(self) -> bool:
+        """True for a ``hex-N`` ETag."""
+        return self.parts > 0
+
+    def __str__(self) -> str:
+        return f"{self.hex}-{self.parts}" if self.parts else self.hex
+
+
+def parse_etag(text: str) -> ParsedEtag:
+    """Parse ``"hex"`` or ``"hex-N"`` (quotes as S3 returns them are removed)."""
+    match = _ETAG_RE.match(text.strip().strip('"').strip())
+    if not match:
+        raise EtagError(f"not an MD5-based ETag: {text!r} (expected 32 hex digits, optionally -N)")
+    parts = int(match["parts"]) if match["parts"] else 0
+    if match["parts"] is not None and parts < 1:
+        raise EtagError(f"ETag {text!r} has a part count of 0")
+    return ParsedEtag(match["hex"].lower(), parts)
+
+
+def parts_for(size: int, part_size: int) -> int:
+    """Return how many parts of ``part_size`` bytes hold ``size`` bytes (at least 1)."""
+    return max(1, math.ceil(size / part_size))
+
+
+def _doubled_until(size: int, part_size: int, max_parts: int) -> int:
+    while parts_for(size, part_size) > max_parts:
+        part_size *= 2
+    return part_size
+
+
+def _grown_to_mib(size: int, part_size: int, max_parts: int) -> int:
+    if parts_for(size, part_size) <= max_parts:
+        return part_size
+    return math.ceil(math.ceil(size / max_parts) / MiB) * MiB
+
+
+def _go_sdk(size: int, part_size: int, max_parts: int) -> int:
+    if parts_for(size, part_size) <= max_parts:
+        return part_size
+    return size // max_parts + 1
+
+
+def _fixed(size: int, part_size: int, max_parts: int) -> int:
+    return part_size
+
+
+@dataclass(frozen=True)
+class Preset:
+    """An uploader's multipart rule: multipart from ``threshold`` bytes, parts grown by ``grow``."""
+
+    name: str
+    threshold: int
+    part_size: int
+    grow: Callable[[int, int, int], int]
+    max_parts: int
+    source: str
+
+    def part_size_for(self, size: int) -> int:
+        """Return the part size this uploader uses for a file of ``size`` bytes."""
+        return self.grow(size, self.part_size, self.max_parts)
+
+
+PRESETS: dict[str, Preset] = {
+    preset.name: preset
+    for preset in (
+        Preset("ica", 16 * MiB, 8 * MiB, _doubled_until, 8192,
+               "empirical (umccr): ICA's MD5 note says files under 16 MB keep their MD5; "
+               "8 MiB parts, doubled while more than 8192 parts; unconfirmed by Illumina"),
+        Preset("aws-cli", 8 * MiB, 8 * MiB, _doubled_until, S3_MAX_PARTS,
+               "s3transfer defaults: multipart_threshold and multipart_chunksize 8 MiB"),
+        Preset("boto3", 8 * MiB, 8 * MiB, _doubled_until, S3_MAX_PARTS,
+               "boto3 upload_file uses s3transfer with the same defaults as the AWS CLI"),
+        Preset("s3cmd", 15 * MiB + 1, 15 * MiB, _fixed, S3_MAX_PARTS,
+               "s3cmd multipart_chunk_size_mb = 15, multipart only above one chunk"),
+        Preset("rclone", 200 * MiB, 5 * MiB, _grown_to_mib, S3_MAX_PARTS,
+               "rclone s3 upload_cutoff 200 MiB, chunk_size 5 MiB, grown to fit 10,000 parts"),
+        Preset("aws-go-sdk", 5 * MiB + 1, 5 * MiB, _go_sdk, S3_MAX_PARTS,
+               "AWS SDK for Go upload manager: 5 MiB parts, size/10000+1 when larger"),
+    )
+}
+
+
+def resolve_layout(
+    size: int,
+    preset: str = DEFAULT_PRESET,
+    part_size: int | None = None,
+    threshold: int | None = None,
+    check_limits: bool = True,
+) -> EtagLayout:
+    """Return the part layout for ``size`` bytes under ``preset``, overridden by ``part_size``/``threshold``.
+
+    An explicit ``part_size`` is used as given (it is not grown); ``threshold``
+    defaults to the preset's. Layouts outside S3's limits raise :class:`EtagError`
+    unless ``check_limits`` is false.
+    """
+    try:
+        rule = PRESETS[preset]
+    except KeyError:
+        raise EtagError(f"unknown ETag preset {preset!r} (choose from {', '.join(PRESETS)})") from None
+    limit = rule.threshold if threshold is None else threshold
+    chosen = rule.part_size_for(size) if part_size is None else part_size
+    if chosen <= 0:
+        raise EtagError(f"part size must be positive, got {chosen}")
+    if size < limit:
+        return EtagLayout(size, chosen, 0)
+    layout = EtagLayout(size, chosen, parts_for(size, chosen))
+    if check_limits:
+        check_s3_limits(layout)
+    return layout
+
+
+def check_s3_limits(layout: EtagLayout) -> None:
+    """Raise :class:`EtagError`, naming the fix, when S3 would refuse ``layout``."""
+    if layout.parts > S3_MAX_PARTS:
+        smallest = math.ceil(layout.size / S3_MAX_PARTS)
+        raise EtagError(
+            f"{layout.parts} parts of {layout.part_size} bytes exceed S3's {S3_MAX_PARTS} parts; "
+            f"use --part-size {math.ceil(smallest / MiB)}MiB or larger, or a preset that grows parts"
+        )
+    if layout.parts > 1 and layout.part_size < S3_MIN_PART_SIZE:
+        raise EtagError(
+            f"part size {layout.part_size} is under S3's 5 MiB minimum for all but the last part; "
+            "use --part-size 5MiB or larger"
+        )
+
+
+class ETagHasher:
+    """Incremental multipart ETag, hashlib-style: ``ETagHasher(part_size).update(data)``.
+
+    With the default ``threshold=0`` the result always has the ``-N`` form; with a
+    threshold, objects smaller than it get their plain MD5, as uploaders do.
+    """
+
+    def __init__(self, part_size: int, threshold: int = 0) -> None:
+        if part_size <= 0:
+            raise EtagError(f"part size must be positive, got {part_size}")
+        self.part_size = part_size
+        self.threshold = threshold or 0
+        self._part_digests: list[bytes] = []
+        self._part = md5_hasher()
+        self._whole = md5_hasher() if self.threshold > 0 else None
+        self._in_part = 0
+        self.size = 0
+
+    def update(self, data: bytes | memoryview) -> None:
+        """Feed the next bytes of the object."""
+        view = memoryview(data).cast("B") if not isinstance(data, memoryview) else data
+        if self._whole is not None and self.size < self.threshold:
+            self._whole.update(view)
+        self.size += len(view)
+        while len(view):
+            room = self.part_size - self._in_part
+            piece = view[:room]
+            self._part.update(piece)
+            self._in_part += len(piece)
+            view = view[len(piece):]
+            if self._in_part == self.part_size:
+                self._part_digests.append(self._part.digest())
+                self._part = md5_hasher()
+                self._in_part = 0
+
+    @property
+    def parts(self) -> int:
+        """The part count so far (0 while the object stays below the threshold)."""
+        if self.size < self.threshold:
+            return 0
+        return len(self._part_digests) + (1 if self._in_part or not self._part_digests else 0)
+
+    def hexdigest(self) -> str:
+        """Return the ETag of the bytes fed so far."""
+        if self.size < self.threshold and self._whole is not None:
+            return self._whole.hexdigest()
+        digests = list(self._part_digests)
+        if self._in_part or not digests:
+            digests.append(self._part.digest())
+        combined = md5_hasher()
+        combined.update(b"".join(digests))
+        return f"{combined.hexdigest()}-{len(digests)}"
+
+
+def multipart_etag_from_digests(part_digests: list[bytes]) -> str:
+    """Return the ``hex-N`` ETag from the binary MD5 of each part."""
+    combined = md5_hasher()
+    combined.update(b"".join(part_digests))
+    return f"{combined.hexdigest()}-{len(part_digests)}"
+
+
+def admissible_part_sizes(size: int, parts: int) -> tuple[int, int]:
+    """Return the inclusive range of part sizes P with ``ceil(size / P) == parts``."""
+    if parts < 1:
+        raise EtagError("a multipart ETag has at least one part")
+    if parts > max(size, 1):
+        raise EtagError(f"{size} bytes cannot make {parts} non-empty parts")
+    low = max(1, math.ceil(size / parts))
+    if parts == 1:
+        return low, max(size, 1)
+    high = math.ceil(size / (parts - 1)) - 1
+    if high < low:
+        raise EtagError(f"no part size cuts {size} bytes into exactly {parts} parts")
+    return low, high
+
+
+def guess_candidates(size: int, parts: int, limit: int = MAX_GUESS_CANDIDATES) -> tuple[list[int], int]:
+    """Return the part sizes worth hashing to reproduce a ``-parts`` ETag of a ``size``-byte file.
+
+    Candidates are every preset's rule, whole MiB and whole MB multiples inside
+    the admissible range, and the range's low end (the Go SDK's ``size/N+1``).
+    Returns the first ``limit`` candidates, most likely first, and how many
+    admissible candidates there were in all.
+    """
+    low, high = admissible_part_sizes(size, parts)
+    if parts == 1:
+        return [max(size, 1)], 1
+    ordered: list[int] = []
+    for preset in PRESETS.values():
+        ordered.append(preset.part_size_for(size))
+    power = MiB
+    while power <= high:
+        ordered.append(power)
+        power *= 2
+    for unit in (MiB, MB):
+        ordered.extend(range(math.ceil(low / unit) * unit, high + 1, unit))
+    ordered.append(low)
+    seen: set[int] = set()
+    candidates = [p for p in ordered if low <= p <= high and not (p in seen or seen.add(p))]
+    return candidates[:limit], len(candidates)

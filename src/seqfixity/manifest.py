@@ -1,0 +1,85 @@
+"""Checksum files out (and, for the checker, in): GNU ``md5sum`` lines, BSD tags, JSON lines, TSV.
+
+Names are handled as bytes (``os.fsencode``) so that file names which are not
+UTF-8 survive. GNU and BSD lines escape ``\\``, newline and carriage return the
+way coreutils 9 does, marking such a line with a leading backslash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+
+from seqfixity.record import FileRecord
+
+OUTPUT_FORMATS = ("gnu", "bsd", "jsonl", "tsv")
+TSV_COLUMNS = (
+    "path", "sample", "size", "mtime", "md5", "etag", "etag_part_size", "etag_parts", "xxh128",
+)
+
+
+def escape_name(name: str | bytes) -> tuple[bytes, bool]:
+    """Return ``name`` escaped as coreutils does, and whether escaping was needed."""
+    raw = os.fsencode(name)
+    if not any(c in raw for c in (b"\\", b"\n", b"\r")):
+        return raw, False
+    escaped = raw.replace(b"\\", b"\\\\").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
+    return escaped, True
+
+
+def unescape_name(escaped: bytes) -> bytes:
+    """Undo :func:`escape_name` (for a line that began with a backslash)."""
+    out = bytearray()
+    index = 0
+    while index < len(escaped):
+        char = escaped[index:index + 1]
+        if char == b"\\" and index + 1 < len(escaped):
+            following = escaped[index + 1:index + 2]
+            out += {b"\\": b"\\", b"n": b"\n", b"r": b"\r"}.get(following, b"\\" + following)
+            index += 2
+        else:
+            out += char
+            index += 1
+    return bytes(out)
+
+
+def gnu_line(digest: str, name: str | bytes) -> bytes:
+    """Return one ``md5sum`` output line (``hex  name``), escaped where coreutils would."""
+    escaped, needed = escape_name(name)
+    return (b"\\" if needed else b"") + digest.encode() + b"  " + escaped + b"\n"
+
+
+def bsd_line(algorithm: str, digest: str, name: str | bytes) -> bytes:
+    """Return one ``md5sum --tag`` line (``MD5 (name) = hex``)."""
+    escaped, needed = escape_name(name)
+    return (b"\\" if needed else b"") + algorithm.upper().encode() + b" (" + escaped + b") = " + digest.encode() + b"\n"
+
+
+def _tsv_field(value: object) -> str:
+    text = "" if value is None else str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def format_records(records: Iterable[FileRecord], output_format: str, name_of=lambda r: r.path) -> bytes:
+    """Serialise the successfully hashed ``records`` in ``output_format`` (see :data:`OUTPUT_FORMATS`).
+
+    ``name_of`` chooses the name written for each record (the path by default).
+    """
+    good = [r for r in records if r.ok]
+    if output_format == "gnu":
+        return b"".join(gnu_line(r.digests["md5"], name_of(r)) for r in good)
+    if output_format == "bsd":
+        return b"".join(bsd_line("MD5", r.digests["md5"], name_of(r)) for r in good)
+    if output_format == "jsonl":
+        lines = [json.dumps({**r.to_dict(), "path": name_of(r)}, sort_keys=False) + "\n" for r in good]
+        return "".join(lines).encode("utf-8", "surrogateescape")
+    if output_format == "tsv":
+        digest_names = sorted({d for r in good for d in r.digests} - set(TSV_COLUMNS))
+        columns = list(TSV_COLUMNS) + digest_names
+        rows = ["\t".join(columns)]
+        for record in good:
+            data = {**record.to_dict(), "path": name_of(record)}
+            rows.append("\t".join(_tsv_field(data.get(c)) for c in columns))
+        return ("\n".join(rows) + "\n").encode("utf-8", "surrogateescape")
+    raise ValueError(f"unknown output format {output_format!r} (choose from {', '.join(OUTPUT_FORMATS)})")

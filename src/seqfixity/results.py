@@ -1,0 +1,94 @@
+"""Per-file results of a check or verification, the batch outcome, and the JSON report.
+
+``seqfixity check`` (against manifests) and ``seqfixity verify`` (against S3 or
+ICA) both produce :class:`FileResult` rows and hand them to :class:`BatchResult`,
+so their reports, exit codes and outcome lines have one shape.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any, TextIO
+
+from seqfixity.atomic import write_bytes_atomic
+from seqfixity.verdict import ALL_FAILURE_VERDICTS, Outcome, Verdict, exit_code, outcome
+
+
+@dataclass
+class FileResult:
+    """The verdict on one file, with what was expected, what was found, and a hint."""
+
+    path: str
+    verdict: Verdict
+    hint: str = ""
+    expected: dict[str, Any] = field(default_factory=dict)
+    actual: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict (the verdict by name)."""
+        data = asdict(self)
+        data["verdict"] = self.verdict.name
+        return data
+
+
+@dataclass
+class BatchResult:
+    """All per-file results of one run, and the verdict classes that count as failures."""
+
+    results: list[FileResult] = field(default_factory=list)
+    fail_on: frozenset[Verdict] = ALL_FAILURE_VERDICTS
+
+    def add(self, result: FileResult) -> None:
+        """Append one file's result."""
+        self.results.append(result)
+
+    @property
+    def outcome(self) -> Outcome:
+        """SUCCEEDED, PARTIALLY_SUCCEEDED or FAILED (FAILED too when there was nothing to check)."""
+        if not self.results:
+            return Outcome.FAILED
+        return outcome((r.verdict for r in self.results), self.fail_on)
+
+    @property
+    def exit_code(self) -> int:
+        """The bitmask of the failing verdicts (see :mod:`seqfixity.verdict`)."""
+        return exit_code((r.verdict for r in self.results), self.fail_on)
+
+    def counts(self) -> dict[str, int]:
+        """Return how many files got each verdict."""
+        return dict(Counter(r.verdict.name for r in self.results))
+
+    def summary_line(self) -> str:
+        """Return the last line a run prints, e.g. ``PARTIALLY_SUCCEEDED: 3 OK, 1 MISMATCH``."""
+        counts = self.counts()
+        ordered = sorted(counts.items(), key=lambda item: (item[0] != "OK", item[0]))
+        parts = ", ".join(f"{count} {name}" for name, count in ordered) or "no files"
+        return f"{self.outcome.value}: {parts}"
+
+    def to_dict(self, **context: Any) -> dict[str, Any]:
+        """Return the JSON report: context, outcome, exit code, counts, and every file's result."""
+        return {
+            **context,
+            "outcome": self.outcome.value,
+            "exit_code": self.exit_code,
+            "counts": self.counts(),
+            "files": [r.to_dict() for r in self.results],
+        }
+
+    def write_report(self, path: str | os.PathLike[str], **context: Any) -> None:
+        """Write the JSON report atomically."""
+        text = json.dumps(self.to_dict(**context), indent=2, ensure_ascii=False) + "\n"
+        write_bytes_atomic(path, text.encode("utf-8", "surrogateescape"))
+
+    def print_lines(self, stream: TextIO, quiet: bool = False) -> None:
+        """Print ``path: VERDICT (hint)`` per file (failures only when ``quiet``), then the summary."""
+        for result in self.results:
+            if quiet and result.verdict is Verdict.OK:
+                continue
+            hint = f" ({result.hint})" if result.hint else ""
+            stream.write(f"{result.path}: {result.verdict.name}{hint}\n")
+        stream.write(self.summary_line() + "\n")

@@ -1,0 +1,107 @@
+"""The one settings object, loaded from ``config/config.yaml`` or command-line flags.
+
+The CLI, the Snakemake rules and the pipeline generators all read
+:class:`Settings`, which keeps the workflow, Nextflow and the ICA XML in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from seqfixity.errors import SettingsError
+from seqfixity.hashes import DIGEST_KINDS
+from seqfixity.etag import DEFAULT_PRESET, PRESETS, EtagError, EtagLayout, resolve_layout
+from seqfixity.units import SizeError, format_size, parse_size
+
+DEFAULT_DIGESTS = ("md5", "etag", "xxh128")
+VALIDATE_LEVELS = ("none", "gzip", "fastq")
+NAMING_MODES = ("off", "warn", "strict")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What to compute for each file, and how strictly to judge it."""
+
+    etag_preset: str = DEFAULT_PRESET
+    part_size: int | None = None
+    threshold: int | None = None
+    digests: tuple[str, ...] = DEFAULT_DIGESTS
+    validate: str = "fastq"
+    naming: str = "warn"
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.etag_preset not in PRESETS:
+            raise SettingsError(f"unknown etag_preset {self.etag_preset!r} (choose from {', '.join(PRESETS)})")
+        unknown = [d for d in self.digests if d not in DIGEST_KINDS]
+        if unknown:
+            raise SettingsError(f"unknown digest {unknown[0]!r} (choose from {', '.join(DIGEST_KINDS)})")
+        if not self.digests:
+            raise SettingsError("at least one digest is needed (for example md5)")
+        if self.validate not in VALIDATE_LEVELS:
+            raise SettingsError(f"validate must be one of {', '.join(VALIDATE_LEVELS)}, not {self.validate!r}")
+        if self.naming not in NAMING_MODES:
+            raise SettingsError(f"naming must be one of {', '.join(NAMING_MODES)}, not {self.naming!r}")
+        if self.part_size is not None and self.part_size <= 0:
+            raise SettingsError(f"part_size must be positive, not {self.part_size}")
+
+    def layout(self, size: int) -> EtagLayout:
+        """Return the ETag part layout for a file of ``size`` bytes (raises :class:`EtagError`)."""
+        return resolve_layout(size, self.etag_preset, self.part_size, self.threshold)
+
+    def with_overrides(self, **values: Any) -> Settings:
+        """Return a copy with the given non-None values replaced."""
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+    def to_cli_args(self) -> list[str]:
+        """Return ``seqfixity hash`` flags that reproduce these settings."""
+        args = ["--etag-preset", self.etag_preset, "--digests", ",".join(self.digests)]
+        if self.part_size is not None:
+            args += ["--part-size", format_size(self.part_size)]
+        if self.threshold is not None:
+            args += ["--threshold", format_size(self.threshold)]
+        return args
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Settings:
+        """Build settings from a config mapping; keys that are not settings go to ``extra``."""
+        names = {f.name for f in fields(cls)} - {"extra"}
+        values: dict[str, Any] = {}
+        try:
+            for key, value in data.items():
+                if key not in names or value is None:
+                    continue
+                if key in ("part_size", "threshold"):
+                    value = parse_size(value)
+                elif key == "digests":
+                    value = parse_digest_list(value)
+                values[key] = value
+        except (SizeError, EtagError) as err:
+            raise SettingsError(str(err)) from None
+        extra = {k: v for k, v in data.items() if k not in names}
+        return cls(**values, extra=extra)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> Settings:
+        """Load settings from a YAML file such as ``config/config.yaml``."""
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except OSError as err:
+            raise SettingsError(f"{path}: cannot read settings: {err.strerror}") from None
+        except yaml.YAMLError as err:
+            raise SettingsError(f"{path}: not valid YAML: {err}") from None
+        if not isinstance(data, Mapping):
+            raise SettingsError(f"{path}: expected a mapping of settings at the top level")
+        return cls.from_mapping(data)
+
+
+def parse_digest_list(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Parse ``md5,etag,xxh128`` (or a list) into a tuple of digest names, duplicates removed."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    names = [str(item).strip().lower() for item in items if str(item).strip()]
+    return tuple(dict.fromkeys(names))

@@ -1,0 +1,41 @@
+"""Shared fixtures: run the CLI from this checkout's sources, make random files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SRC = REPO / "src"
+
+
+def cli_env() -> dict[str, str]:
+    """The environment for running this checkout's ``seqfixity`` as a subprocess."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH", "")]))
+    return env
+
+
+def run_cli(*args: str | os.PathLike[str], cwd: str | os.PathLike[str] | None = None,
+            input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run ``python -m seqfixity ARGS`` from this checkout; return the completed process (bytes)."""
+    return subprocess.run([sys.executable, "-m", "seqfixity", *map(os.fspath, args)], cwd=cwd, env=cli_env(),
+                          input=input, capture_output=True, timeout=600)
+
+
+@pytest.fixture
+def cli():
+    """The :func:`run_cli` helper as a fixture."""
+    return run_cli
+
+
+def write_random(path: Path, size: int, seed: int = 0) -> Path:
+    """Write ``size`` deterministic pseudo-random bytes to ``path``."""
+    import random
+
+    path.write_bytes(random.Random(seed).randbytes(size))
+    return path
