@@ -106,11 +106,7 @@ def read_once(
     """
     before = _identity(check_regular_file(path))
     ring = ring or _worker_ring()
-    try:
-        handle = open(path, "rb", buffering=0)
-    except OSError as err:
-        raise InputError(path, f"cannot open: {err.strerror}") from None
-    with handle:
+    with _open_unbuffered(path) as handle:
         opened = _identity(os.fstat(handle.fileno()))
         if opened != before:
             raise FileChangedError(path, "changed between stat and open; hash it again when it is quiet")
@@ -129,6 +125,13 @@ def read_once(
             "hash it again once it is no longer being written"
         )
     return before
+
+
+def _open_unbuffered(path: str):
+    try:
+        return open(path, "rb", buffering=0)  # noqa: SIM115 - the caller closes it with `with`
+    except OSError as err:
+        raise InputError(path, f"cannot open: {err.strerror}") from None
 
 
 def _read_one_lane(handle, hashers: list[StreamHasher], ring: BufferRing, on_bytes: ProgressCallback | None) -> int:

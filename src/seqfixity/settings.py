@@ -14,8 +14,8 @@ from typing import Any
 import yaml
 
 from seqfixity.errors import SettingsError
-from seqfixity.hashes import DIGEST_KINDS
 from seqfixity.etag import DEFAULT_PRESET, PRESETS, EtagError, EtagLayout, resolve_layout
+from seqfixity.hashes import DIGEST_KINDS
 from seqfixity.units import SizeError, format_size, parse_size
 
 DEFAULT_DIGESTS = ("md5", "etag", "xxh128")
