@@ -14,7 +14,6 @@ import queue
 import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from seqfixity.errors import FileChangedError, InputError
@@ -266,8 +265,11 @@ def hash_files(
         except (InputError, EtagError) as err:
             return failed_record(path, err)
 
-    if jobs <= 1:
+    paths = list(paths)
+    if jobs <= 1 or len(paths) <= 1:
         yield from map(one, paths)
         return
+    from concurrent.futures import ThreadPoolExecutor  # imported here to keep start-up short
+
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="seqfixity-worker") as pool:
         yield from pool.map(one, paths)
