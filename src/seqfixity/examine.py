@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-from seqfixity.digest import SPLIT_MIN_SIZE, failed_record, hash_file
+from seqfixity.digest import SPLIT_MIN_SIZE, check_regular_file, failed_record, hash_file
 from seqfixity.errors import InputError
 from seqfixity.etag import EtagError
 from seqfixity.fastq import COST, SKIPPED, FastqValidator
@@ -25,15 +24,13 @@ def examine_file(path: str, settings: Settings, sample: str = "") -> FileRecord:
     validator = None
     try:
         if settings.validate != "none":
-            threaded = os.stat(path).st_size >= SPLIT_MIN_SIZE
+            threaded = check_regular_file(path).st_size >= SPLIT_MIN_SIZE
             validator = FastqValidator(settings.validate, threaded=threaded)
         sinks = [(validator, COST[settings.validate])] if validator else []
         record = hash_file(path, settings, sinks=sinks)
-    except (InputError, EtagError, OSError) as err:
+    except (InputError, EtagError) as err:
         if validator is not None:
             validator.close()
-        if isinstance(err, OSError) and not isinstance(err, InputError):
-            err = InputError(path, f"cannot stat: {err.strerror}")
         record = failed_record(path, err)
     else:
         if validator is None:
