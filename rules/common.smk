@@ -13,6 +13,11 @@ from seqfixity.errors import SettingsError  # noqa: E402
 from seqfixity.settings import Settings  # noqa: E402
 from seqfixity.units import parse_size  # noqa: E402
 
+if config.get("samples"):
+    import pandas as pd
+
+    validate(pd.read_csv(config["samples"], sep=None, engine="python", dtype=str), "../config/samples.schema.yaml")
+
 try:
     SETTINGS = Settings.from_mapping(config)
     FILES = discover(

@@ -136,7 +136,7 @@ def discover(folders: Iterable[str] = (), patterns: Sequence[str] = DEFAULT_PATT
     return files
 
 
-def make_batches(files: Sequence[InputFile], batch_size: int = 200, batch_bytes: int = 4 << 30,
+def make_batches(files: Sequence[InputFile], batch_size: int = 200, batch_bytes: int = 1 << 30,
                  large_bytes: int = 256 << 20) -> list[Batch]:
     """Pack whole samples into batches, in sample order; a sample of ``large_bytes`` or more goes alone.
 

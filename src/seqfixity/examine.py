@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-from seqfixity.digest import SPLIT_MIN_SIZE, check_regular_file, failed_record, hash_file
+from seqfixity.digest import check_regular_file, failed_record, hash_file
 from seqfixity.errors import InputError
 from seqfixity.etag import EtagError
 from seqfixity.fastq import COST, SKIPPED, FastqValidator
 from seqfixity.names import naming_findings
 from seqfixity.record import FileRecord
 from seqfixity.settings import Settings
+
+# From this size the FASTQ structure check runs in a thread of its own, beside inflation and hashing.
+THREADED_MIN_SIZE = 8 << 20
 
 
 def examine_file(path: str, settings: Settings, sample: str = "") -> FileRecord:
@@ -24,7 +27,7 @@ def examine_file(path: str, settings: Settings, sample: str = "") -> FileRecord:
     validator = None
     try:
         if settings.validate != "none":
-            threaded = check_regular_file(path).st_size >= SPLIT_MIN_SIZE
+            threaded = check_regular_file(path).st_size >= THREADED_MIN_SIZE
             validator = FastqValidator(settings.validate, threaded=threaded)
         sinks = [(validator, COST[settings.validate])] if validator else []
         record = hash_file(path, settings, sinks=sinks)

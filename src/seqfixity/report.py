@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from seqfixity.atomic import write_bytes_atomic
+from seqfixity.errors import InputError
 from seqfixity.fastq import FAILED_VERDICTS
 from seqfixity.record import FileRecord
 from seqfixity.verdict import Verdict, exit_code, outcome
@@ -45,8 +46,14 @@ def load_records(paths: Iterable[str]) -> list[FileRecord]:
     """Read records from JSON-lines files written by ``seqfixity digest``."""
     records = []
     for path in paths:
-        with open(path, encoding="utf-8", errors="surrogateescape") as handle:
-            records += [FileRecord.from_dict(json.loads(line)) for line in handle if line.strip()]
+        try:
+            with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+                records += [FileRecord.from_dict(json.loads(line)) for line in handle if line.strip()]
+        except OSError as err:
+            raise InputError(path, f"cannot read records: {err.strerror} (rerun its digest job, e.g. "
+                                   "snakemake --forcerun digest)") from None
+        except (ValueError, TypeError) as err:
+            raise InputError(path, f"not a seqfixity record file: {err}") from None
     return records
 
 

@@ -6,7 +6,6 @@ import argparse
 import json
 
 from seqfixity.commands.common import UsageError, say
-from seqfixity.report import file_rows, load_records, summarise, write_reports
 from seqfixity.settings import NAMING_MODES
 
 EXAMPLES = """\
@@ -56,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
             summary = json.load(handle)
         say(summary["line"])
         return summary["exit_code"]
+    from seqfixity.report import file_rows, load_records, summarise, write_reports  # pandas: only when needed
+
     if not args.outdir or not (args.records or args.batches):
         raise UsageError("aggregate needs --outdir and record files (or --batches)")
     batches = []
