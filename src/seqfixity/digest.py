@@ -199,10 +199,13 @@ def hash_file(
     settings: Settings | None = None,
     ring: BufferRing | None = None,
     on_bytes: ProgressCallback | None = None,
+    sinks: Sequence[tuple[StreamHasher, float]] = (),
 ) -> FileRecord:
     """Read ``path`` once and return its :class:`FileRecord` with every digest in ``settings``.
 
-    Below the ETag threshold the ETag is the MD5 (computed once). Raises
+    ``sinks`` (each with its cost relative to MD5) are fed the same bytes in the
+    same read, for checks such as FASTQ validation; the caller reads their
+    results. Below the ETag threshold the ETag is the MD5 (computed once). Raises
     :class:`InputError` (or :class:`FileChangedError`) when the file cannot be
     hashed, and :class:`EtagError` when its layout breaks S3's limits.
     """
@@ -218,7 +221,7 @@ def hash_file(
         hashers["md5"] = DIGEST_KINDS["md5"].new()
     if layout is not None and layout.multipart:
         hashers["etag"] = ETagHasher(layout.part_size)
-    weighted = [(h, DIGEST_KINDS[name].cost) for name, h in hashers.items()]
+    weighted = [(h, DIGEST_KINDS[name].cost) for name, h in hashers.items()] + list(sinks)
     identity = read_once(path, weighted, ring, on_bytes)
     if identity.size != size:
         raise FileChangedError(path, "changed size before it was read; hash it again when it is quiet")
