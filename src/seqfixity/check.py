@@ -70,6 +70,12 @@ class Target:
         return f"{self.manifest.source}:{self.entry.line}"
 
 
+def _show(path: str) -> str:
+    """A path as the user would type it: relative to the current folder when below it, else absolute."""
+    relative = os.path.relpath(path)
+    return path if relative == os.pardir or relative.startswith(os.pardir + os.sep) else relative
+
+
 def _walk(root: str, subfolder: str = "") -> list[str]:
     """Return the absolute paths of all files below ``root`` (or ``root/subfolder``), sorted."""
     found = []
@@ -160,7 +166,7 @@ def _result(target: Target, verdict: Verdict, hint: str = "", actual: dict | Non
         expected["size"] = target.entry.size
     actual = dict(actual or {})
     if target.local:
-        actual.setdefault("path", os.path.relpath(target.local))
+        actual.setdefault("path", _show(target.local))
     return FileResult(path=target.entry.display, verdict=verdict, hint=hint, expected=expected, actual=actual,
                       source=target.source)
 
@@ -264,14 +270,14 @@ def _judge(target: Target, hasher: _Hasher, owners: dict[str, str]) -> FileResul
     if path in hasher.errors:
         kind, reason = hasher.errors[path]
         if kind == "missing":
-            return _result(target, Verdict.MISSING, f"not found at {os.path.relpath(path)}")
+            return _result(target, Verdict.MISSING, f"not found at {_show(path)}")
         if kind == "rehash":
             return _result(target, Verdict.MISMATCH, reason, actual)
         if kind == "layout":
             return _result(target, Verdict.UNVERIFIABLE, reason, actual)
         return _result(target, Verdict.UNREADABLE, reason, actual)
     if info is None:
-        return _result(target, Verdict.MISSING, f"not found at {os.path.relpath(path)}")
+        return _result(target, Verdict.MISSING, f"not found at {_show(path)}")
     if target.entry.size is not None and target.entry.size != info.st_size:
         return _result(target, Verdict.SIZE_MISMATCH, _size_hint(target.entry.size, info.st_size), actual)
     found = hasher.digests.get(path, {})
@@ -355,7 +361,7 @@ def check_manifests(manifests: Iterable[Manifest], options: CheckOptions) -> Bat
     if options.completeness:
         for path in unlisted:
             if path not in moved_to:
-                batch.add(FileResult(path=os.path.relpath(path), verdict=Verdict.EXTRA,
+                batch.add(FileResult(path=_show(path), verdict=Verdict.EXTRA,
                                      hint="on disk under the root but not listed", actual={"size": _size(path)}))
     _apply_ignore_missing(batch, options)
     return batch
@@ -403,8 +409,8 @@ def _find_moved(targets: list[Target], unlisted: list[str], hasher: _Hasher, opt
             if place and place not in moved:
                 moved.add(place)
                 target.result.verdict = Verdict.MOVED
-                target.result.hint = f"content found as {os.path.relpath(place)} (renamed or moved?)"
-                target.result.actual = {"path": os.path.relpath(place), **hasher.digests[place]}
+                target.result.hint = f"content found as {_show(place)} (renamed or moved?)"
+                target.result.actual = {"path": _show(place), **hasher.digests[place]}
                 break
     return moved
 
