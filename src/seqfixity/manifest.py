@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable
 
 from seqfixity.errors import InputError
@@ -62,8 +63,13 @@ def bsd_line(algorithm: str, digest: str, name: str | bytes) -> bytes:
 
 
 def bagit_line(digest: str, name: str | bytes) -> bytes:
-    """Return one BagIt manifest line, percent-encoding CR, LF and ``%`` as RFC 8493 requires."""
-    raw = os.fsencode(name).replace(b"%", b"%25").replace(b"\r", b"%0D").replace(b"\n", b"%0A")
+    """Return one BagIt manifest line, percent-encoding CR and LF (RFC 8493).
+
+    A ``%`` is encoded only where a reader would otherwise decode it (before
+    ``0A``, ``0D`` or ``25``): bagit-python, the reference tool, never encodes
+    ``%`` and would not find ``50%25off`` for ``50%off``.
+    """
+    raw = re.sub(rb"%(?=0[aAdD]|25)", b"%25", os.fsencode(name)).replace(b"\r", b"%0D").replace(b"\n", b"%0A")
     return digest.encode() + b"  " + raw + b"\n"
 
 
