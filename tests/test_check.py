@@ -292,3 +292,24 @@ def test_help_documents_exit_codes_and_verdicts():
     text = done.stdout.decode()
     for needle in ("64   manifest", "8    extra", "MOVED", "--quick", "--completeness", "hashdeep", "BagIt"):
         assert needle in text
+
+
+def test_moved_needs_sizes_or_completeness(tmp_path):
+    """Without sizes, only --completeness reads unlisted files to find moved content."""
+    root = make_tree(tmp_path / "run", ["x.bin", "y.bin"])
+    (root / "MD5.txt").write_bytes(md5sum_manifest(root))
+    (root / "y.bin").rename(root / "y-renamed.bin")
+    plain = check("--report", tmp_path / "plain.json", "MD5.txt", cwd=root)
+    assert verdicts(tmp_path / "plain.json") == {"x.bin": "OK", "y.bin": "MISSING"} and plain.returncode == 4
+    complete = check("--completeness", "--report", tmp_path / "all.json", "MD5.txt", cwd=root)
+    assert verdicts(tmp_path / "all.json") == {"x.bin": "OK", "y.bin": "MOVED"} and complete.returncode == 4
+    jsonl = run_cli("hash", "-q", "x.bin", "y-renamed.bin", "--format", "jsonl", cwd=root).stdout
+    (root / "sums.jsonl").write_bytes(jsonl.replace(b"y-renamed.bin", b"y.bin"))
+    sized = check("--report", tmp_path / "sized.json", "sums.jsonl", cwd=root)
+    assert verdicts(tmp_path / "sized.json") == {"x.bin": "OK", "y.bin": "MOVED"} and sized.returncode == 4
+
+
+def test_manifest_from_stdin(tmp_path):
+    root = make_tree(tmp_path / "run", ["x.bin"])
+    done = run_cli("check", "--no-cache", "-", cwd=root, input=md5sum_manifest(root))
+    assert done.returncode == 0 and done.stdout.decode().splitlines() == ["x.bin: OK", "SUCCEEDED: 1 OK"]

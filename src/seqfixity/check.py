@@ -350,11 +350,12 @@ def check_manifests(manifests: Iterable[Manifest], options: CheckOptions) -> Bat
             target.result = _judge(target, hasher, owners)
     listed = {t.local for t in targets if t.local}
     excluded = listed | {os.path.abspath(m.source) for m in manifests} | {os.path.abspath(p) for p in options.exclude}
-    unlisted = _unlisted(manifests, targets, index, excluded) if (options.completeness or (
-        options.find_moved and not options.ignore_missing
-        and any(t.result.verdict is Verdict.MISSING for t in targets))) else []
-    moved_to = _find_moved(targets, unlisted, hasher, options) if options.find_moved and not options.ignore_missing \
-        else set()
+    hunt = options.find_moved and not options.ignore_missing
+    missing = [t for t in targets if t.result.verdict is Verdict.MISSING and t.wanted]
+    # sizes narrow the search for moved content; without them only --completeness reads unlisted files
+    searchable = [t for t in missing if t.entry.size is not None or options.completeness] if hunt else []
+    unlisted = _unlisted(manifests, targets, index, excluded) if options.completeness or searchable else []
+    moved_to = _find_moved(searchable, unlisted, hasher) if searchable else set()
     batch = BatchResult(fail_on=options.fail_on)
     for _, _, row in sorted(rows, key=lambda item: (item[0], item[1])):
         batch.add(row.result if isinstance(row, Target) else row)
@@ -386,10 +387,9 @@ def _unlisted(manifests: list[Manifest], targets: list[Target], index: _RootInde
     return sorted(dict.fromkeys(found))
 
 
-def _find_moved(targets: list[Target], unlisted: list[str], hasher: _Hasher, options: CheckOptions) -> set[str]:
-    """Turn MISSING entries whose content lies under an unlisted name into MOVED; return those names."""
-    missing = [t for t in targets if t.result and t.result.verdict is Verdict.MISSING and t.wanted]
-    if not missing or not unlisted:
+def _find_moved(missing: list[Target], unlisted: list[str], hasher: _Hasher) -> set[str]:
+    """Turn ``missing`` entries whose content lies under an unlisted name into MOVED; return those names."""
+    if not unlisted:
         return set()
     sizes = {t.entry.size for t in missing}
     kinds = {d: p for t in missing for d, p in t.wanted.items()}
