@@ -58,13 +58,18 @@ launch() {  # launch NAME COMMAND...: run a foreground daemon in the background,
   echo $! >"$STATE/run/$name.pid"
 }
 
-wait_for() {  # wait_for WHAT COMMAND...: poll COMMAND until it succeeds or START_TIMEOUT passes
-  local what="$1" deadline=$((SECONDS + START_TIMEOUT)); shift
+show_logs() { tail -n 20 "$STATE"/log/*.log "$STATE"/log/*.out >&2 2>/dev/null || true; }
+
+wait_for() {  # wait_for WHAT DAEMON COMMAND...: poll COMMAND until it succeeds; fail if DAEMON dies or on timeout
+  local what="$1" daemon="$2" deadline=$((SECONDS + START_TIMEOUT)); shift 2
   until "$@" >/dev/null 2>&1; do
+    if [ -z "$(pid_of "$daemon")" ]; then
+      show_logs
+      die "$daemon exited while starting; logs in $STATE/log"
+    fi
     if [ $SECONDS -ge $deadline ]; then
-      say "timed out waiting for $what; logs in $STATE/log"
-      tail -n 20 "$STATE"/log/*.log "$STATE"/log/*.out 2>/dev/null >&2 || true
-      return 1
+      show_logs
+      die "timed out after ${START_TIMEOUT}s waiting for $what; logs in $STATE/log"
     fi
     sleep 0.5
   done
@@ -115,6 +120,8 @@ AccountingStorageHost=127.0.0.1
 # With slurmdbd this names the munge socket that commands such as sacct use to reach it.
 AccountingStoragePass=$MUNGE_SOCKET
 JobCompType=jobcomp/none
+# sacct shows the comment the executor plugin gives each job (rule and wildcards).
+AccountingStoreFlags=job_comment
 NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$(memory_mb) State=UNKNOWN
 PartitionName=$PARTITION Nodes=$NODE Default=YES MaxTime=INFINITE State=UP
 EOF
@@ -158,7 +165,7 @@ start_munge() {
   launch munged setpriv --reuid=munge --regid=munge --init-groups munged --foreground --key-file="$STATE/munge/munge.key" \
     --socket="$MUNGE_SOCKET" --pid-file="$STATE/munge/munged.pid" --seed-file="$STATE/munge/munged.seed" \
     --log-file="$STATE/log/munged.log"
-  wait_for munged munge --socket="$MUNGE_SOCKET" -n
+  wait_for munged munged munge --socket="$MUNGE_SOCKET" -n
 }
 
 mysql_root() { mariadb --no-defaults --protocol=socket --socket="$DB_SOCKET" -u root "$@"; }
@@ -173,7 +180,7 @@ start_mariadb() {
   launch mariadbd mariadbd --no-defaults --user=mysql --datadir="$STATE/mysql/data" --socket="$DB_SOCKET" \
     --bind-address=127.0.0.1 --port="$DB_PORT" --pid-file="$STATE/mysql/mariadbd.pid" \
     --log-error="$STATE/log/mariadbd.log" --skip-name-resolve --innodb-buffer-pool-size=128M --innodb-lock-wait-timeout=900
-  wait_for MariaDB mysql_root -e "SELECT 1"
+  wait_for MariaDB mariadbd mysql_root -e "SELECT 1"
   local password; password="$(cat "$DB_PASSWORD_FILE")"
   mysql_root <<EOF
 CREATE DATABASE IF NOT EXISTS slurm_acct_db;
@@ -187,6 +194,8 @@ EOF
 node_state() { sinfo -h -N -n "$NODE" -o %T 2>/dev/null | head -n 1; }
 
 node_idle() { [ "$(node_state)" = idle ]; }
+
+node_registered() { case "$(node_state)" in ""|unknown*) return 1 ;; *) return 0 ;; esac; }
 
 setup_accounts() {  # the account and users the executor plugin finds with sacctmgr
   sacctmgr -i add cluster "$CLUSTER" >/dev/null 2>&1 || true
@@ -207,16 +216,17 @@ start() {
   start_munge
   start_mariadb
   launch slurmdbd slurmdbd -D
-  wait_for slurmdbd sacctmgr -n show cluster
+  wait_for slurmdbd slurmdbd sacctmgr -n show cluster
   sacctmgr -i add cluster "$CLUSTER" >/dev/null 2>&1 || true
   launch slurmctld slurmctld -D -i
-  wait_for slurmctld scontrol ping
+  wait_for slurmctld slurmctld scontrol ping
   launch slurmd slurmd -D -N "$NODE"
-  if ! wait_for "node $NODE" node_idle; then
-    # A node left down or drained by an earlier run comes back once told to.
-    scontrol update NodeName="$NODE" State=RESUME >/dev/null 2>&1 || true
-    wait_for "node $NODE to be idle (state: $(node_state))" node_idle || die "cluster did not become usable"
-  fi
+  wait_for "node $NODE to register" slurmd node_registered
+  case "$(node_state)" in
+    # A node left down or drained by an earlier run (or a kill) comes back once told to.
+    down*|drain*|fail*) scontrol update NodeName="$NODE" State=RESUME >/dev/null 2>&1 || true ;;
+  esac
+  wait_for "node $NODE to be idle" slurmd node_idle
   setup_accounts
   say "ready: partition $PARTITION, node $NODE ($CPUS CPUs), account $ACCOUNT; SLURM_CONF=$SLURM_CONF"
 }

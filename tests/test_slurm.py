@@ -1,0 +1,269 @@
+"""The workflow on a real one-node SLURM cluster, through snakemake-executor-plugin-slurm.
+
+The cluster comes from ``scripts/slurm-local-cluster.sh`` (munged, MariaDB, slurmdbd, slurmctld, slurmd). CI
+starts it before pytest; run alone as root, these tests start it themselves and stop it afterwards. They are
+skipped, with the reason, only when SLURM cannot start; with ``SEQFIXITY_REQUIRE_SLURM=1`` (CI) they fail instead.
+Every Snakemake run is wrapped in ``timeout -k``: a plugin that cannot read job states waits forever.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, cli_env
+from test_fastq import fastq_bytes
+
+pytestmark = pytest.mark.slow
+CLUSTER_SCRIPT = REPO / "scripts" / "slurm-local-cluster.sh"
+SLURM_PROFILE = REPO / "workflows" / "profiles" / "slurm"
+LOCAL_PROFILE = REPO / "workflows" / "profiles" / "local"
+SUBMITTED = re.compile(r"submitted with SLURM jobid (\d+)")
+RUN_TIMEOUT = 420
+# A test-only hold point: with SEQFIXITY_TEST_HOLD set, the `seqfixity digest` process of the named batch writes
+# its SLURM job id next to the hold file and sleeps while the hold file exists, so a test can scancel it mid-run.
+HOLD_HOOK = """\
+import os, sys, time
+_hold = os.environ.get("SEQFIXITY_TEST_HOLD")
+_batch = os.environ.get("SEQFIXITY_TEST_HOLD_BATCH", "")
+if _hold and "digest" in sys.orig_argv and any(a.endswith(_batch + ".json") for a in sys.orig_argv):
+    if os.path.exists(_hold):
+        with open(_hold + ".started", "a") as _f:
+            _f.write(os.environ.get("SLURM_JOB_ID", "?") + "\\n")
+    while os.path.exists(_hold):
+        time.sleep(0.1)
+"""
+
+
+def cluster_script(command: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    """Run ``bash scripts/slurm-local-cluster.sh COMMAND``."""
+    return subprocess.run(["timeout", "-k", "10", str(timeout), "bash", str(CLUSTER_SCRIPT), command],
+                          capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def slurm_env() -> Iterator[dict[str, str]]:
+    """A running local cluster (started here when needed); the environment that reaches it."""
+    started_here = False
+    if cluster_script("status", 60).returncode != 0:
+        reason = None
+        if os.geteuid() != 0:
+            reason = "not root, and the cluster is not running"
+        else:
+            started = cluster_script("start")
+            started_here = True
+            if started.returncode != 0:
+                reason = (started.stderr.strip().splitlines() or ["no output"])[-1]
+        if reason:
+            if started_here:
+                cluster_script("stop", 120)
+            message = (f"SLURM could not start ({reason}); run `sudo bash scripts/slurm-local-cluster.sh start` "
+                       "first (Debian: it installs slurmctld, slurmd, slurmdbd, munge, mariadb-server)")
+            if os.environ.get("SEQFIXITY_REQUIRE_SLURM") == "1":
+                pytest.fail(message)
+            pytest.skip(message)
+    env = cli_env()
+    env["SLURM_CONF"] = cluster_script("env", 30).stdout.strip().split("=", 1)[1]
+    yield env
+    if started_here:
+        cluster_script("stop", 120)
+
+
+def snakemake(workdir: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run this checkout's Snakefile in ``workdir`` (its config.yaml) under ``timeout -k``; clear locks if killed."""
+    command = ["timeout", "-k", "15", str(RUN_TIMEOUT), sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"),
+               "-d", str(workdir), "--configfile", str(workdir / "config.yaml"), *args]
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode in (124, 137):
+        cancel(env, submitted(done))
+        shutil.rmtree(workdir / ".snakemake" / "locks", ignore_errors=True)
+        pytest.fail(f"snakemake did not finish in {RUN_TIMEOUT} s:\n{done.stderr[-3000:]}")
+    return done
+
+
+def on_slurm(workdir: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the workflow with the shipped SLURM profile (status checks sped up for a one-node test cluster)."""
+    return snakemake(workdir, env, "--profile", str(SLURM_PROFILE), "--slurm-init-seconds-before-status-checks", "2",
+                     "--latency-wait", "5", *args)
+
+
+def submitted(done: subprocess.CompletedProcess[str]) -> list[str]:
+    """The SLURM job ids a Snakemake run reports having submitted."""
+    return SUBMITTED.findall(done.stderr + done.stdout)
+
+
+def cancel(env: dict[str, str], jobs: list[str]) -> None:
+    """Cancel SLURM jobs a killed run left behind."""
+    if jobs:
+        subprocess.run(["scancel", *jobs], env=env, capture_output=True, timeout=60)
+
+
+def sacct(env: dict[str, str], jobs: list[str]) -> dict[str, tuple[str, str]]:
+    """The accounting database's view: job id -> (state, comment naming the rule and wildcards)."""
+    out = subprocess.run(["sacct", "-X", "-P", "-n", "-j", ",".join(jobs), "-o", "JobID,State,Comment"], env=env,
+                         capture_output=True, text=True, check=True, timeout=60).stdout
+    rows = (line.split("|") for line in out.splitlines() if line)
+    return {job: (state.split()[0], comment) for job, state, comment in rows}
+
+
+def rule_of(comment: str) -> str:
+    """The rule name in the plugin's job comment ``rule_NAME[_wildcards_...]``."""
+    return comment.removeprefix("rule_").split("_wildcards_")[0]
+
+
+def write_inputs(folder: Path, small: int, large: int = 0, batch_size: int = 8) -> None:
+    """``small`` one-file samples of a few KiB and ``large`` samples over ``large_bytes`` (1 MiB); config.yaml."""
+    data = folder / "data"
+    data.mkdir()
+    for number in range(small):
+        (data / f"S{number:03d}_L001_R1_001.fastq").write_bytes(fastq_bytes(12, seed=number))
+    for number in range(large):
+        big = data / f"BIG{number}_L001_R1_001.fastq"
+        big.write_bytes(fastq_bytes(5_000, seed=100 + number, length=100))
+        assert big.stat().st_size > 1 << 20
+    (folder / "config.yaml").write_text(f"inputs: [data]\nbatch_size: {batch_size}\nlarge_bytes: 1MiB\n"
+                                        "outdir: results\n")
+
+
+def report_bytes(folder: Path) -> dict[str, bytes]:
+    """Every report of a run; summary.json without its throughput (a timing, different on each run)."""
+    results = folder / "results"
+    reports = {str(p.relative_to(results)): p.read_bytes() for p in results.rglob("*")
+               if p.is_file() and "logs" not in p.parts and ".seqfixity" not in p.parts and p.name != "summary.json"}
+    summary = json.loads((results / "summary.json").read_text())
+    summary.pop("throughput")
+    reports["summary.json"] = json.dumps(summary, sort_keys=True).encode()
+    return reports
+
+
+def local_reference(folder: Path, env: dict[str, str]) -> dict[str, bytes]:
+    """Run the workflow locally (the default profile) and return its reports; remove them and the run's metadata."""
+    done = snakemake(folder, env, "--profile", str(LOCAL_PROFILE), "--cores", "2")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert not submitted(done)
+    reports = report_bytes(folder)
+    shutil.rmtree(folder / "results")
+    shutil.rmtree(folder / ".snakemake")
+    return reports
+
+
+def test_slurm_run_is_batched_accounted_and_identical_to_a_local_run(tmp_path, slurm_env):
+    small, large, batch_size = 20, 1, 8
+    write_inputs(tmp_path, small, large, batch_size)
+    reference = local_reference(tmp_path, slurm_env)
+
+    done = on_slurm(tmp_path, slurm_env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    jobs = submitted(done)
+    accounted = sacct(slurm_env, jobs)
+    assert set(accounted) == set(jobs)
+    assert {state for state, _ in accounted.values()} == {"COMPLETED"}
+    rules = sorted(rule_of(comment) for _, comment in accounted.values())
+    # Batching reaches the scheduler: one job per batch of at most batch_size small files, one per large sample.
+    digests = math.ceil(small / batch_size) + large
+    assert rules == sorted(["digest"] * digests + ["aggregate", "check"])
+    assert len(jobs) < small + large
+    assert report_bytes(tmp_path) == reference
+
+
+def test_two_thousand_small_files_make_ten_slurm_jobs(tmp_path, slurm_env):
+    """A dry run with the SLURM profile plans one digest job per 200 files (config's batch_size), not 2,000."""
+    data = tmp_path / "data"
+    data.mkdir()
+    for number in range(2000):
+        (data / f"S{number:04d}_L001_R1_001.fastq").write_bytes(b"@r\nACGT\n+\nFFFF\n")
+    (tmp_path / "config.yaml").write_text("inputs: [data]\nbatch_size: 200\noutdir: results\n")
+    done = on_slurm(tmp_path, slurm_env, "--dry-run", "--quiet", "rules")
+    assert done.returncode == 0, done.stderr[-3000:]
+    counts = dict(re.findall(r"^(digest|aggregate|check)\s+(\d+)\s*$", done.stdout + done.stderr, re.MULTILINE))
+    assert counts == {"digest": "10", "aggregate": "1", "check": "1"}
+
+
+def hold_env(env: dict[str, str], folder: Path, batch: str) -> tuple[dict[str, str], Path]:
+    """The environment that makes ``batch``'s digest wait on a hold file (created here); the hold file."""
+    hooks = folder / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(HOLD_HOOK)
+    hold = folder / "hold"
+    hold.touch()
+    held = dict(env, SEQFIXITY_TEST_HOLD=str(hold), SEQFIXITY_TEST_HOLD_BATCH=batch,
+                PYTHONPATH=os.pathsep.join([str(hooks), env["PYTHONPATH"]]))
+    return held, hold
+
+
+def run_and_scancel(folder: Path, env: dict[str, str], hold: Path, *args: str) -> tuple[subprocess.CompletedProcess,
+                                                                                      str]:
+    """Run on SLURM; once the held digest job runs, ``scancel`` it, release the hold; return the run and the job."""
+    started = hold.with_name(hold.name + ".started")
+    command = ["timeout", "-k", "15", str(RUN_TIMEOUT), sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"),
+               "-d", str(folder), "--configfile", str(folder / "config.yaml"), "--profile", str(SLURM_PROFILE),
+               "--slurm-init-seconds-before-status-checks", "2", "--latency-wait", "5", *args]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 180
+        while not (started.exists() and started.read_text().strip()) and time.time() < deadline \
+                and process.poll() is None:
+            time.sleep(0.2)
+        assert started.exists(), "the held digest job never started"
+        job = started.read_text().split()[0]
+        state = subprocess.run(["squeue", "-h", "-j", job, "-o", "%T"], env=env, capture_output=True, text=True)
+        assert state.stdout.strip() == "RUNNING"
+        subprocess.run(["scancel", job], env=env, check=True, timeout=60)
+    finally:
+        hold.unlink(missing_ok=True)
+    stdout, stderr = process.communicate(timeout=RUN_TIMEOUT + 30)
+    done = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+    if done.returncode in (124, 137):
+        cancel(env, submitted(done))
+        shutil.rmtree(folder / ".snakemake" / "locks", ignore_errors=True)
+        pytest.fail(f"snakemake did not finish in {RUN_TIMEOUT} s:\n{stderr[-3000:]}")
+    return done, job
+
+
+def test_scancelled_job_is_retried_and_the_run_still_matches_a_local_run(tmp_path, slurm_env):
+    write_inputs(tmp_path, small=4, batch_size=2)
+    reference = local_reference(tmp_path, slurm_env)
+    env, hold = hold_env(slurm_env, tmp_path, "b00001")
+
+    done, cancelled = run_and_scancel(tmp_path, env, hold)  # the profile's retries: 2
+    assert done.returncode == 0, done.stderr[-3000:]
+    accounted = sacct(slurm_env, submitted(done))
+    assert accounted[cancelled] == ("CANCELLED", "rule_digest_wildcards_b00001")
+    digests = sorted(comment for job, (state, comment) in accounted.items() if state == "COMPLETED"
+                     and rule_of(comment) == "digest")
+    assert digests == ["rule_digest_wildcards_b00000", "rule_digest_wildcards_b00001"]
+    assert report_bytes(tmp_path) == reference
+
+
+def test_scancelled_job_without_retries_fails_the_run_and_a_rerun_completes_only_it(tmp_path, slurm_env):
+    write_inputs(tmp_path, small=6, batch_size=2)
+    reference = local_reference(tmp_path, slurm_env)
+    env, hold = hold_env(slurm_env, tmp_path, "b00001")
+
+    failed, cancelled = run_and_scancel(tmp_path, env, hold, "--retries", "0")
+    assert failed.returncode != 0
+    assert sacct(slurm_env, [cancelled])[cancelled] == ("CANCELLED", "rule_digest_wildcards_b00001")
+    assert f"SLURM-job '{cancelled}' failed" in failed.stderr
+    # Never counted as OK: no summary, no pass marker, no record of the cancelled batch.
+    results = tmp_path / "results"
+    assert not (results / "summary.json").exists()
+    assert not (results / ".seqfixity" / "passed").exists()
+    assert not (results / ".seqfixity" / "batches" / "b00001.json").exists()
+    assert (results / ".seqfixity" / "batches" / "b00002.json").exists()  # keep-going finished the others
+
+    rerun = on_slurm(tmp_path, slurm_env)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    accounted = sacct(slurm_env, submitted(rerun))
+    assert sorted(comment for _, comment in accounted.values()) == [
+        "rule_aggregate", "rule_check", "rule_digest_wildcards_b00001"]
+    assert report_bytes(tmp_path) == reference
