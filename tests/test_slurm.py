@@ -79,11 +79,21 @@ def slurm_env() -> Iterator[dict[str, str]]:
         cluster_script("stop", 120)
 
 
-def snakemake(workdir: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """Run this checkout's Snakefile in ``workdir`` (its config.yaml) under ``timeout -k``; clear locks if killed."""
-    command = ["timeout", "-k", "15", str(RUN_TIMEOUT), sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"),
-               "-d", str(workdir), "--configfile", str(workdir / "config.yaml"), *args]
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
+def command_line(workdir: Path, *args: str) -> list[str]:
+    """Snakemake on this checkout's Snakefile in ``workdir`` with its config.yaml, under ``timeout -k``."""
+    return ["timeout", "-k", "15", str(RUN_TIMEOUT), sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"),
+            "-d", str(workdir), "--configfile", str(workdir / "config.yaml"), *args]
+
+
+def slurm_args(*args: str) -> tuple[str, ...]:
+    """The shipped SLURM profile, with the first status check sooner (a one-node test cluster starts jobs at once)."""
+    return ("--profile", str(SLURM_PROFILE), "--slurm-init-seconds-before-status-checks", "2", "--latency-wait", "5",
+            *args)
+
+
+def finished(done: subprocess.CompletedProcess[str], workdir: Path,
+             env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``done``, unless ``timeout`` killed the run: then cancel its jobs, clear Snakemake's locks and fail."""
     if done.returncode in (124, 137):
         cancel(env, submitted(done))
         shutil.rmtree(workdir / ".snakemake" / "locks", ignore_errors=True)
@@ -91,10 +101,15 @@ def snakemake(workdir: Path, env: dict[str, str], *args: str) -> subprocess.Comp
     return done
 
 
+def snakemake(workdir: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the workflow in ``workdir``; return the completed process."""
+    done = subprocess.run(command_line(workdir, *args), capture_output=True, text=True, env=env)
+    return finished(done, workdir, env)
+
+
 def on_slurm(workdir: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the workflow with the shipped SLURM profile (status checks sped up for a one-node test cluster)."""
-    return snakemake(workdir, env, "--profile", str(SLURM_PROFILE), "--slurm-init-seconds-before-status-checks", "2",
-                     "--latency-wait", "5", *args)
+    """Run the workflow on the cluster with the shipped SLURM profile."""
+    return snakemake(workdir, env, *slurm_args(*args))
 
 
 def submitted(done: subprocess.CompletedProcess[str]) -> list[str]:
@@ -157,6 +172,16 @@ def local_reference(folder: Path, env: dict[str, str]) -> dict[str, bytes]:
     return reports
 
 
+def test_start_is_idempotent_and_status_sees_the_idle_node(slurm_env):
+    before = cluster_script("status", 60)
+    assert before.returncode == 0, before.stdout + before.stderr
+    again = cluster_script("start", 120)
+    assert again.returncode == 0, again.stderr
+    after = cluster_script("status", 60)
+    assert after.stdout.split("\n")[:5] == before.stdout.split("\n")[:5]  # the same daemons, the same PIDs
+    assert re.search(r"\bidle\b", after.stdout)
+
+
 def test_slurm_run_is_batched_accounted_and_identical_to_a_local_run(tmp_path, slurm_env):
     small, large, batch_size = 20, 1, 8
     write_inputs(tmp_path, small, large, batch_size)
@@ -176,14 +201,17 @@ def test_slurm_run_is_batched_accounted_and_identical_to_a_local_run(tmp_path, s
     assert report_bytes(tmp_path) == reference
 
 
-def test_two_thousand_small_files_make_ten_slurm_jobs(tmp_path, slurm_env):
-    """A dry run with the SLURM profile plans one digest job per 200 files (config's batch_size), not 2,000."""
+def test_two_thousand_small_files_make_ten_slurm_jobs(tmp_path):
+    """A dry run with the SLURM profile plans one digest job per 200 files (config's batch_size), not 2,000.
+
+    A dry run submits nothing, so this one needs the executor plugin but no running cluster.
+    """
     data = tmp_path / "data"
     data.mkdir()
     for number in range(2000):
         (data / f"S{number:04d}_L001_R1_001.fastq").write_bytes(b"@r\nACGT\n+\nFFFF\n")
     (tmp_path / "config.yaml").write_text("inputs: [data]\nbatch_size: 200\noutdir: results\n")
-    done = on_slurm(tmp_path, slurm_env, "--dry-run", "--quiet", "rules")
+    done = on_slurm(tmp_path, cli_env(), "--dry-run", "--quiet", "rules")
     assert done.returncode == 0, done.stderr[-3000:]
     counts = dict(re.findall(r"^(digest|aggregate|check)\s+(\d+)\s*$", done.stdout + done.stderr, re.MULTILINE))
     assert counts == {"digest": "10", "aggregate": "1", "check": "1"}
@@ -201,33 +229,33 @@ def hold_env(env: dict[str, str], folder: Path, batch: str) -> tuple[dict[str, s
     return held, hold
 
 
-def run_and_scancel(folder: Path, env: dict[str, str], hold: Path, *args: str) -> tuple[subprocess.CompletedProcess,
-                                                                                      str]:
+def run_and_scancel(folder: Path, env: dict[str, str], hold: Path,
+                    *args: str) -> tuple[subprocess.CompletedProcess[str], str]:
     """Run on SLURM; once the held digest job runs, ``scancel`` it, release the hold; return the run and the job."""
     started = hold.with_name(hold.name + ".started")
-    command = ["timeout", "-k", "15", str(RUN_TIMEOUT), sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"),
-               "-d", str(folder), "--configfile", str(folder / "config.yaml"), "--profile", str(SLURM_PROFILE),
-               "--slurm-init-seconds-before-status-checks", "2", "--latency-wait", "5", *args]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = command_line(folder, *slurm_args(*args))
+    out, err = folder / "snakemake.out", folder / "snakemake.err"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        process = subprocess.Popen(command, env=env, stdout=stdout, stderr=stderr, text=True)
     try:
         deadline = time.time() + 180
         while not (started.exists() and started.read_text().strip()) and time.time() < deadline \
                 and process.poll() is None:
             time.sleep(0.2)
-        assert started.exists(), "the held digest job never started"
+        assert started.exists(), f"the held digest job never started:\n{err.read_text()[-3000:]}"
         job = started.read_text().split()[0]
         state = subprocess.run(["squeue", "-h", "-j", job, "-o", "%T"], env=env, capture_output=True, text=True)
         assert state.stdout.strip() == "RUNNING"
         subprocess.run(["scancel", job], env=env, check=True, timeout=60)
-    finally:
+    except BaseException:
         hold.unlink(missing_ok=True)
-    stdout, stderr = process.communicate(timeout=RUN_TIMEOUT + 30)
-    done = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
-    if done.returncode in (124, 137):
-        cancel(env, submitted(done))
-        shutil.rmtree(folder / ".snakemake" / "locks", ignore_errors=True)
-        pytest.fail(f"snakemake did not finish in {RUN_TIMEOUT} s:\n{stderr[-3000:]}")
-    return done, job
+        process.terminate()  # timeout passes SIGTERM on to Snakemake, which lets its jobs finish
+        process.wait(timeout=RUN_TIMEOUT)
+        raise
+    hold.unlink()
+    process.wait(timeout=RUN_TIMEOUT + 30)
+    done = subprocess.CompletedProcess(command, process.returncode, out.read_text(), err.read_text())
+    return finished(done, folder, env), job
 
 
 def test_scancelled_job_is_retried_and_the_run_still_matches_a_local_run(tmp_path, slurm_env):
