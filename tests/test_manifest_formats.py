@@ -107,3 +107,14 @@ def test_bagit_writer_matches_bagit_python(tmp_path):
     assert sorted(done.stdout.splitlines()) == sorted(theirs.splitlines())
     expected = hashlib.md5((bag_dir / "data" / "new\nline.txt").read_bytes()).hexdigest()
     assert f"{expected}  data/new%0Aline.txt".encode() in done.stdout
+
+
+def test_jsonl_keeps_base64_case_and_lowers_hex(tmp_path):
+    manifest = tmp_path / "s.jsonl"
+    manifest.write_text('{"path": "a", "md5": "' + MD5.upper() + '", "crc32c": "AbC+dQ==", "size": 3}\n'
+                        '{"path": "b"}\nnot json\n')
+    parsed = read_manifest(str(manifest))
+    assert parsed.entries[0].digests == {"md5": MD5, "crc32c": "AbC+dQ=="} and parsed.entries[0].size == 3
+    assert [p.line for p in parsed.problems] == [2, 3]
+    assert parsed.problems[0].message.startswith("no digest field")
+    assert parsed.problems[1].message.startswith("not a JSON object")
