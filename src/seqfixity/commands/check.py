@@ -28,6 +28,8 @@ verdicts:
   SIZE_MISMATCH   size differs from the manifest's (hashdeep, JSONL, TSV, ENA)
   MISSING         listed, not found
   MOVED           listed, not found, but its content is under an unlisted name
+                  (searched among same-size files when the manifest gives sizes,
+                  among all unlisted files under the root with --completeness)
   EXTRA           under the root but not listed (only with --completeness)
   UNREADABLE      not a regular file, read error, or changed while read
   UNVERIFIABLE    nothing comparable (e.g. a non-MD5 ETag, sha512 only)
