@@ -67,8 +67,8 @@ class Target:
 
 def _show(path: str) -> str:
     """A path as the user would type it: relative to the current folder when below it, else absolute."""
-    relative = os.path.relpath(path)
-    return path if relative == os.pardir or relative.startswith(os.pardir + os.sep) else relative
+    here = os.getcwd() + os.sep
+    return path[len(here):] if path.startswith(here) else path
 
 
 def _walk(root: str, subfolder: str = "") -> list[str]:
@@ -145,8 +145,7 @@ def _resolve(target: Target, options: CheckOptions, index: _RootIndex) -> None:
         target.local = candidates[0] if candidates else os.path.join(target.root, base)
         return
     local = os.path.abspath(os.path.join(target.root, name))
-    relative = os.path.relpath(local, target.root)
-    outside = os.path.isabs(name) or relative == os.pardir or relative.startswith(os.pardir + os.sep)
+    outside = os.path.isabs(name) or not local.startswith(target.root.rstrip(os.sep) + os.sep)
     if outside and not options.allow_outside_root:
         where = "absolute path" if os.path.isabs(name) else "path climbs out of the root with '..'"
         target.result = _result(target, Verdict.MANIFEST_ERROR,
