@@ -233,8 +233,8 @@ def check_manifests(manifests: Iterable[Manifest], options: CheckOptions) -> Bat
     for number, manifest in enumerate(manifests):
         for problem in manifest.problems:
             rows.append((number, problem.line, FileResult(
-                path=f"{manifest.source}:{problem.line}", verdict=Verdict.MANIFEST_ERROR, hint=problem.message,
-                source=f"{manifest.source}:{problem.line}")))
+                path=problem.where(manifest.source), verdict=Verdict.MANIFEST_ERROR, hint=problem.message,
+                source=problem.where(manifest.source))))
         root = os.path.abspath(options.root or manifest.folder)
         for entry in manifest.entries:
             target = Target(manifest, entry, root)

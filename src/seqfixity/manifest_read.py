@@ -55,6 +55,10 @@ class ManifestProblem:
     line: int
     message: str
 
+    def where(self, source: str) -> str:
+        """``MANIFEST:LINE``, or just ``MANIFEST`` for a problem with the whole file."""
+        return f"{source}:{self.line}" if self.line else source
+
 
 @dataclass
 class Manifest:

@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         manifests.append(read_manifest(source, args.manifest_format, data))
     for manifest in manifests:
         for problem in manifest.problems:
-            say(f"{manifest.source}:{problem.line}: {problem.message}")
+            say(f"{problem.where(manifest.source)}: {problem.message}")
     cache_path = args.cache or default_cache_path()
     cache = None if args.no_cache else DigestCache(cache_path)
     options = CheckOptions(
