@@ -15,16 +15,18 @@ from seqfixity.examine import examine_file
 from seqfixity.fastq import CORRUPT, MALFORMED, OK, SKIPPED, TRUNCATED, FastqValidator
 from seqfixity.settings import Settings
 
+_BASES = bytes.maketrans(bytes(range(256)), b"ACGTN" * 51 + b"A")
+_QUALITIES = bytes.maketrans(bytes(range(256)), b"#,:F@+" * 42 + b"FFFF")
+
 
 def fastq_bytes(reads: int, seed: int = 0, length: int = 50) -> bytes:
-    """``reads`` random FASTQ records."""
+    """``reads`` random FASTQ records (deterministic for ``seed``)."""
     rng = random.Random(seed)
-    out = []
-    for number in range(reads):
-        sequence = "".join(rng.choice("ACGTN") for _ in range(length))
-        quality = "".join(rng.choice("#,:F@+") for _ in range(length))
-        out.append(f"@read{number} 1:N:0:1\n{sequence}\n+\n{quality}\n")
-    return "".join(out).encode()
+    sequences = rng.randbytes(reads * length).translate(_BASES)
+    qualities = rng.randbytes(reads * length).translate(_QUALITIES)
+    return b"".join(b"@read%d 1:N:0:1\n%s\n+\n%s\n" % (number, sequences[number * length:(number + 1) * length],
+                                                         qualities[number * length:(number + 1) * length])
+                    for number in range(reads))
 
 
 def validate(data: bytes, level: str = "fastq", chunk: int = 1 << 20, threaded: bool = False):
