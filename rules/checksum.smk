@@ -23,7 +23,7 @@ rule digest:
     log:
         os.path.join(OUTDIR, "logs", "digest", "{batch}.log"),
     wildcard_constraints:
-        batch=r"b\d+",
+        batch=r"b[0-9a-f]{12}",
     conda:
         "../envs/seqfixity.yaml"
     shell:
