@@ -124,3 +124,18 @@ def test_examine_file_digests_and_validates_in_one_record(tmp_path):
     assert examine_file(str(path), Settings(validate="none")).fastq_verdict == SKIPPED
     missing = examine_file(str(tmp_path / "gone.fastq"), Settings())
     assert missing.error_kind == "missing" and missing.fastq_verdict == ""
+
+
+def test_highly_compressible_gzip_is_inflated_in_bounded_pieces(monkeypatch):
+    import seqfixity.fastq as fastq
+
+    monkeypatch.setattr(fastq, "MAX_PIECE", 1000)
+    record = b"@r\n" + b"N" * 300 + b"\n+\n" + b"#" * 300 + b"\n"
+    compressed = gzip.compress(record * 2000) + gzip.compress(record * 5)
+    sizes = []
+    inflater = fastq._Inflater()
+    for start in range(0, len(compressed), 700):
+        sizes += [len(piece) for piece in inflater.feed(memoryview(compressed)[start:start + 700])]
+    inflater.finish()
+    assert max(sizes) == 1000 and sum(sizes) == len(record) * 2005
+    assert validate(compressed, chunk=700).reads == 2005

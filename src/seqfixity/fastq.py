@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +47,7 @@ FAILED_VERDICTS = frozenset({TRUNCATED, CORRUPT, MALFORMED})
 COST = {("gzip", True): 3.0, ("fastq", True): 3.5, ("gzip", False): 0.1, ("fastq", False): 0.4}
 _NEWLINE, _AT, _PLUS = ord("\n"), ord("@"), ord("+")
 _QUEUE_DEPTH = 4
+MAX_PIECE = 32 << 20  # inflated bytes handed on at once: bounds memory whatever the compression ratio
 
 
 @dataclass(frozen=True)
@@ -157,21 +159,25 @@ class _Inflater:
         self.members = 0
         self._member = None
 
-    def feed(self, data) -> bytes:
-        pieces = []
+    def feed(self, data) -> Iterator[bytes]:
+        """Yield the inflated bytes of ``data`` in pieces of at most :data:`MAX_PIECE` (bounded memory)."""
         while data:
             if self._member is None:
                 self._member = _zlib.decompressobj(wbits=GZIP_WBITS)
             try:
-                pieces.append(self._member.decompress(data))
+                piece = self._member.decompress(data, MAX_PIECE)
+                while len(piece) == MAX_PIECE:  # more output may wait inside the inflater
+                    yield piece
+                    piece = self._member.decompress(self._member.unconsumed_tail, MAX_PIECE)
             except _zlib.error as err:
                 raise _Invalid(CORRUPT, f"gzip member {self.members + 1}: {err}") from None
+            if piece:
+                yield piece
             if not self._member.eof:
-                break
+                return
             data = self._member.unused_data
             self._member = None
             self.members += 1
-        return b"".join(pieces)
 
     def finish(self) -> None:
         if self._member is not None:
@@ -215,8 +221,11 @@ class FastqValidator:
             if bytes(data[:2]) == GZIP_MAGIC:
                 self._inflater = _Inflater()
         try:
-            chunk = self._inflater.feed(data) if self._inflater else bytes(data)
-            self._parse(chunk)
+            if self._inflater is None:
+                self._parse(bytes(data))
+            else:
+                for piece in self._inflater.feed(data):
+                    self._parse(piece)
         except _Invalid as failure:
             self._failure = failure
 
