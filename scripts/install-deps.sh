@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   coreutils
+  groovy
+  default-jre-headless
 )
 
 SUDO=""
