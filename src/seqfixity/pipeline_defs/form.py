@@ -30,7 +30,10 @@ class DataInput:
 
 @dataclass(frozen=True)
 class Parameter:
-    """A ``pd:parameter``: one setting, its type, its default (None: none) and its ``seqfixity digest`` flag."""
+    """A ``pd:parameter``: one setting, its type, its default (None: none) and its ``seqfixity digest`` flag.
+
+    An ``optional`` parameter may be left empty (``minValues="0"``); its flag is then left out.
+    """
 
     code: str
     label: str
@@ -39,11 +42,7 @@ class Parameter:
     default: str | None
     options: tuple[str, ...] = ()
     flag: str = ""
-
-    @property
-    def required(self) -> bool:
-        """True when ICA must be given a value (``minValues="1"``): every parameter with a default."""
-        return self.default is not None
+    optional: bool = False
 
 
 def data_inputs() -> list[DataInput]:
@@ -64,11 +63,11 @@ def parameters(settings: Settings) -> list[Parameter]:
                   "options", settings.etag_preset, tuple(PRESETS), "--etag-preset"),
         Parameter("part_size", "ETag part size",
                   "Multipart part size, e.g. 8MiB, 16MB or bytes; overrides the preset. Empty: the preset's.",
-                  "string", _size(settings.part_size), (), "--part-size"),
+                  "string", _size(settings.part_size), (), "--part-size", optional=True),
         Parameter("threshold", "ETag multipart threshold",
                   "Files at least this big get a multipart ETag, e.g. 16MiB; overrides the preset. "
                   "Empty: the preset's.",
-                  "string", _size(settings.threshold), (), "--threshold"),
+                  "string", _size(settings.threshold), (), "--threshold", optional=True),
         Parameter("digests", "Digests",
                   "Comma-separated digests to compute in the same read: md5, etag, xxh128, sha256, sha1, "
                   "crc32, crc32c, crc64nvme.",

@@ -51,7 +51,7 @@ def build_form(code: str, inputs: Sequence[DataInput], parameters: Sequence[Para
     _child(tool, "label", "seqfixity")
     _child(tool, "description", "Digests, ETag layout and checks.")
     for parameter in parameters:
-        node = _child(tool, "parameter", code=parameter.code, minValues="1" if parameter.required else "0",
+        node = _child(tool, "parameter", code=parameter.code, minValues="0" if parameter.optional else "1",
                       maxValues="1", classification="USER")
         _child(node, "label", parameter.label)
         _child(node, "description", parameter.description)

@@ -46,9 +46,9 @@ def digest_script(parameters: list[Parameter], settings: Settings) -> list[str]:
     A parameter without a default may be left empty in ICA's form; its flag is
     then left out by the shell (``${var:+...}``), so seqfixity uses the preset's value.
     """
-    optional = [p for p in parameters if not p.required]
+    optional = [p for p in parameters if p.optional]
     lines = [f"{p.code}=${{shq(params.{p.code})}}" for p in optional]
-    flags = [f"{p.flag} ${{shq(params.{p.code})}}" for p in parameters if p.required]
+    flags = [f"{p.flag} ${{shq(params.{p.code})}}" for p in parameters if not p.optional]
     flags += [f'\\${{{p.code}:+{p.flag} "\\${p.code}"}}' for p in optional]
     lines.append(f"seqfixity digest ${{reads}} --outdir . --jobs {jobs(settings)} \\\\")
     lines += [f"{INDENT}{flag} \\\\" for flag in flags[:-1]] + [f"{INDENT}{flags[-1]}"]
