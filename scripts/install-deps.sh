@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   coreutils
+  hashdeep
+  rclone
   groovy
   default-jre-headless
 )

@@ -14,7 +14,6 @@ import queue
 import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from seqfixity.errors import FileChangedError, InputError
@@ -106,11 +105,7 @@ def read_once(
     """
     before = _identity(check_regular_file(path))
     ring = ring or _worker_ring()
-    try:
-        handle = open(path, "rb", buffering=0)
-    except OSError as err:
-        raise InputError(path, f"cannot open: {err.strerror}") from None
-    with handle:
+    with _open_unbuffered(path) as handle:
         opened = _identity(os.fstat(handle.fileno()))
         if opened != before:
             raise FileChangedError(path, "changed between stat and open; hash it again when it is quiet")
@@ -129,6 +124,13 @@ def read_once(
             "hash it again once it is no longer being written"
         )
     return before
+
+
+def _open_unbuffered(path: str):
+    try:
+        return open(path, "rb", buffering=0)  # noqa: SIM115 - the caller closes it with `with`
+    except OSError as err:
+        raise InputError(path, f"cannot open: {err.strerror}") from None
 
 
 def _read_one_lane(handle, hashers: list[StreamHasher], ring: BufferRing, on_bytes: ProgressCallback | None) -> int:
@@ -197,10 +199,13 @@ def hash_file(
     settings: Settings | None = None,
     ring: BufferRing | None = None,
     on_bytes: ProgressCallback | None = None,
+    sinks: Sequence[tuple[StreamHasher, float]] = (),
 ) -> FileRecord:
     """Read ``path`` once and return its :class:`FileRecord` with every digest in ``settings``.
 
-    Below the ETag threshold the ETag is the MD5 (computed once). Raises
+    ``sinks`` (each with its cost relative to MD5) are fed the same bytes in the
+    same read, for checks such as FASTQ validation; the caller reads their
+    results. Below the ETag threshold the ETag is the MD5 (computed once). Raises
     :class:`InputError` (or :class:`FileChangedError`) when the file cannot be
     hashed, and :class:`EtagError` when its layout breaks S3's limits.
     """
@@ -216,7 +221,7 @@ def hash_file(
         hashers["md5"] = DIGEST_KINDS["md5"].new()
     if layout is not None and layout.multipart:
         hashers["etag"] = ETagHasher(layout.part_size)
-    weighted = [(h, DIGEST_KINDS[name].cost) for name, h in hashers.items()]
+    weighted = [(h, DIGEST_KINDS[name].cost) for name, h in hashers.items()] + list(sinks)
     identity = read_once(path, weighted, ring, on_bytes)
     if identity.size != size:
         raise FileChangedError(path, "changed size before it was read; hash it again when it is quiet")
@@ -263,8 +268,11 @@ def hash_files(
         except (InputError, EtagError) as err:
             return failed_record(path, err)
 
-    if jobs <= 1:
+    paths = list(paths)
+    if jobs <= 1 or len(paths) <= 1:
         yield from map(one, paths)
         return
+    from concurrent.futures import ThreadPoolExecutor  # imported here to keep start-up short
+
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="seqfixity-worker") as pool:
         yield from pool.map(one, paths)

@@ -1,4 +1,6 @@
-"""Checksum files out (and, for the checker, in): GNU ``md5sum`` lines, BSD tags, JSON lines, TSV.
+"""Checksum files out: GNU ``md5sum`` lines, BSD tags, JSON lines, TSV, hashdeep CSV, BagIt manifests.
+
+Readers for these and other formats live in :mod:`seqfixity.manifest_read`.
 
 Names are handled as bytes (``os.fsencode``) so that file names which are not
 UTF-8 survive. GNU and BSD lines escape ``\\``, newline and carriage return the
@@ -9,11 +11,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable
 
+from seqfixity.errors import InputError
 from seqfixity.record import FileRecord
 
-OUTPUT_FORMATS = ("gnu", "bsd", "jsonl", "tsv")
+OUTPUT_FORMATS = ("gnu", "bsd", "jsonl", "tsv", "hashdeep", "bagit")
+MD5_FORMATS = ("gnu", "bsd", "hashdeep", "bagit")
+HASHDEEP_DIGESTS = ("md5", "sha1", "sha256")
 TSV_COLUMNS = (
     "path", "sample", "size", "mtime", "md5", "etag", "etag_part_size", "etag_parts", "xxh128",
 )
@@ -56,6 +62,35 @@ def bsd_line(algorithm: str, digest: str, name: str | bytes) -> bytes:
     return (b"\\" if needed else b"") + algorithm.upper().encode() + b" (" + escaped + b") = " + digest.encode() + b"\n"
 
 
+def bagit_line(digest: str, name: str | bytes) -> bytes:
+    """Return one BagIt manifest line, percent-encoding CR and LF (RFC 8493).
+
+    A ``%`` is encoded only where a reader would otherwise decode it (before
+    ``0A``, ``0D`` or ``25``): bagit-python, the reference tool, never encodes
+    ``%`` and would not find ``50%25off`` for ``50%off``.
+    """
+    raw = re.sub(rb"%(?=0[aAdD]|25)", b"%25", os.fsencode(name)).replace(b"\r", b"%0D").replace(b"\n", b"%0A")
+    return digest.encode() + b"  " + raw + b"\n"
+
+
+def hashdeep_manifest(records: list[FileRecord], name_of) -> bytes:
+    """Return a hashdeep CSV manifest (``%%%% HASHDEEP-1.0``) with size, md5 (and sha1/sha256 if computed).
+
+    hashdeep has no escaping, so a name with a newline cannot be written (raises :class:`InputError`).
+    """
+    digests = [d for d in HASHDEEP_DIGESTS if all(d in r.digests for r in records)] or ["md5"]
+    out = [b"%%%% HASHDEEP-1.0\n", ("%%%% size," + ",".join(digests) + ",filename\n").encode(),
+           b"## Invoked from: " + os.fsencode(os.getcwd()) + b"\n", b"## $ seqfixity hash --format hashdeep\n",
+           b"## \n"]
+    for record in records:
+        name = os.fsencode(name_of(record))
+        if b"\n" in name or b"\r" in name:
+            raise InputError(record.path, "hashdeep manifests cannot hold a name with a line break; use --format gnu")
+        values = [str(record.size).encode()] + [record.digests[d].encode() for d in digests]
+        out.append(b",".join(values) + b"," + name + b"\n")
+    return b"".join(out)
+
+
 def _tsv_field(value: object) -> str:
     text = "" if value is None else str(value)
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
@@ -82,4 +117,8 @@ def format_records(records: Iterable[FileRecord], output_format: str, name_of=la
             data = {**record.to_dict(), "path": name_of(record)}
             rows.append("\t".join(_tsv_field(data.get(c)) for c in columns))
         return ("\n".join(rows) + "\n").encode("utf-8", "surrogateescape")
+    if output_format == "hashdeep":
+        return hashdeep_manifest(good, name_of)
+    if output_format == "bagit":
+        return b"".join(bagit_line(r.digests["md5"], name_of(r)) for r in good)
     raise ValueError(f"unknown output format {output_format!r} (choose from {', '.join(OUTPUT_FORMATS)})")

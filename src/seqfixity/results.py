@@ -17,6 +17,13 @@ from seqfixity.atomic import write_bytes_atomic
 from seqfixity.verdict import ALL_FAILURE_VERDICTS, Outcome, Verdict, exit_code, outcome
 
 
+def _printable(text: str) -> str:
+    """Escape line breaks and backslashes as md5sum does, so each result stays on one line."""
+    if not any(c in text for c in "\\\n\r"):
+        return text
+    return "\\" + text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+
+
 @dataclass
 class FileResult:
     """The verdict on one file, with what was expected, what was found, and a hint."""
@@ -82,7 +89,9 @@ class BatchResult:
     def write_report(self, path: str | os.PathLike[str], **context: Any) -> None:
         """Write the JSON report atomically."""
         text = json.dumps(self.to_dict(**context), indent=2, ensure_ascii=False) + "\n"
-        write_bytes_atomic(path, text.encode("utf-8", "surrogateescape"))
+        # names that are not UTF-8 hold surrogates: write them as JSON \udcXX escapes, which
+        # json.loads turns back into the same surrogates (os.fsencode gives the original bytes)
+        write_bytes_atomic(path, text.encode("utf-8", "backslashreplace"))
 
     def print_lines(self, stream: TextIO, quiet: bool = False) -> None:
         """Print ``path: VERDICT (hint)`` per file (failures only when ``quiet``), then the summary."""
@@ -90,5 +99,6 @@ class BatchResult:
             if quiet and result.verdict is Verdict.OK:
                 continue
             hint = f" ({result.hint})" if result.hint else ""
-            stream.write(f"{result.path}: {result.verdict.name}{hint}\n")
+            hint = hint.replace("\n", "\\n").replace("\r", "\\r")
+            stream.write(f"{_printable(result.path)}: {result.verdict.name}{hint}\n")
         stream.write(self.summary_line() + "\n")

@@ -9,7 +9,7 @@ import sys
 from seqfixity.atomic import atomic_write
 from seqfixity.commands.common import EXIT_CODES_HELP, add_settings_options, expand_paths, say, settings_from_args
 from seqfixity.digest import hash_files
-from seqfixity.manifest import OUTPUT_FORMATS, format_records
+from seqfixity.manifest import MD5_FORMATS, OUTPUT_FORMATS, format_records
 from seqfixity.progress import byte_progress
 from seqfixity.verdict import USAGE_ERROR_EXIT, Verdict
 
@@ -42,7 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-j", "--jobs", type=int, default=2, help="files hashed at once (default: 2)")
     parser.add_argument("-f", "--format", choices=OUTPUT_FORMATS, default="gnu",
                         help="gnu: md5sum lines (default); bsd: md5sum --tag lines; "
-                             "jsonl: one JSON object per file with every digest; tsv: a table")
+                             "jsonl: one JSON object per file with every digest; tsv: a table; "
+                             "hashdeep: hashdeep CSV with sizes; bagit: a BagIt manifest-md5.txt body")
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="write here (atomically: a temporary file, then a rename) instead of stdout")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -53,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Hash the paths; print records; report each failure on one line; return the exit bitmask."""
     settings = settings_from_args(args)
-    if args.format in ("gnu", "bsd") and "md5" not in settings.digests:
+    if args.format in MD5_FORMATS and "md5" not in settings.digests:
         settings = settings.with_overrides(digests=("md5", *settings.digests))
     paths = list(expand_paths(args.paths, args.recursive))
     total = sum(_size_or_zero(p) for p in paths)

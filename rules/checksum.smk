@@ -1,0 +1,31 @@
+# One job per batch: every file of the batch is read once for MD5, ETag and xxh3 and
+# validated as FASTQ from the same bytes (see rules/validate.smk for the level).
+# Outputs per sample, written atomically by `seqfixity digest`:
+#   {outdir}/checksums/{sample}_md5.txt and {outdir}/records/{sample}.jsonl
+# The batch's own output is a small JSON listing those records (and its timing).
+
+
+rule digest:
+    input:
+        batch_files,
+    output:
+        BATCH_DONE,
+    params:
+        outdir=report_folder,
+        seqfixity=SEQFIXITY,
+        settings=" ".join(SETTINGS.to_cli_args()),
+        validation=VALIDATION_ARGS,
+        samples=f"--samples {config['samples']!r}" if config.get("samples") else "",
+    threads: batch_threads
+    resources:
+        mem_mb=batch_mem_mb,
+        runtime=batch_runtime,
+    log:
+        os.path.join(OUTDIR, "logs", "digest", "{batch}.log"),
+    wildcard_constraints:
+        batch=r"b\d+",
+    conda:
+        "../envs/seqfixity.yaml"
+    shell:
+        "{params.seqfixity} digest {input:q} --outdir {params.outdir:q} {params.settings} {params.validation}"
+        " {params.samples} --jobs {threads} --done {output:q} 2> {log:q}"

@@ -1,0 +1,80 @@
+# Input discovery, samples, batches and the settings every rule shares.
+
+import os
+import sys
+
+from snakemake.exceptions import WorkflowError
+
+SRC = os.path.join(workflow.basedir, "src")
+sys.path.insert(0, SRC)
+
+from seqfixity.discover import DEFAULT_PATTERNS, DiscoveryError, config_list, discover, make_batches  # noqa: E402
+from seqfixity.errors import SettingsError  # noqa: E402
+from seqfixity.settings import Settings  # noqa: E402
+from seqfixity.units import parse_size  # noqa: E402
+
+if config.get("samples"):
+    import pandas as pd
+
+    validate(pd.read_csv(config["samples"], sep=None, engine="python", dtype=str), "../config/samples.schema.yaml")
+
+try:
+    SETTINGS = Settings.from_mapping(config)
+    FILES = discover(
+        config_list(config, "inputs"),
+        config_list(config, "patterns", DEFAULT_PATTERNS),
+        config.get("samples") or "",
+        bool(config.get("recursive")),
+    )
+    BATCHES = {
+        batch.name: batch
+        for batch in make_batches(
+            FILES,
+            int(config["batch_size"]),
+            parse_size(config["batch_bytes"]),
+            parse_size(config["large_bytes"]),
+        )
+    }
+except SettingsError as err:
+    raise WorkflowError(f"seqfixity: {err}") from None
+if not FILES:
+    raise WorkflowError(
+        f"seqfixity: no input files: set 'inputs' (folders) and 'patterns', or 'samples' (a sample sheet)"
+    )
+
+OUTDIR = config["outdir"]
+# Run this checkout's seqfixity with the interpreter that runs Snakemake.
+SEQFIXITY = f"PYTHONPATH={SRC!r}${{PYTHONPATH:+:$PYTHONPATH}} {sys.executable!r} -m seqfixity"
+BATCH_DONE = os.path.join(OUTDIR, ".seqfixity", "batches", "{batch}.json")
+PASSED = os.path.join(OUTDIR, ".seqfixity", "passed")
+REPORT_NAMES = ("seqfixity.tsv", "seqfixity.json", "seqfixity.xlsx", "seqfixity_mqc.tsv", "summary.json")
+REPORTS = [os.path.join(OUTDIR, name) for name in REPORT_NAMES]
+MIB = 1 << 20
+
+
+def report_folder(wildcards, output):
+    """The output folder, from a rule's first output file (results/summary.json or a batch's JSON)."""
+    path = output[0]
+    while os.path.basename(os.path.dirname(path)) in ("batches", ".seqfixity"):
+        path = os.path.dirname(path)
+    return os.path.dirname(path) or "."
+
+
+def batch_files(wildcards):
+    """The input files of one batch."""
+    return BATCHES[wildcards.batch].paths
+
+
+def batch_threads(wildcards):
+    """Two threads (MD5 and the ETag or the FASTQ check side by side) for a large file, else one."""
+    return 2 if BATCHES[wildcards.batch].large else 1
+
+
+def batch_mem_mb(wildcards):
+    """Memory: buffers and inflated chunks, independent of the file size."""
+    return 1024 if BATCHES[wildcards.batch].large else 512
+
+
+def batch_runtime(wildcards):
+    """Minutes, at a pessimistic 20 MB/s (validation of gzip on a slow disk), plus 5."""
+    return 5 + BATCHES[wildcards.batch].size // (20 * 10**6 * 60)

@@ -1,0 +1,47 @@
+# One aggregate over every sample, then a gate that fails the run when any file failed.
+# The gate's output is only a marker, so a failing run keeps its reports (Snakemake
+# deletes the outputs of a failed job).
+
+
+rule aggregate:
+    input:
+        expand(BATCH_DONE, batch=sorted(BATCHES)),
+    output:
+        REPORTS,
+    params:
+        outdir=report_folder,
+        seqfixity=SEQFIXITY,
+        naming=SETTINGS.naming,
+        path_style=config["report_paths"],
+    log:
+        os.path.join(OUTDIR, "logs", "aggregate.log"),
+    conda:
+        "../envs/seqfixity.yaml"
+    shell:
+        "{params.seqfixity} aggregate --batches {input:q} --outdir {params.outdir:q} --naming {params.naming}"
+        " --path-style {params.path_style} 2> {log:q}"
+
+
+rule check:
+    input:
+        os.path.join(OUTDIR, "summary.json"),
+    output:
+        touch(PASSED),
+    params:
+        seqfixity=SEQFIXITY,
+    log:
+        os.path.join(OUTDIR, "logs", "check.log"),
+    conda:
+        "../envs/seqfixity.yaml"
+    shell:
+        "{params.seqfixity} aggregate --check {input:q} 2> {log:q} || {{ cat {log:q} >&2; exit 1; }}"
+
+
+onsuccess:
+    print(f"seqfixity: reports in {OUTDIR}/ (seqfixity.tsv, seqfixity.xlsx, summary.json, checksums/)")
+
+
+onerror:
+    summary = os.path.join(OUTDIR, "summary.json")
+    if os.path.exists(summary):
+        print(f"seqfixity: reports in {OUTDIR}/ (see {summary})", file=sys.stderr)

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs, start the services it uses, and run every test.
+# This is the README's second command and what CI (.ci/run) runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+
+echo "== ruff"
+python3 -m ruff check src tests benchmarks scripts
+
+echo "== pytest"
+python3 -m pytest -q -p no:cacheprovider "$@"

@@ -1,0 +1,334 @@
+"""``md5sum -c`` semantics over any manifest, telling the whole truth: one verdict per file, nothing stops early.
+
+Each manifest entry is matched to a local path (relative to the manifest's
+folder, or ``root``; by path or by base name), every file is read once for the
+digests the manifest names (plus xxh128 for the quick-mode cache), and each
+entry gets a :class:`~seqfixity.results.FileResult`: OK, MISMATCH,
+SIZE_MISMATCH, MISSING, MOVED (its content found under an unlisted name),
+EXTRA (``completeness``), UNREADABLE, UNVERIFIABLE or MANIFEST_ERROR.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from seqfixity.cache import DigestCache
+from seqfixity.check_read import DigestSource
+from seqfixity.etag import EtagError, parse_etag
+from seqfixity.manifest_read import Manifest, ManifestEntry
+from seqfixity.results import BatchResult, FileResult
+from seqfixity.settings import Settings
+from seqfixity.verdict import ALL_FAILURE_VERDICTS, Verdict
+
+PREFERENCE = ("md5", "sha256", "sha1", "crc64nvme", "crc32c", "crc32", "xxh128")
+MATCH_MODES = ("path", "basename")
+
+
+@dataclass
+class CheckOptions:
+    """How to match manifest names to files and which verdicts to look for."""
+
+    root: str | None = None
+    strip_prefix: str = ""
+    match: str | None = None
+    allow_outside_root: bool = False
+    completeness: bool = False
+    ignore_missing: bool = False
+    find_moved: bool = True
+    quick: bool = False
+    rehash: str | None = None
+    cache: DigestCache | None = None
+    jobs: int = 2
+    settings: Settings = field(default_factory=Settings)
+    fail_on: frozenset[Verdict] = ALL_FAILURE_VERDICTS
+    exclude: frozenset[str] = frozenset()
+    progress: bool = False
+
+
+@dataclass
+class Target:
+    """One manifest entry, the local file it stands for, and what must be computed to judge it."""
+
+    manifest: Manifest
+    entry: ManifestEntry
+    root: str
+    local: str | None = None
+    result: FileResult | None = None
+    wanted: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def source(self) -> str:
+        """``MANIFEST:LINE``."""
+        return f"{self.manifest.source}:{self.entry.line}"
+
+
+def _show(path: str) -> str:
+    """A path as the user would type it: relative to the current folder when below it, else absolute."""
+    here = os.getcwd() + os.sep
+    return path[len(here):] if path.startswith(here) else path
+
+
+def _walk(root: str, subfolder: str = "") -> list[str]:
+    """Return the absolute paths of all files below ``root`` (or ``root/subfolder``), sorted."""
+    found = []
+    for folder, subfolders, files in os.walk(os.path.join(root, subfolder)):
+        subfolders.sort()
+        found.extend(os.path.join(folder, name) for name in sorted(files))
+    return found
+
+
+class _RootIndex:
+    """Files below each root, listed once and only when needed."""
+
+    def __init__(self) -> None:
+        self._files: dict[str, list[str]] = {}
+        self._by_name: dict[str, dict[str, list[str]]] = {}
+
+    def files(self, root: str) -> list[str]:
+        if root not in self._files:
+            self._files[root] = _walk(root)
+        return self._files[root]
+
+    def named(self, root: str, name: str) -> list[str]:
+        if root not in self._by_name:
+            index: dict[str, list[str]] = defaultdict(list)
+            for path in self.files(root):
+                index[os.path.basename(path)].append(path)
+            self._by_name[root] = index
+        return self._by_name[root].get(name, [])
+
+
+def _wanted_digests(entry: ManifestEntry) -> tuple[dict[str, int], str]:
+    """Return {digest: etag part size or 0} to compute for ``entry``, or ({}, why nothing can be)."""
+    digests = dict(entry.digests)
+    etag_text = digests.pop("etag", None)
+    wanted: dict[str, int] = {}
+    why = ""
+    if etag_text is not None:
+        try:
+            etag = parse_etag(etag_text)
+        except EtagError:
+            why = f"ETag {etag_text} is not MD5-based (SSE-KMS/SSE-C or another store)"
+        else:
+            if not etag.multipart:
+                digests.setdefault("md5", etag.hex)
+            else:
+                wanted["etag"] = entry.etag_part_size or -1
+    comparable = [d for d in PREFERENCE if d in digests]
+    if comparable:
+        wanted[comparable[0]] = 0
+    if not wanted:
+        others = ", ".join(sorted(digests)) or "none"
+        why = why or f"no digest seqfixity can compute (manifest has: {others})"
+    return wanted, why
+
+
+def _resolve(target: Target, options: CheckOptions, index: _RootIndex) -> None:
+    """Set ``target.local`` (or a MANIFEST_ERROR/UNVERIFIABLE result) from the entry's name."""
+    name = target.entry.display
+    if options.strip_prefix and name.startswith(options.strip_prefix):
+        name = name[len(options.strip_prefix):]
+    match = options.match or target.manifest.default_match
+    if match == "basename":
+        base = os.path.basename(name.rstrip("/"))
+        candidates = index.named(target.root, base)
+        if len(candidates) > 1:
+            tail = [c for c in candidates if c.endswith(os.sep + name.lstrip("/"))]
+            candidates = tail if len(tail) == 1 else candidates
+        if len(candidates) > 1:
+            target.result = _result(target, Verdict.UNVERIFIABLE,
+                                    f"{len(candidates)} files named {base!r} under {target.root}; use --match path")
+            return
+        target.local = candidates[0] if candidates else os.path.join(target.root, base)
+        return
+    local = os.path.abspath(os.path.join(target.root, name))
+    outside = os.path.isabs(name) or not local.startswith(target.root.rstrip(os.sep) + os.sep)
+    if outside and not options.allow_outside_root:
+        where = "absolute path" if os.path.isabs(name) else "path climbs out of the root with '..'"
+        target.result = _result(target, Verdict.MANIFEST_ERROR,
+                                f"{where} refused (use --allow-outside-root, --strip-prefix or --root)")
+        return
+    target.local = local
+
+
+def _result(target: Target, verdict: Verdict, hint: str = "", actual: dict | None = None) -> FileResult:
+    expected = dict(target.entry.digests)
+    if target.entry.size is not None:
+        expected["size"] = target.entry.size
+    actual = dict(actual or {})
+    if target.local:
+        actual.setdefault("path", _show(target.local))
+    return FileResult(path=target.entry.display, verdict=verdict, hint=hint, expected=expected, actual=actual,
+                      source=target.source)
+
+
+def _size_hint(expected: int, found: int) -> str:
+    if found < expected:
+        return f"expected {expected} bytes, found {found}: likely truncated (interrupted copy or download)"
+    return f"expected {expected} bytes, found {found}: larger than listed (still being written, or another file)"
+
+
+def _judge(target: Target, hasher: DigestSource, owners: dict[str, str]) -> FileResult:
+    """Return the verdict on one resolved entry from what the hasher found."""
+    path = target.local or ""
+    info = hasher.stats.get(path)
+    actual: dict = {"size": info.st_size} if info else {}
+    if path in hasher.errors:
+        kind, reason = hasher.errors[path]
+        if kind == "missing":
+            return _result(target, Verdict.MISSING, f"not found at {_show(path)}")
+        if kind == "rehash":
+            return _result(target, Verdict.MISMATCH, reason, actual)
+        if kind == "layout":
+            return _result(target, Verdict.UNVERIFIABLE, reason, actual)
+        return _result(target, Verdict.UNREADABLE, reason, actual)
+    if info is None:
+        return _result(target, Verdict.MISSING, f"not found at {_show(path)}")
+    if target.entry.size is not None and target.entry.size != info.st_size:
+        return _result(target, Verdict.SIZE_MISMATCH, _size_hint(target.entry.size, info.st_size), actual)
+    found = hasher.digests.get(path, {})
+    actual.update(found)
+    compared = [d for d in target.entry.digests if d in found and d != "etag"]
+    expected_md5 = target.entry.digests.get("md5")
+    if "md5" not in target.entry.digests and "etag" in target.entry.digests and "md5" in found:
+        etag = parse_etag(target.entry.digests["etag"])
+        if not etag.multipart:
+            expected_md5 = etag.hex
+            compared.append("md5")
+    wrong = [d for d in compared if found[d] != (expected_md5 if d == "md5" else target.entry.digests[d])]
+    etag_hint = ""
+    if "etag" in found and "etag" in target.entry.digests and found["etag"] != target.entry.digests["etag"]:
+        want, got = parse_etag(target.entry.digests["etag"]), parse_etag(found["etag"])
+        if want.parts != got.parts:
+            etag_hint = (f"ETag has {want.parts} parts, computed {got.parts}: a different part size "
+                         "(seqfixity etag guess finds it)")
+        else:
+            etag_hint = "ETag differs with the same part count"
+        if not compared:
+            wrong.append("etag")
+    if wrong:
+        name = wrong[0]
+        value = found.get(name, "")
+        other = owners.get(value)
+        hint = etag_hint if name == "etag" else (
+            f"{name} differs: expected {(expected_md5 if name == 'md5' else target.entry.digests[name])}, "
+            f"found {value}")
+        if other and other != target.entry.display:
+            hint += f"; content is that of listed {other!r} (swapped or overwritten?)"
+        return _result(target, Verdict.MISMATCH, hint, actual)
+    if etag_hint:
+        return _result(target, Verdict.OK, f"{etag_hint}; content verified by {', '.join(compared)}", actual)
+    return _result(target, Verdict.OK, "", actual)
+
+
+def check_manifests(manifests: Iterable[Manifest], options: CheckOptions) -> BatchResult:
+    """Check every entry of ``manifests``; return one result per entry, malformed line and extra file."""
+    manifests = list(manifests)
+    index = _RootIndex()
+    rows: list[tuple[int, int, FileResult | Target]] = []
+    targets: list[Target] = []
+    for number, manifest in enumerate(manifests):
+        for problem in manifest.problems:
+            rows.append((number, problem.line, FileResult(
+                path=problem.where(manifest.source), verdict=Verdict.MANIFEST_ERROR, hint=problem.message,
+                source=problem.where(manifest.source))))
+        root = os.path.abspath(options.root or manifest.folder)
+        for entry in manifest.entries:
+            target = Target(manifest, entry, root)
+            wanted, why = _wanted_digests(entry)
+            _resolve(target, options, index)
+            if target.result is None and not wanted:
+                target.result = _result(target, Verdict.UNVERIFIABLE, why)
+            target.wanted = wanted
+            targets.append(target)
+            rows.append((number, entry.line, target))
+    hasher = DigestSource(options.settings, options.cache, options.quick, options.rehash, options.jobs,
+                          options.progress)
+    needs: dict[str, dict[str, int]] = defaultdict(dict)
+    for target in targets:
+        if target.result is None and target.local:
+            info = hasher.stat(target.local)
+            if info is not None and not (target.entry.size is not None and target.entry.size != info.st_size):
+                needs[target.local].update(target.wanted)
+    hasher.compute(needs)
+    owners = {v: t.entry.display for t in targets for v in t.entry.digests.values()}
+    for target in targets:
+        if target.result is None:
+            target.result = _judge(target, hasher, owners)
+    listed = {t.local for t in targets if t.local}
+    excluded = listed | {os.path.abspath(m.source) for m in manifests} | {os.path.abspath(p) for p in options.exclude}
+    hunt = options.find_moved and not options.ignore_missing
+    missing = [t for t in targets if t.result.verdict is Verdict.MISSING and t.wanted]
+    # sizes narrow the search for moved content; without them only --completeness reads unlisted files
+    searchable = [t for t in missing if t.entry.size is not None or options.completeness] if hunt else []
+    unlisted = _unlisted(manifests, targets, index, excluded) if options.completeness or searchable else []
+    moved_to = _find_moved(searchable, unlisted, hasher) if searchable else set()
+    batch = BatchResult(fail_on=options.fail_on)
+    for _, _, row in sorted(rows, key=lambda item: (item[0], item[1])):
+        batch.add(row.result if isinstance(row, Target) else row)
+    if options.completeness:
+        for path in unlisted:
+            if path not in moved_to:
+                batch.add(FileResult(path=_show(path), verdict=Verdict.EXTRA,
+                                     hint="on disk under the root but not listed", actual={"size": _size(path)}))
+    _apply_ignore_missing(batch, options)
+    return batch
+
+
+def _size(path: str) -> int | None:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return None
+
+
+def _unlisted(manifests: list[Manifest], targets: list[Target], index: _RootIndex, excluded: set[str]) -> list[str]:
+    """Files under the roots that no entry names (a BagIt bag's payload only: its ``data/`` folder)."""
+    roots: dict[str, str] = {}
+    for target in targets:
+        roots.setdefault(target.root, "data" if target.manifest.format == "bagit" else "")
+    found: list[str] = []
+    for root, subfolder in roots.items():
+        prefix = os.path.join(root, subfolder) if subfolder else root
+        found.extend(p for p in index.files(root) if p.startswith(prefix + os.sep) and p not in excluded)
+    return sorted(dict.fromkeys(found))
+
+
+def _find_moved(missing: list[Target], unlisted: list[str], hasher: DigestSource) -> set[str]:
+    """Turn ``missing`` entries whose content lies under an unlisted name into MOVED; return those names."""
+    if not unlisted:
+        return set()
+    sizes = {t.entry.size for t in missing}
+    kinds = {d: p for t in missing for d, p in t.wanted.items()}
+    needs = {p: dict(kinds) for p in unlisted
+             if None in sizes or (hasher.stat(p) is not None and hasher.stats[p].st_size in sizes)}
+    hasher.compute(needs)
+    by_digest: dict[str, str] = {}
+    for path in needs:
+        for value in hasher.digests.get(path, {}).values():
+            by_digest.setdefault(value, path)
+    moved: set[str] = set()
+    for target in missing:
+        for digest in target.wanted:
+            expected = target.entry.digests.get(digest) or (
+                parse_etag(target.entry.digests["etag"]).hex if digest == "md5" else "")
+            place = by_digest.get(expected)
+            if place and place not in moved:
+                moved.add(place)
+                target.result.verdict = Verdict.MOVED
+                target.result.hint = f"content found as {_show(place)} (renamed or moved?)"
+                target.result.actual = {"path": _show(place), **hasher.digests[place]}
+                break
+    return moved
+
+
+def _apply_ignore_missing(batch: BatchResult, options: CheckOptions) -> None:
+    """With ``ignore_missing``, MISSING stops failing the run, unless nothing at all was verified."""
+    if not options.ignore_missing:
+        return
+    verified = [r for r in batch.results if r.verdict not in (Verdict.MISSING, Verdict.MANIFEST_ERROR)]
+    if verified:
+        batch.fail_on = batch.fail_on - {Verdict.MISSING}

@@ -1,0 +1,71 @@
+"""``seqfixity aggregate``: one table and one summary over the records of many samples."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from seqfixity.commands.common import UsageError, say
+from seqfixity.settings import NAMING_MODES
+
+EXAMPLES = """\
+examples:
+  seqfixity aggregate results/records/*.jsonl --outdir results
+      results/seqfixity.tsv, .json, .xlsx (one row per file), seqfixity_mqc.tsv (MultiQC), summary.json
+  seqfixity aggregate --batches results/.seqfixity/batches/*.json --outdir results --naming strict
+      the records listed by `seqfixity digest --done` files, with their timing in summary.json
+  seqfixity aggregate --check results/summary.json
+      print the one-line summary; exit non-zero unless the outcome is SUCCEEDED
+
+exit status:
+  0    the reports were written (even when files failed: see summary.json), or --check found SUCCEEDED
+  4, 16, ...  with --check: the verdict bits of the failed files (4 missing, 16 unreadable or invalid)
+  128  usage error
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``aggregate`` subcommand."""
+    parser = subparsers.add_parser(
+        "aggregate",
+        help="aggregate digest records into TSV/JSON/XLSX tables, summary.json and a MultiQC table",
+        description="Read the JSON-lines records of `seqfixity digest` and write, atomically, one row per "
+                    "file (sorted, no time stamps) and summary.json (per-sample verdicts, R1/R2 read counts, "
+                    "totals, throughput, outcome SUCCEEDED / PARTIALLY_SUCCEEDED / FAILED).",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("records", nargs="*", metavar="RECORDS.jsonl", help="record files of seqfixity digest")
+    parser.add_argument("--batches", nargs="+", default=[], metavar="DONE.json",
+                        help="`seqfixity digest --done` files: their records, and timing for summary.json")
+    parser.add_argument("--outdir", metavar="DIR", help="where to write the reports")
+    parser.add_argument("--naming", choices=NAMING_MODES, default="warn",
+                        help="warn: list naming findings (default); strict: they fail the file; off: ignore")
+    parser.add_argument("--path-style", choices=("full", "name"), default="full",
+                        help="path column: the path as given (default) or the base name only")
+    parser.add_argument("--check", metavar="SUMMARY.json",
+                        help="only read this summary, print its line, exit non-zero unless SUCCEEDED")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the reports, or check a summary."""
+    if args.check:
+        with open(args.check, encoding="utf-8") as handle:
+            summary = json.load(handle)
+        say(summary["line"])
+        return summary["exit_code"]
+    from seqfixity.report import file_rows, load_records, summarise, write_reports  # pandas: only when needed
+
+    if not args.outdir or not (args.records or args.batches):
+        raise UsageError("aggregate needs --outdir and record files (or --batches)")
+    batches = []
+    for path in args.batches:
+        with open(path, encoding="utf-8") as handle:
+            batches.append(json.load(handle))
+    paths = list(args.records) + [p for batch in batches for p in batch["records"]]
+    rows = file_rows(load_records(paths), naming=args.naming, path_style=args.path_style)
+    summary = summarise(rows, batches)
+    write_reports(rows, summary, args.outdir)
+    say(f"{summary['line']}; reports in {args.outdir}")
+    return 0

@@ -1,0 +1,160 @@
+"""``seqfixity check``: verify files against manifests of any common shape, one verdict per file."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+
+from seqfixity.cache import DigestCache, default_cache_path
+from seqfixity.check import MATCH_MODES, CheckOptions, check_manifests
+from seqfixity.commands.common import EXIT_CODES_HELP, add_settings_options, say, settings_from_args
+from seqfixity.manifest_read import INPUT_FORMATS, read_manifest
+from seqfixity.verdict import USAGE_ERROR_EXIT, Verdict, parse_verdicts
+
+DESCRIPTION = """\
+Check files against checksum manifests, like `md5sum -c`, but with one verdict
+per file and nothing stopping early. Manifest formats (auto-detected):
+GNU md5sum/sha*sum lines (escaped names, CRLF, upper-case hex, '*'), BSD tags
+(md5sum --tag), sidecars (x.fastq.gz.md5 beside x.fastq.gz), hashdeep CSV,
+BagIt manifest-ALG.txt, rclone md5sum output, ENA/SRA file reports
+(fastq_ftp + fastq_md5), and seqfixity's own JSONL and TSV.
+"""
+
+EPILOG = """\
+verdicts:
+  OK              every digest the manifest gives matches
+  MISMATCH        content differs
+  SIZE_MISMATCH   size differs from the manifest's (hashdeep, JSONL, TSV, ENA)
+  MISSING         listed, not found
+  MOVED           listed, not found, but its content is under an unlisted name
+                  (searched among same-size files when the manifest gives sizes,
+                  among all unlisted files under the root with --completeness)
+  EXTRA           under the root but not listed (only with --completeness)
+  UNREADABLE      not a regular file, read error, or changed while read
+  UNVERIFIABLE    nothing comparable (e.g. a non-MD5 ETag, sha512 only)
+  MANIFEST_ERROR  a malformed line (named FILE:LINE) or a refused path
+Each failure carries a hint. The last line is the batch outcome: SUCCEEDED,
+PARTIALLY_SUCCEEDED or FAILED.
+
+quick mode: --quick reuses digests cached by an earlier run when device,
+inode, size and mtime_ns all still match; --quick --rehash xxh128 re-reads
+content with xxh3 only (about 15 GB/s) and compares it with the cached read.
+Every full run fills the cache (--cache FILE; default
+$XDG_CACHE_HOME/seqfixity/quick-cache.json). Files changed in the last 2 s
+are not cached.
+
+examples:
+  seqfixity check MD5.txt
+  seqfixity check --completeness --report check.json run42/MD5.txt
+  seqfixity check --root /data/run42 --strip-prefix /seqcenter/out/ md5sums.txt
+  seqfixity check --match basename filereport_read_run_PRJEB1234.tsv
+  seqfixity check --fail-on mismatch,size_mismatch,missing,unreadable bag/manifest-md5.txt
+  seqfixity check --quick --jobs 2 MD5.txt
+
+""" + EXIT_CODES_HELP
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``check`` subcommand."""
+    parser = subparsers.add_parser(
+        "check", help="verify files against manifests (md5sum -c, hashdeep, BagIt, ENA, ...) with verdicts",
+        description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("manifests", nargs="+", metavar="MANIFEST", help="checksum files ('-' reads stdin)")
+    parser.add_argument("--manifest-format", choices=INPUT_FORMATS, default="auto",
+                        help="format of the manifests (default: auto-detect each)")
+    where = parser.add_argument_group("path matching")
+    where.add_argument("--root", metavar="DIR",
+                       help="resolve manifest paths under DIR (default: each manifest's own folder)")
+    where.add_argument("--strip-prefix", default="", metavar="PREFIX",
+                       help="remove PREFIX from the start of manifest paths (e.g. /old/server/run42/)")
+    where.add_argument("--match", choices=MATCH_MODES, default=None,
+                       help="path: the manifest path under the root (default); basename: find the file by name "
+                            "anywhere under the root (default for ENA/SRA reports)")
+    where.add_argument("--allow-outside-root", action="store_true",
+                       help="accept absolute paths and paths climbing out of the root with '..'")
+    judge = parser.add_argument_group("what to report")
+    judge.add_argument("--completeness", action="store_true",
+                       help="also report files under the root that no manifest lists (EXTRA)")
+    judge.add_argument("--no-moved", dest="find_moved", action="store_false",
+                       help="do not look for missing files' content under unlisted names (MOVED)")
+    judge.add_argument("--fail-on", type=_verdict_set, default=None, metavar="LIST",
+                       help="verdicts that fail the run, e.g. mismatch,size_mismatch,missing (default: all)")
+    judge.add_argument("--ignore-missing", action="store_true",
+                       help="missing files do not fail the run (but all missing still does, as in coreutils)")
+    judge.add_argument("--strict", action="store_true",
+                       help="md5sum compatibility: malformed lines always fail here (MANIFEST_ERROR)")
+    judge.add_argument("--quiet", action="store_true", help="do not print OK lines (nor the progress bar)")
+    judge.add_argument("--status", action="store_true", help="print nothing; the exit status tells")
+    judge.add_argument("--report", metavar="FILE", help="write a JSON report of every file (atomically)")
+    speed = parser.add_argument_group("speed")
+    speed.add_argument("-j", "--jobs", type=int, default=2, help="files read at once (default: 2)")
+    speed.add_argument("--quick", action="store_true",
+                       help="reuse cached digests when device, inode, size and mtime are unchanged")
+    speed.add_argument("--rehash", choices=("xxh128",), default=None,
+                       help="with --quick: re-read cached files with this fast hash only and compare")
+    speed.add_argument("--cache", metavar="FILE", help=f"quick-mode cache file (default: {default_cache_path()})")
+    speed.add_argument("--no-cache", action="store_true", help="neither read nor update the cache")
+    add_settings_options(parser)
+    parser.set_defaults(run=run)
+
+
+def _verdict_set(text: str) -> frozenset[Verdict]:
+    try:
+        return parse_verdicts(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read the manifests, check every file, print verdicts and the outcome; return the exit bitmask."""
+    if args.rehash and not args.quick:
+        say("--rehash needs --quick")
+        return USAGE_ERROR_EXIT
+    if args.quick and args.no_cache:
+        say("--quick needs the cache; drop --no-cache")
+        return USAGE_ERROR_EXIT
+    settings = settings_from_args(args)
+    stdin_used = False
+    manifests = []
+    for source in args.manifests:
+        data = None
+        if source == "-":
+            if stdin_used:
+                say("-: standard input can be read only once")
+                return USAGE_ERROR_EXIT
+            stdin_used, data = True, sys.stdin.buffer.read()
+        manifests.append(read_manifest(source, args.manifest_format, data))
+    for manifest in manifests:
+        for problem in manifest.problems:
+            say(f"{problem.where(manifest.source)}: {problem.message}")
+    cache_path = args.cache or default_cache_path()
+    cache = None if args.no_cache else DigestCache(cache_path)
+    options = CheckOptions(
+        root=args.root, strip_prefix=args.strip_prefix, match=args.match,
+        allow_outside_root=args.allow_outside_root, completeness=args.completeness,
+        ignore_missing=args.ignore_missing, find_moved=args.find_moved, quick=args.quick, rehash=args.rehash,
+        cache=cache, jobs=max(1, args.jobs), settings=settings, progress=not (args.quiet or args.status),
+        exclude=frozenset(p for p in (args.report, None if args.no_cache else str(cache_path)) if p),
+        **({"fail_on": args.fail_on} if args.fail_on is not None else {}),
+    )
+    batch = check_manifests(manifests, options)
+    if cache is not None:
+        try:
+            cache.save()
+        except OSError as err:
+            say(f"{cache_path}: cannot save the quick-mode cache: {err.strerror}")
+    if args.ignore_missing and Verdict.MISSING in batch.fail_on and batch.results:
+        say(f"{', '.join(args.manifests)}: no file was verified")
+    if args.report:
+        batch.write_report(args.report, command="check", manifests=args.manifests,
+                           manifest_formats=[m.format for m in manifests], root=args.root)
+    if not args.status:
+        out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", errors="surrogateescape",
+                               line_buffering=False, write_through=False)
+        batch.print_lines(out, quiet=args.quiet)
+        out.flush()
+        out.detach()
+    return batch.exit_code
+

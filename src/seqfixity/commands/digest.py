@@ -1,0 +1,92 @@
+"""``seqfixity digest``: hash and validate files in one read each; write per-sample reports."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from collections import defaultdict
+
+from seqfixity.atomic import write_bytes_atomic
+from seqfixity.commands.common import add_settings_options, say, settings_from_args
+from seqfixity.discover import read_sample_sheet
+from seqfixity.examine import examine_files
+from seqfixity.manifest import gnu_line
+from seqfixity.record import FileRecord, sample_id
+from seqfixity.settings import NAMING_MODES, VALIDATE_LEVELS
+
+EXAMPLES = """\
+examples:
+  seqfixity digest run42/*.fastq.gz --outdir results
+      results/checksums/{sample}_md5.txt (check with: cd run42 && md5sum -c ../results/checksums/X_md5.txt)
+      results/records/{sample}.jsonl (one JSON record per file: digests, reads, FASTQ verdict, naming)
+  seqfixity digest big.fastq.gz --outdir results --validate gzip --config config/config.yaml
+  seqfixity aggregate results/records/*.jsonl --outdir results
+      the tables and summary.json over every sample
+
+exit status:
+  0    the records were written (a FASTQ that is invalid or unreadable is reported in its record)
+  128  usage error (bad arguments, settings or sample sheet)
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``digest`` subcommand."""
+    parser = subparsers.add_parser(
+        "digest",
+        help="hash and validate FASTQ files (one read each); write {sample}_md5.txt and {sample}.jsonl",
+        description="Read each file once: MD5, multipart ETag and xxh3 from the same bytes as the FASTQ "
+                    "check (gzip/BGZF inflated on a second core). Files are grouped by sample id (the "
+                    "name up to its first '.', or the sample sheet's) into DIR/checksums/{sample}_md5.txt "
+                    "(md5sum format, base names) and DIR/records/{sample}.jsonl, each written atomically.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("paths", nargs="+", metavar="FILE", help="files to hash and validate")
+    parser.add_argument("--outdir", required=True, metavar="DIR", help="folder for checksums/ and records/")
+    parser.add_argument("--validate", choices=VALIDATE_LEVELS, default=None,
+                        help="none; gzip (inflate, CRC, count reads); fastq (also record structure; default)")
+    parser.add_argument("--naming", choices=NAMING_MODES, default=None,
+                        help="ICA file-name lint: off, warn (default) or strict")
+    parser.add_argument("--samples", metavar="TSV", help="sample sheet (sample and file columns) naming samples")
+    parser.add_argument("--done", metavar="FILE",
+                        help="when finished, write this JSON (records written, bytes, start and end times)")
+    parser.add_argument("-j", "--jobs", type=int, default=2, help="files read at once (default: 2)")
+    add_settings_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Examine the files, write one checksum file and one record file per sample; return 0."""
+    started = time.time()
+    settings = settings_from_args(args).with_overrides(validate=args.validate, naming=args.naming)
+    sheet = read_sample_sheet(args.samples) if args.samples else {}
+    items = [(path, sheet.get(os.path.normpath(path)) or sample_id(os.path.basename(path))) for path in args.paths]
+    by_sample: dict[str, list[FileRecord]] = defaultdict(list)
+    for record in examine_files(items, settings, jobs=max(1, args.jobs)):
+        by_sample[record.sample].append(record)
+        _report_problems(record)
+    written = []
+    for sample, records in sorted(by_sample.items()):
+        records.sort(key=lambda r: (os.path.basename(r.path), r.path))
+        checksums = os.path.join(args.outdir, "checksums", f"{sample}_md5.txt")
+        lines = [gnu_line(r.digests["md5"], os.path.basename(r.path)) for r in records if r.ok and "md5" in r.digests]
+        write_bytes_atomic(checksums, b"".join(lines))
+        record_file = os.path.join(args.outdir, "records", f"{sample}.jsonl")
+        text = "".join(json.dumps(r.to_dict()) + "\n" for r in records)
+        write_bytes_atomic(record_file, text.encode("utf-8", "surrogateescape"))
+        written.append(record_file)
+    if args.done:
+        done = {"records": written, "files": len(items), "bytes": sum(r.size for rs in by_sample.values() for r in rs),
+                "started": started, "finished": time.time()}
+        write_bytes_atomic(args.done, (json.dumps(done, indent=1) + "\n").encode())
+    return 0
+
+
+def _report_problems(record: FileRecord) -> None:
+    if record.error:
+        say(f"{record.path}: {record.error}")
+    elif record.fastq_error:
+        say(f"{record.path}: {record.fastq_verdict}: {record.fastq_error}")
+

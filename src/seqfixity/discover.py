@@ -1,0 +1,175 @@
+"""Input files, sample ids, sample sheets, and the batches the workflow hashes them in.
+
+A sample id is the file name up to its first ``.`` (ICA's reference rule), or
+the ``sample`` column of a sample sheet. Two files with the same id from
+different folders are an error that names both, unless the sample sheet
+disambiguates them. Batches pack small samples into one job each (at most
+``batch_size`` files and ``batch_bytes`` bytes), while a sample of at least
+``large_bytes`` gets a job of its own; every file of a sample is in the same
+batch, because the reports are per sample.
+"""
+
+from __future__ import annotations
+
+import csv
+import fnmatch
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from seqfixity.errors import SettingsError
+from seqfixity.record import sample_id
+
+DEFAULT_PATTERNS = ("*.fastq", "*.fq", "*.fastq.gz", "*.fq.gz")
+_SAFE_SAMPLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!\-_.*'()+]*$")
+
+
+class DiscoveryError(SettingsError):
+    """Inputs that cannot be turned into samples: duplicates, missing files, bad sample sheet."""
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One input file: its path (as found), its sample id and its size."""
+
+    path: str
+    sample: str
+    size: int
+
+
+@dataclass
+class Batch:
+    """Samples hashed by one job."""
+
+    name: str
+    files: list[InputFile] = field(default_factory=list)
+    large: bool = False
+
+    @property
+    def size(self) -> int:
+        """Total bytes of the batch's files."""
+        return sum(f.size for f in self.files)
+
+    @property
+    def paths(self) -> list[str]:
+        """The batch's file paths, in sample order."""
+        return [f.path for f in self.files]
+
+    @property
+    def samples(self) -> list[str]:
+        """The batch's sample ids, sorted, without repeats."""
+        return sorted({f.sample for f in self.files})
+
+
+def find_files(folders: Iterable[str], patterns: Sequence[str] = DEFAULT_PATTERNS,
+               recursive: bool = False) -> list[str]:
+    """Return the files in ``folders`` (and below them when ``recursive``) matching ``patterns``, sorted."""
+    found = []
+    for folder in folders:
+        if not os.path.isdir(folder):
+            raise DiscoveryError(f"{folder}: input folder does not exist")
+        for root, subfolders, names in os.walk(folder):
+            subfolders.sort()
+            if not recursive:
+                subfolders.clear()
+            found += [os.path.join(root, name) for name in names
+                      if not name.startswith(".") and any(fnmatch.fnmatchcase(name, p) for p in patterns)]
+    return sorted(found)
+
+
+def read_sample_sheet(path: str) -> dict[str, str]:
+    """Read a TSV (or CSV) sample sheet with ``sample`` and ``file`` columns; return {normalised path: sample}."""
+    try:
+        text = Path(path).read_text()
+    except OSError as err:
+        raise DiscoveryError(f"{path}: cannot read sample sheet: {err.strerror}") from None
+    dialect = "excel-tab" if "\t" in text.split("\n", 1)[0] else "excel"
+    rows = list(csv.DictReader(text.splitlines(), dialect=dialect))
+    if not rows or not {"sample", "file"} <= set(rows[0]):
+        raise DiscoveryError(f"{path}: a sample sheet needs the columns 'sample' and 'file'")
+    mapping: dict[str, str] = {}
+    for number, row in enumerate(rows, start=2):
+        sample, file = (row.get("sample") or "").strip(), (row.get("file") or "").strip()
+        if not sample or not file:
+            raise DiscoveryError(f"{path}: line {number}: empty sample or file")
+        if not _SAFE_SAMPLE.match(sample):
+            raise DiscoveryError(f"{path}: line {number}: sample id {sample!r} is not a safe file name")
+        if not os.path.isfile(file):
+            raise DiscoveryError(f"{path}: line {number}: {file}: no such file")
+        key = os.path.normpath(file)
+        if key in mapping:
+            raise DiscoveryError(f"{path}: line {number}: {file} is listed twice")
+        mapping[key] = sample
+    return mapping
+
+
+def discover(folders: Iterable[str] = (), patterns: Sequence[str] = DEFAULT_PATTERNS, sample_sheet: str = "",
+             recursive: bool = False) -> list[InputFile]:
+    """Return every input file with its sample id and size, sorted by sample then path.
+
+    Files come from ``folders`` (matching ``patterns``) and from the sample
+    sheet; the sheet's sample id wins. Raises :class:`DiscoveryError` when one
+    sample id stands for files in two folders, naming both.
+    """
+    sheet = read_sample_sheet(sample_sheet) if sample_sheet else {}
+    paths = {os.path.normpath(p): p for p in find_files(folders, patterns, recursive)}
+    paths.update({key: key for key in sheet if key not in paths})
+    files = []
+    first_seen: dict[str, str] = {}
+    names_seen: dict[tuple[str, str], str] = {}
+    for key in sorted(paths):
+        path = paths[key]
+        sample = sheet.get(key) or sample_id(os.path.basename(path))
+        folder = os.path.dirname(key)
+        other = first_seen.setdefault(sample, path)
+        if os.path.dirname(os.path.normpath(other)) != folder and key not in sheet:
+            raise DiscoveryError(f"sample id {sample!r} stands for files in two folders: {other} and {path} "
+                                 "(rename one, or name the samples in a sample sheet)")
+        clash = names_seen.setdefault((sample, os.path.basename(path)), path)
+        if clash != path:
+            raise DiscoveryError(f"sample {sample!r} has two files named {os.path.basename(path)}: {clash} and "
+                                 f"{path}; its checksum file names files by their base name")
+        files.append(InputFile(path, sample, os.stat(path).st_size))
+    files.sort(key=lambda f: (f.sample, f.path))
+    return files
+
+
+def make_batches(files: Sequence[InputFile], batch_size: int = 200, batch_bytes: int = 1 << 30,
+                 large_bytes: int = 256 << 20) -> list[Batch]:
+    """Pack whole samples into batches, in sample order; a sample of ``large_bytes`` or more goes alone.
+
+    A small batch closes when it holds ``batch_size`` files or would pass
+    ``batch_bytes``. Names are ``b00000``, ``b00001``, ... in order, so the same
+    inputs always give the same batches.
+    """
+    if batch_size < 1 or batch_bytes < 1:
+        raise DiscoveryError("batch_size and batch_bytes must be positive")
+    by_sample: dict[str, list[InputFile]] = {}
+    for file in files:
+        by_sample.setdefault(file.sample, []).append(file)
+    batches: list[Batch] = []
+    current: Batch | None = None
+    current_bytes = 0
+    for sample_files in by_sample.values():
+        size = sum(f.size for f in sample_files)
+        if size >= large_bytes:
+            batches.append(Batch(f"b{len(batches):05d}", list(sample_files), large=True))
+            continue
+        if current is None or (current.files and (len(current.files) + len(sample_files) > batch_size
+                                                   or current_bytes + size > batch_bytes)):
+            current = Batch(f"b{len(batches):05d}")
+            current_bytes = 0
+            batches.append(current)
+        current.files.extend(sample_files)
+        current_bytes += size
+    return batches
+
+
+def config_list(config: Mapping, key: str, default: Sequence[str] = ()) -> list[str]:
+    """Return ``config[key]`` as a list of strings (a single string becomes a one-item list)."""
+    value = config.get(key, default)
+    if value is None:
+        return list(default)
+    return [value] if isinstance(value, str) else [str(v) for v in value]

@@ -1,0 +1,252 @@
+"""FASTQ structure, checked from the same bytes the digests are computed from.
+
+:class:`FastqValidator` is a sink for :func:`seqfixity.digest.read_once`: it is
+fed the file's raw bytes (``update``) and gives its verdict at the end
+(``result``). Gzip and BGZF input (any number of gzip members) is inflated as a
+stream with python-isal (zlib when isal is missing); the structure check runs on
+the inflated bytes, in a thread of its own for big files so that inflating and
+parsing overlap with hashing. Whether the input is compressed is judged from its
+first bytes, not its name.
+
+Levels (``Settings.validate``):
+
+``none``   nothing is checked (``fastq_verdict`` is ``SKIPPED``, ``reads`` is None).
+``gzip``   gzip members are inflated and their CRCs checked; a missing
+           end-of-stream marker is ``TRUNCATED``; reads are counted from the
+           newlines (lines / 4).
+``fastq``  additionally every record must be four lines: ``@`` header,
+           sequence, ``+`` line, quality as long as the sequence (checked
+           with numpy, vectorised); a partial last record is ``TRUNCATED``,
+           anything else ``MALFORMED``.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+try:
+    from isal import isal_zlib as _zlib
+except ImportError:  # pragma: no cover - isal is a dependency, zlib is the fallback
+    import zlib as _zlib
+
+GZIP_MAGIC = b"\x1f\x8b"
+GZIP_WBITS = 31
+OK = "OK"
+SKIPPED = "SKIPPED"
+TRUNCATED = "TRUNCATED"
+CORRUPT = "CORRUPT"
+MALFORMED = "MALFORMED"
+FAILED_VERDICTS = frozenset({TRUNCATED, CORRUPT, MALFORMED})
+# Relative cost (MD5 = 1) that read_once uses to put the validator on a lane of its own.
+COST = {"gzip": 2.0, "fastq": 3.0}
+_NEWLINE, _AT, _PLUS = ord("\n"), ord("@"), ord("+")
+_QUEUE_DEPTH = 4
+
+
+@dataclass(frozen=True)
+class FastqResult:
+    """What the validator found: ``verdict`` (OK, TRUNCATED, CORRUPT, MALFORMED, SKIPPED), reads, why."""
+
+    verdict: str
+    reads: int | None = None
+    error: str = ""
+
+    @property
+    def failed(self) -> bool:
+        """True when the verdict is a failure."""
+        return self.verdict in FAILED_VERDICTS
+
+
+class _Invalid(Exception):
+    def __init__(self, verdict: str, message: str) -> None:
+        super().__init__(message)
+        self.verdict = verdict
+
+
+class _LineCounter:
+    """Counts newlines (level ``gzip``)."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+        self.last = b"\n"
+
+    def feed(self, data: bytes) -> None:
+        if data:
+            self.lines += data.count(b"\n")
+            self.last = data[-1:]
+
+    def finish(self) -> int:
+        lines = self.lines + (self.last != b"\n")
+        return lines // 4
+
+
+class _RecordChecker:
+    """Checks FASTQ records four lines at a time (level ``fastq``), vectorised with numpy.
+
+    Every record must have a header line starting with ``@``, a third line
+    starting with ``+``, and a quality line as long as its sequence line.
+    """
+
+    def __init__(self) -> None:
+        self.records = 0
+        self.tail = b""
+
+    def feed(self, data: bytes) -> None:
+        if not data:
+            return
+        buffer = self.tail + data if self.tail else data
+        array = np.frombuffer(buffer, dtype=np.uint8)
+        newlines = np.flatnonzero(array == _NEWLINE)
+        complete = len(newlines) - len(newlines) % 4
+        if not complete:
+            self.tail = buffer
+            return
+        ends = newlines[:complete]
+        self._check(buffer, array, ends)
+        self.tail = buffer[int(ends[-1]) + 1:]
+
+    def finish(self) -> int:
+        tail = self.tail
+        if not tail.strip():
+            return self.records
+        if not tail.endswith(b"\n"):
+            tail += b"\n"
+        lines = tail.count(b"\n")
+        self.tail = b""
+        self.feed(tail)
+        if lines % 4:
+            raise _Invalid(TRUNCATED, f"last record incomplete: {lines % 4} of 4 lines after record {self.records}")
+        return self.records
+
+    def _check(self, buffer: bytes, array: np.ndarray, ends: np.ndarray) -> None:
+        starts = np.empty_like(ends)
+        starts[0] = 0
+        starts[1:] = ends[:-1] + 1
+        lengths = ends - starts
+        bad = array[starts[0::4]] != _AT
+        bad |= array[np.minimum(starts[2::4], len(array) - 1)] != _PLUS
+        bad |= lengths[2::4] == 0
+        bad |= lengths[1::4] != lengths[3::4]
+        if bad.any():
+            index = int(np.argmax(bad))
+            record = self.records + index + 1
+            line = [buffer[int(starts[4 * index + i]):int(ends[4 * index + i])] for i in range(4)]
+            where = f"record {record} (line {4 * (record - 1) + 1})"
+            if not line[0].startswith(b"@"):
+                raise _Invalid(MALFORMED, f"{where}: header does not start with '@': {_show(line[0])}")
+            if not line[2].startswith(b"+"):
+                raise _Invalid(MALFORMED, f"{where}: third line does not start with '+': {_show(line[2])}")
+            raise _Invalid(MALFORMED, f"{where}: sequence has {len(line[1])} letters but quality {len(line[3])}")
+        self.records += len(ends) // 4
+
+
+def _show(line: bytes) -> str:
+    text = line[:40].decode("utf-8", "replace")
+    return repr(text + ("..." if len(line) > 40 else ""))
+
+
+class _Inflater:
+    """Inflates a stream of gzip members; knows whether it stopped inside one."""
+
+    def __init__(self) -> None:
+        self.members = 0
+        self._member = None
+
+    def feed(self, data) -> bytes:
+        pieces = []
+        while data:
+            if self._member is None:
+                self._member = _zlib.decompressobj(wbits=GZIP_WBITS)
+            try:
+                pieces.append(self._member.decompress(data))
+            except _zlib.error as err:
+                raise _Invalid(CORRUPT, f"gzip member {self.members + 1}: {err}") from None
+            if not self._member.eof:
+                break
+            data = self._member.unused_data
+            self._member = None
+            self.members += 1
+        return b"".join(pieces)
+
+    def finish(self) -> None:
+        if self._member is not None:
+            raise _Invalid(TRUNCATED, f"gzip stream ends inside member {self.members + 1} "
+                                      "(truncated: no end-of-member marker)")
+
+
+class FastqValidator:
+    """A ``read_once`` sink that validates FASTQ (plain, gzip or BGZF) at ``level`` ``gzip`` or ``fastq``.
+
+    With ``threaded`` the structure check runs in a thread of its own, fed the
+    inflated bytes through a short queue, so inflating and parsing overlap.
+    """
+
+    def __init__(self, level: str = "fastq", threaded: bool = False) -> None:
+        if level not in COST:
+            raise ValueError(f"validation level must be one of {', '.join(COST)}, not {level!r}")
+        self.level = level
+        self._parser = _RecordChecker() if level == "fastq" else _LineCounter()
+        self._inflater: _Inflater | None = None
+        self._started = False
+        self._failure: _Invalid | None = None
+        self._queue: queue.Queue[bytes | None] | None = None
+        self._thread: threading.Thread | None = None
+        if threaded:
+            self._queue = queue.Queue(_QUEUE_DEPTH)
+            self._thread = threading.Thread(target=self._parse_loop, name="seqfixity-fastq", daemon=True)
+            self._thread.start()
+
+    def update(self, data: memoryview) -> None:
+        """Feed the next chunk of the file's raw bytes."""
+        if self._failure is not None:
+            return
+        if not self._started:
+            self._started = True
+            if bytes(data[:2]) == GZIP_MAGIC:
+                self._inflater = _Inflater()
+        try:
+            chunk = self._inflater.feed(data) if self._inflater else bytes(data)
+            self._parse(chunk)
+        except _Invalid as failure:
+            self._failure = failure
+
+    def _parse(self, chunk: bytes) -> None:
+        if self._queue is not None:
+            self._queue.put(chunk)
+        else:
+            self._parser.feed(chunk)
+
+    def _parse_loop(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            if self._failure is None:
+                try:
+                    self._parser.feed(chunk)
+                except _Invalid as failure:
+                    self._failure = failure
+
+    def result(self) -> FastqResult:
+        """Finish and return the verdict (a truncated gzip or a partial last record is TRUNCATED)."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        try:
+            if self._failure is None:
+                if self._inflater is not None:
+                    self._inflater.finish()
+                reads = self._parser.finish()
+                return FastqResult(OK, reads)
+        except _Invalid as failure:
+            self._failure = failure
+        return FastqResult(self._failure.verdict, None, str(self._failure))
+
+    def close(self) -> None:
+        """Stop the parsing thread without a verdict (after a read error)."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None

@@ -1,0 +1,369 @@
+"""Checksum manifests in: GNU and BSD lines, sidecars, hashdeep, BagIt, rclone, ENA/SRA tables, JSONL, TSV.
+
+Every reader turns a manifest into :class:`ManifestEntry` rows (a name as raw
+bytes, the digests it promises, the size where known, the line it came from)
+and :class:`ManifestProblem` rows for lines it could not use; one bad line never
+stops the rest from being read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from seqfixity.manifest import unescape_name
+from seqfixity.record import FileRecord
+
+INPUT_FORMATS = ("auto", "gnu", "bsd", "sidecar", "hashdeep", "bagit", "rclone", "ena", "jsonl", "tsv")
+HEX_ALGORITHMS = {32: "md5", 40: "sha1", 56: "sha224", 64: "sha256", 96: "sha384", 128: "sha512"}
+SIDECAR_SUFFIXES = {".md5": "md5", ".sha1": "sha1", ".sha256": "sha256", ".sha512": "sha512"}
+ENA_PAIRS = (("fastq_ftp", "fastq_md5", "fastq_bytes"), ("submitted_ftp", "submitted_md5", "submitted_bytes"),
+             ("sra_ftp", "sra_md5", "sra_bytes"))
+NOT_DIGESTS = {"path", "sample", "size", "mtime", "mtime_ns", "etag_part_size", "etag_parts", "reads",
+               "fastq_verdict", "fastq_error", "naming", "error", "error_kind"}
+
+_HEX = re.compile(rb"^[0-9a-fA-F]+$")
+_ETAG = re.compile(rb"^[0-9a-fA-F]{32}-[0-9]+$")
+_HEX_TEXT = re.compile(r"^[0-9a-fA-F]+(-[0-9]+)?$")  # hex digests and ETags compare case-blind, base64 CRCs do not
+_BSD = re.compile(rb"^(?P<alg>[A-Za-z0-9-]+) ?\((?P<name>.*)\) ?= ?(?P<hex>[0-9a-fA-F]+)$", re.DOTALL)
+_BAGIT_NAME = re.compile(r"^(?:tag)?manifest-(?P<alg>[a-z0-9]+)\.txt$")
+
+
+@dataclass
+class ManifestEntry:
+    """One file a manifest promises: its name (raw bytes), digests, size if given, and where it was listed."""
+
+    name: bytes
+    digests: dict[str, str]
+    size: int | None = None
+    line: int = 0
+    etag_part_size: int = 0
+
+    @property
+    def display(self) -> str:
+        """The name as text (undecodable bytes kept as surrogates)."""
+        return os.fsdecode(self.name)
+
+
+@dataclass
+class ManifestProblem:
+    """A manifest line (or the whole manifest, line 0) that could not be used, and why."""
+
+    line: int
+    message: str
+
+    def where(self, source: str) -> str:
+        """``MANIFEST:LINE``, or just ``MANIFEST`` for a problem with the whole file."""
+        return f"{source}:{self.line}" if self.line else source
+
+
+@dataclass
+class Manifest:
+    """What a manifest holds: its entries, the lines that failed, its format and its folder."""
+
+    source: str
+    format: str
+    entries: list[ManifestEntry] = field(default_factory=list)
+    problems: list[ManifestProblem] = field(default_factory=list)
+    default_match: str = "path"
+
+    @property
+    def folder(self) -> str:
+        """The folder manifest paths are relative to by default (the current one for stdin)."""
+        return "." if self.source == "-" else os.path.dirname(self.source) or "."
+
+
+def _digest_of(hexdigest: bytes) -> tuple[str, str] | None:
+    """Return (algorithm, lower-case hex) for a digest token, or None when it is not one."""
+    if _ETAG.match(hexdigest):
+        return "etag", hexdigest.decode().lower()
+    if _HEX.match(hexdigest) and len(hexdigest) in HEX_ALGORITHMS:
+        return HEX_ALGORITHMS[len(hexdigest)], hexdigest.decode().lower()
+    return None
+
+
+def _lines(data: bytes) -> list[tuple[int, bytes]]:
+    """Split into numbered lines without their LF or CRLF ending."""
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return [(number, line[:-1] if line.endswith(b"\r") else line) for number, line in enumerate(lines, 1)]
+
+
+def parse_gnu_line(line: bytes) -> ManifestEntry | str:
+    """Parse one ``md5sum`` (or ``md5sum --tag``) line; return an entry or what is wrong with it."""
+    escaped = line.startswith(b"\\")
+    body = line[1:] if escaped else line
+    tag = _BSD.match(body)
+    if tag and body[:1].isalpha() and not _HEX.match(body.split(b" ", 1)[0] or b"x"):
+        name, token, algorithm = tag["name"], tag["hex"], tag["alg"].decode().lower().replace("-", "")
+        found = _digest_of(token)
+        if found is None or (found[0] != algorithm and algorithm in HEX_ALGORITHMS.values()):
+            return f"{algorithm.upper()} digest of {len(token)} hex digits does not fit the algorithm"
+        found = (algorithm, token.decode().lower())
+    else:
+        match = re.match(rb"^([0-9a-fA-F]+(?:-[0-9]+)?)( [ *]| |\t)(.*)$", body, re.DOTALL)
+        if not match:
+            return "not a checksum line (expected 'HEX  NAME' or 'MD5 (NAME) = HEX')"
+        token, name = match[1], match[3]
+        found = _digest_of(token)
+        if found is None:
+            return f"{len(token)} hex digits is not a known digest length (MD5 has 32)"
+    if not name:
+        return "no file name after the checksum"
+    if escaped:
+        name = unescape_name(name)
+    return ManifestEntry(name=name, digests={found[0]: found[1]})
+
+
+def read_gnu(data: bytes, manifest: Manifest, decode_name: Callable[[bytes], bytes] | None = None) -> None:
+    """Read GNU/BSD checksum lines (coreutils escaping, CRLF, upper-case hex, ``*`` binary marker)."""
+    for number, line in _lines(data):
+        if not line.strip() or line.lstrip().startswith(b"#"):
+            continue
+        parsed = parse_gnu_line(line.lstrip(b" "))
+        if isinstance(parsed, str):
+            manifest.problems.append(ManifestProblem(number, parsed))
+            continue
+        if decode_name:
+            parsed.name = decode_name(parsed.name)
+        parsed.line = number
+        manifest.entries.append(parsed)
+
+
+_RCLONE_QUOTE = "\u201b"
+
+
+def rclone_decode(name: bytes) -> bytes:
+    """Undo rclone's display encoding: control pictures (U+2400..U+241F, U+2421) back to control bytes."""
+    text = name.decode("utf-8", "surrogateescape")
+    out, index = [], 0
+    while index < len(text):
+        char = text[index]
+        following = text[index + 1:index + 2]
+        if char == _RCLONE_QUOTE and following and (0x2400 <= ord(following) <= 0x2421 or following == _RCLONE_QUOTE):
+            out.append(following)
+            index += 2
+            continue
+        if 0x2400 <= ord(char) <= 0x241F:
+            char = chr(ord(char) - 0x2400)
+        elif ord(char) == 0x2421:
+            char = "\x7f"
+        out.append(char)
+        index += 1
+    return "".join(out).encode("utf-8", "surrogateescape")
+
+
+def read_sidecar(data: bytes, manifest: Manifest) -> None:
+    """Read ``x.fastq.gz.md5``: a digest (and perhaps a name) for the file ``x.fastq.gz`` beside it."""
+    base = os.path.basename(manifest.source)
+    stem, suffix = os.path.splitext(base)
+    for number, line in _lines(data):
+        if not line.strip():
+            continue
+        token = line.strip().split(None, 1)[0].lstrip(b"\\")
+        found = _digest_of(token)
+        if found is None:
+            manifest.problems.append(ManifestProblem(number, "sidecar does not start with a hex digest"))
+        else:
+            algorithm = SIDECAR_SUFFIXES.get(suffix.lower(), found[0])
+            manifest.entries.append(ManifestEntry(os.fsencode(stem), {algorithm: found[1]}, line=number))
+        return
+    manifest.problems.append(ManifestProblem(0, "empty sidecar file"))
+
+
+def read_hashdeep(data: bytes, manifest: Manifest) -> None:
+    """Read hashdeep/md5deep CSV: ``%%%% size,md5,sha256,filename`` header, then one row per file."""
+    columns: list[str] = []
+    for number, line in _lines(data):
+        if line.startswith(b"%%%% HASHDEEP"):
+            continue
+        if line.startswith(b"%%%% "):
+            columns = line[5:].decode("ascii", "replace").strip().split(",")
+            continue
+        if line.startswith(b"##") or not line.strip():
+            continue
+        if not columns or columns[-1] != "filename":
+            manifest.problems.append(ManifestProblem(number, "hashdeep row before a '%%%% size,...,filename' header"))
+            continue
+        fields = line.split(b",", len(columns) - 1)
+        if len(fields) != len(columns) or not fields[-1]:
+            manifest.problems.append(ManifestProblem(number, f"expected {len(columns)} comma-separated fields"))
+            continue
+        values = dict(zip(columns, fields, strict=True))
+        try:
+            size = int(values.pop("size")) if "size" in values else None
+        except ValueError:
+            manifest.problems.append(ManifestProblem(number, "size is not a number"))
+            continue
+        name = values.pop("filename")
+        digests = {key: value.decode().lower() for key, value in values.items() if _HEX.match(value)}
+        if len(digests) != len(values):
+            manifest.problems.append(ManifestProblem(number, "a digest field is not hexadecimal"))
+            continue
+        manifest.entries.append(ManifestEntry(name, digests, size=size, line=number))
+
+
+def bagit_decode(name: bytes) -> bytes:
+    """Percent-decode a BagIt manifest path (RFC 8493 encodes only CR, LF and ``%``)."""
+    return re.sub(rb"%(0[aAdD]|25)", lambda m: bytes([int(m[1], 16)]), name)
+
+
+def read_bagit(data: bytes, manifest: Manifest) -> None:
+    """Read a BagIt ``manifest-ALG.txt``: ``hex  data/path`` with percent-encoded CR, LF and ``%``."""
+    match = _BAGIT_NAME.match(os.path.basename(manifest.source))
+    algorithm = match["alg"] if match else "md5"
+    for number, line in _lines(data):
+        if not line.strip():
+            continue
+        parts = line.split(None, 1)
+        if len(parts) != 2 or not _HEX.match(parts[0]):
+            manifest.problems.append(ManifestProblem(number, "expected 'CHECKSUM  data/PATH'"))
+            continue
+        name = bagit_decode(parts[1].lstrip(b" \t"))
+        manifest.entries.append(ManifestEntry(name, {algorithm: parts[0].decode().lower()}, line=number))
+
+
+def _table_rows(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    text = data.decode("utf-8", "surrogateescape")
+    lines = [(n, line.rstrip("\r")) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
+    if not lines:
+        return [], []
+    delimiter = "\t" if "\t" in lines[0][1] else ","
+    header = [column.strip() for column in lines[0][1].split(delimiter)]
+    return header, [(n, line.split(delimiter)) for n, line in lines[1:]]
+
+
+def read_ena(data: bytes, manifest: Manifest) -> None:
+    """Read an ENA/SRA file report: ``fastq_ftp`` with ``fastq_md5`` (and ``fastq_bytes``), ``;``-joined."""
+    header, rows = _table_rows(data)
+    pair = next((p for p in ENA_PAIRS if p[0] in header and p[1] in header), None)
+    if pair is None:
+        manifest.problems.append(ManifestProblem(1, "no fastq_ftp + fastq_md5 (or submitted_/sra_) columns"))
+        return
+    for number, cells in rows:
+        row = dict(zip(header, cells, strict=False))
+        urls = [u for u in row.get(pair[0], "").split(";") if u]
+        sums = [s for s in row.get(pair[1], "").split(";") if s]
+        sizes = [s for s in row.get(pair[2], "").split(";") if s]
+        if len(urls) != len(sums) or (sizes and len(sizes) != len(urls)):
+            manifest.problems.append(ManifestProblem(number, f"{len(urls)} files but {len(sums)} checksums"))
+            continue
+        for index, (url, checksum) in enumerate(zip(urls, sums, strict=True)):
+            found = _digest_of(checksum.strip().encode())
+            if found is None:
+                manifest.problems.append(ManifestProblem(number, f"{checksum!r} is not a hex digest"))
+                continue
+            size = int(sizes[index]) if sizes and sizes[index].isdigit() else None
+            manifest.entries.append(ManifestEntry(os.fsencode(url.strip()), {found[0]: found[1]}, size, number))
+
+
+def _entry_from_mapping(data: dict, number: int) -> ManifestEntry | str:
+    if not isinstance(data, dict) or not data.get("path"):
+        return "no 'path' field"
+    record = FileRecord.from_dict({k: v for k, v in data.items() if k in NOT_DIGESTS or isinstance(v, str)})
+    digests = {k: v.lower() if _HEX_TEXT.match(v) else v for k, v in record.digests.items()
+               if k not in NOT_DIGESTS and v}
+    if not digests:
+        return "no digest field (md5, etag, xxh128, sha256, ...)"
+    size = data.get("size")
+    size = int(size) if str(size).isdigit() else None
+    return ManifestEntry(os.fsencode(record.path), digests, size, number, int(record.etag_part_size or 0))
+
+
+def read_jsonl(data: bytes, manifest: Manifest) -> None:
+    """Read seqfixity's JSON lines (``seqfixity hash --format jsonl``): one object per file."""
+    for number, line in _lines(data):
+        if not line.strip():
+            continue
+        try:
+            parsed = _entry_from_mapping(json.loads(line), number)
+        except (ValueError, TypeError) as err:
+            parsed = f"not a JSON object: {err}"
+        if isinstance(parsed, str):
+            manifest.problems.append(ManifestProblem(number, parsed))
+        else:
+            manifest.entries.append(parsed)
+
+
+def _tsv_unescape(text: str) -> str:
+    return re.sub(r"\\(.)", lambda m: {"t": "\t", "n": "\n", "r": "\r"}.get(m[1], m[1]), text)
+
+
+def read_tsv(data: bytes, manifest: Manifest) -> None:
+    """Read seqfixity's TSV (``seqfixity hash --format tsv``): a header row, then one row per file."""
+    header, rows = _table_rows(data)
+    for number, cells in rows:
+        if len(cells) != len(header):
+            manifest.problems.append(ManifestProblem(number, f"{len(cells)} columns, header has {len(header)}"))
+            continue
+        row = {key: _tsv_unescape(value) for key, value in zip(header, cells, strict=True) if value != ""}
+        parsed = _entry_from_mapping(row, number)
+        if isinstance(parsed, str):
+            manifest.problems.append(ManifestProblem(number, parsed))
+        else:
+            manifest.entries.append(parsed)
+
+
+def read_rclone(data: bytes, manifest: Manifest) -> None:
+    """Read ``rclone md5sum`` output: md5sum lines whose control characters are shown as control pictures."""
+    read_gnu(data, manifest, decode_name=rclone_decode)
+
+
+READERS: dict[str, Callable[[bytes, Manifest], None]] = {
+    "gnu": read_gnu, "bsd": read_gnu, "sidecar": read_sidecar, "hashdeep": read_hashdeep, "bagit": read_bagit,
+    "rclone": read_rclone, "ena": read_ena, "jsonl": read_jsonl, "tsv": read_tsv,
+}
+
+
+def detect_format(source: str, data: bytes) -> str:
+    """Guess a manifest's format from its name and first lines."""
+    base = os.path.basename(source)
+    first = next((line for _, line in _lines(data) if line.strip()), b"")
+    if first.startswith(b"%%%% HASHDEEP"):
+        return "hashdeep"
+    if _BAGIT_NAME.match(base):
+        return "bagit"
+    if first.lstrip().startswith(b"{"):
+        return "jsonl"
+    header = first.decode("utf-8", "replace").replace(",", "\t").split("\t")
+    if any(p[0] in header and p[1] in header for p in ENA_PAIRS):
+        return "ena"
+    if header[0] == "path" and len(header) > 1:
+        return "tsv"
+    entries = [line for _, line in _lines(data) if line.strip() and not line.startswith(b"#")]
+    if os.path.splitext(base)[1].lower() in SIDECAR_SUFFIXES and len(entries) == 1:
+        parts = entries[0].split(None, 1)
+        stem = os.path.splitext(base)[0]
+        if len(parts) == 1 or os.path.basename(parts[1].lstrip(b"*")) == os.fsencode(stem):
+            return "sidecar"
+    text = data.decode("utf-8", "surrogateescape")
+    if not any(line.startswith(b"\\") for line in entries) and re.search("[\u2400-\u241f\u2421]", text):
+        return "rclone"
+    if entries and all(_BSD.match(line.lstrip(b"\\")) for line in entries):
+        return "bsd"
+    return "gnu"
+
+
+def read_manifest(source: str, manifest_format: str = "auto", data: bytes | None = None) -> Manifest:
+    """Read ``source`` (``-`` for bytes given as ``data``) in ``manifest_format`` (``auto`` to detect it).
+
+    A manifest that cannot be read at all comes back with one problem on line 0.
+    """
+    if data is None:
+        try:
+            with open(source, "rb") as handle:
+                data = handle.read()
+        except OSError as err:
+            manifest = Manifest(source, manifest_format)
+            manifest.problems.append(ManifestProblem(0, f"cannot read manifest: {err.strerror}"))
+            return manifest
+    chosen = detect_format(source, data) if manifest_format == "auto" else manifest_format
+    manifest = Manifest(source, chosen, default_match="basename" if chosen == "ena" else "path")
+    READERS[chosen](data, manifest)
+    if not manifest.entries and not manifest.problems:
+        manifest.problems.append(ManifestProblem(0, "no checksum lines found"))
+    return manifest

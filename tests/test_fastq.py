@@ -1,0 +1,124 @@
+"""FASTQ validation from the bytes of the one read: verdicts, read counts, chunking, gzip members, BGZF."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import random
+
+import pysam
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from seqfixity.examine import examine_file
+from seqfixity.fastq import CORRUPT, MALFORMED, OK, SKIPPED, TRUNCATED, FastqValidator
+from seqfixity.settings import Settings
+
+
+def fastq_bytes(reads: int, seed: int = 0, length: int = 50) -> bytes:
+    """``reads`` random FASTQ records."""
+    rng = random.Random(seed)
+    out = []
+    for number in range(reads):
+        sequence = "".join(rng.choice("ACGTN") for _ in range(length))
+        quality = "".join(rng.choice("#,:F@+") for _ in range(length))
+        out.append(f"@read{number} 1:N:0:1\n{sequence}\n+\n{quality}\n")
+    return "".join(out).encode()
+
+
+def validate(data: bytes, level: str = "fastq", chunk: int = 1 << 20, threaded: bool = False):
+    validator = FastqValidator(level, threaded=threaded)
+    view = memoryview(data)
+    for start in range(0, len(data), chunk):
+        validator.update(view[start:start + chunk])
+    return validator.result()
+
+
+def pysam_count(path) -> int:
+    with pysam.FastxFile(str(path)) as handle:
+        return sum(1 for _ in handle)
+
+
+@pytest.mark.parametrize("level", ["gzip", "fastq"])
+@pytest.mark.parametrize("compress", [False, True])
+def test_valid_fastq_counts_reads_like_pysam(tmp_path, level, compress):
+    data = fastq_bytes(300, seed=1)
+    path = tmp_path / ("a.fastq.gz" if compress else "a.fastq")
+    path.write_bytes(gzip.compress(data) if compress else data)
+    result = validate(path.read_bytes(), level, chunk=997)
+    assert result.verdict == OK and result.error == ""
+    assert result.reads == pysam_count(path) == 300
+
+
+def test_bgzf_and_multi_member_gzip(tmp_path):
+    data = fastq_bytes(200, seed=2)
+    plain = tmp_path / "p.fastq"
+    plain.write_bytes(data)
+    pysam.tabix_compress(str(plain), str(tmp_path / "b.fastq.gz"))
+    bgzf = (tmp_path / "b.fastq.gz").read_bytes()
+    assert validate(bgzf, chunk=4096).reads == 200
+    members = gzip.compress(data[:len(data) // 3]) + gzip.compress(data[len(data) // 3:])
+    assert validate(members, chunk=1000).reads == 200
+
+
+def test_truncated_gzip_is_truncated():
+    compressed = gzip.compress(fastq_bytes(500, seed=3))
+    result = validate(compressed[: len(compressed) * 2 // 3])
+    assert result.verdict == TRUNCATED and "gzip" in result.error
+
+
+def test_corrupt_gzip_is_corrupt():
+    compressed = bytearray(gzip.compress(fastq_bytes(500, seed=4)))
+    compressed[len(compressed) // 2] ^= 0xFF
+    assert validate(bytes(compressed)).verdict in (CORRUPT, MALFORMED)
+    crc = bytearray(gzip.compress(fastq_bytes(50, seed=4)))
+    crc[-6] ^= 0x01  # CRC32 of the member
+    assert validate(bytes(crc)).verdict == CORRUPT
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda lines: lines.__setitem__(8, b"read3 no at"), "record 3 (line 9): header does not start with '@'"),
+    (lambda lines: lines.__setitem__(10, b"-"), "record 3 (line 9): third line does not start with '+'"),
+    (lambda lines: lines.__setitem__(11, lines[11][:-1]), "record 3 (line 9): sequence has 50 letters but quality 49"),
+])
+def test_malformed_records_name_the_record(damage, message):
+    lines = fastq_bytes(10, seed=5).split(b"\n")
+    damage(lines)
+    result = validate(b"\n".join(lines), chunk=33)
+    assert result.verdict == MALFORMED
+    assert result.error.startswith(message)
+
+
+def test_partial_last_record_is_truncated_and_missing_final_newline_is_ok():
+    data = fastq_bytes(10, seed=6)
+    assert validate(data[:-1]).reads == 10
+    cut = data[: data.rindex(b"\n+\n")]
+    result = validate(cut)
+    assert result.verdict == TRUNCATED and "2 of 4 lines" in result.error
+
+
+def test_empty_input_is_ok_with_no_reads():
+    assert validate(b"").reads == 0
+    assert validate(gzip.compress(b"")).reads == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(chunk=st.integers(min_value=1, max_value=5000), threaded=st.booleans())
+def test_chunking_does_not_change_the_verdict(chunk, threaded):
+    data = fastq_bytes(40, seed=7)
+    assert validate(data, chunk=chunk, threaded=threaded).reads == 40
+    broken = data.replace(b"\n+\n", b"\nX\n", 1)
+    assert validate(broken, chunk=chunk, threaded=threaded).verdict == MALFORMED
+
+
+def test_examine_file_digests_and_validates_in_one_record(tmp_path):
+    data = gzip.compress(fastq_bytes(100, seed=8))
+    path = tmp_path / "S1_R1.fastq.gz"
+    path.write_bytes(data)
+    record = examine_file(str(path), Settings())
+    assert record.digests["md5"] == hashlib.md5(data).hexdigest()
+    assert (record.reads, record.fastq_verdict, record.sample) == (100, OK, "S1_R1")
+    assert examine_file(str(path), Settings(validate="none")).fastq_verdict == SKIPPED
+    missing = examine_file(str(tmp_path / "gone.fastq"), Settings())
+    assert missing.error_kind == "missing" and missing.fastq_verdict == ""

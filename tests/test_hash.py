@@ -1,0 +1,259 @@
+"""The one-read engine and ``seqfixity hash`` against coreutils md5sum, hashlib and a naive ETag."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import pty
+import random
+import shutil
+import struct
+import subprocess
+import sys
+import termios
+import zlib
+from pathlib import Path
+
+import pytest
+import xxhash
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import seqfixity
+from conftest import cli_env, run_cli, write_random
+from seqfixity.digest import SPLIT_MIN_SIZE, BufferRing, read_once
+from seqfixity.errors import FileChangedError
+from seqfixity.etag import MiB
+from seqfixity.settings import Settings
+from test_etag import reference_etag
+
+PART = 5 * MiB
+THRESHOLD = 6 * MiB
+POOL = random.Random(7).randbytes(3 * PART + 2)
+
+
+def coreutils_md5(*paths: Path) -> dict[str, str]:
+    out = subprocess.run(["md5sum", "--", *map(str, paths)], check=True, capture_output=True).stdout
+    return {line.split(b"  ", 1)[1].decode(): line.split(b"  ", 1)[0].decode() for line in out.splitlines()}
+
+
+@settings(max_examples=12, deadline=None)
+@given(size=st.sampled_from([0, 1, PART - 1, PART, PART + 1, THRESHOLD - 1, THRESHOLD, THRESHOLD + 1, 3 * PART + 1]))
+def test_hash_file_matches_md5sum_hashlib_xxhash_and_reference_etag(tmp_path_factory, size):
+    path = tmp_path_factory.mktemp("sizes") / "f.bin"
+    data = POOL[:size]
+    path.write_bytes(data)
+    record = seqfixity.hash_file(path, Settings(part_size=PART, threshold=THRESHOLD,
+                                                digests=("md5", "etag", "xxh128", "sha256", "crc32")))
+    assert record.digests["md5"] == coreutils_md5(path)[str(path)]
+    assert record.digests["sha256"] == hashlib.sha256(data).hexdigest()
+    assert record.digests["xxh128"] == xxhash.xxh3_128_hexdigest(data)
+    assert record.digests["crc32"] == __import__("base64").b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+    expected_etag = hashlib.md5(data).hexdigest() if size < THRESHOLD else reference_etag(data, PART)
+    assert record.digests["etag"] == expected_etag
+    assert record.etag_parts == (0 if size < THRESHOLD else -(-size // PART))
+    assert record.size == size
+
+
+@pytest.mark.parametrize("preset", ["ica", "aws-cli", "boto3", "s3cmd", "rclone", "aws-go-sdk"])
+def test_every_preset_on_a_file_over_its_threshold(tmp_path, preset):
+    from seqfixity.etag import PRESETS
+
+    rule = PRESETS[preset]
+    size = rule.threshold + 3 * MiB + 17 if rule.threshold < 100 * MiB else 0
+    if not size:  # rclone's cutoff is 200 MiB: check its layout below it and the arithmetic above it
+        size = 7 * MiB
+    data = random.Random(preset).randbytes(size)
+    path = tmp_path / "f"
+    path.write_bytes(data)
+    record = seqfixity.hash_file(path, Settings(etag_preset=preset))
+    if size >= rule.threshold:
+        assert record.digests["etag"] == reference_etag(data, rule.part_size_for(size))
+    else:
+        assert record.digests["etag"] == hashlib.md5(data).hexdigest()
+
+
+def test_two_lane_read_matches_one_lane(tmp_path):
+    path = write_random(tmp_path / "big", SPLIT_MIN_SIZE + 3 * MiB + 5, seed=3)
+    data = path.read_bytes()
+    record = seqfixity.hash_file(path, Settings(part_size=8 * MiB, threshold=8 * MiB))
+    assert record.digests["md5"] == hashlib.md5(data).hexdigest()
+    assert record.digests["etag"] == reference_etag(data, 8 * MiB)
+    assert record.digests["xxh128"] == xxhash.xxh3_128_hexdigest(data)
+
+
+def test_a_file_that_grows_while_read_gives_no_digest(tmp_path):
+    path = write_random(tmp_path / "growing", SPLIT_MIN_SIZE + MiB)
+
+    class Appender:
+        def __init__(self):
+            self.done = False
+
+        def update(self, chunk):
+            if not self.done:
+                with open(path, "ab") as handle:
+                    handle.write(b"more")
+                self.done = True
+
+        def result(self):
+            return ""
+
+    with pytest.raises(FileChangedError, match="changed while being read"):
+        read_once(str(path), [(Appender(), 0.1), (hashlib.md5(), 1.0), (hashlib.md5(), 1.0)], BufferRing())
+    with pytest.raises(FileChangedError):
+        read_once(str(path), [(Appender(), 0.1)], BufferRing())
+
+
+def test_cli_output_is_accepted_by_md5sum_check_even_for_awkward_names(tmp_path):
+    names = ["plain.fastq", "with space.fq", "new\nline.fq", "back\\slash.fq", "carriage\rreturn.fq", "tab\tname.fq"]
+    for index, name in enumerate(names):
+        write_random(tmp_path / name, 1000 + index, seed=index)
+    result = run_cli("hash", *names, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == subprocess.run(["md5sum", *names], cwd=tmp_path, capture_output=True).stdout
+    (tmp_path / "MD5.txt").write_bytes(result.stdout)
+    check = subprocess.run(["md5sum", "-c", "--strict", "MD5.txt"], cwd=tmp_path, capture_output=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_bsd_format_equals_md5sum_tag(tmp_path):
+    names = ["a.fq", "b\\c.fq"]
+    for name in names:
+        write_random(tmp_path / name, 333)
+    ours = run_cli("hash", "--format", "bsd", *names, cwd=tmp_path).stdout
+    assert ours == subprocess.run(["md5sum", "--tag", *names], cwd=tmp_path, capture_output=True).stdout
+
+
+def test_jsonl_has_every_field_and_tsv_a_header(tmp_path):
+    data = random.Random(1).randbytes(7 * MiB)
+    (tmp_path / "s1.fastq.gz").write_bytes(data)
+    result = run_cli("hash", "--format", "jsonl", "--part-size", "5MiB", "--threshold", "5MiB",
+                     "--digests", "md5,etag,xxh128,sha256", "s1.fastq.gz", cwd=tmp_path)
+    row = json.loads(result.stdout)
+    assert row["path"] == "s1.fastq.gz" and row["sample"] == "s1" and row["size"] == len(data)
+    assert row["mtime"] == pytest.approx(os.stat(tmp_path / "s1.fastq.gz").st_mtime)
+    assert row["md5"] == hashlib.md5(data).hexdigest()
+    assert row["etag"] == reference_etag(data, 5 * MiB)
+    assert (row["etag_part_size"], row["etag_parts"]) == (5 * MiB, 2)
+    assert row["xxh128"] == xxhash.xxh3_128_hexdigest(data)
+    assert row["sha256"] == hashlib.sha256(data).hexdigest()
+    tsv = run_cli("hash", "--format", "tsv", "s1.fastq.gz", cwd=tmp_path).stdout.decode().splitlines()
+    header = tsv[0].split("\t")
+    assert dict(zip(header, tsv[1].split("\t"), strict=True))["md5"] == hashlib.md5(data).hexdigest()
+
+
+def test_recursive_jobs_and_output_file(tmp_path):
+    tree = tmp_path / "run"
+    for index in range(30):
+        write_random(tree / f"lane{index % 3}" / f"s{index}.fq", 10_000 + index, seed=index) if (
+            tree / f"lane{index % 3}").mkdir(parents=True, exist_ok=True) is None else None
+    result = run_cli("hash", "-r", "--jobs", "2", "run", "-o", "out/MD5.txt", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout == b""
+    ours = (tmp_path / "out/MD5.txt").read_bytes().splitlines()
+    files = sorted(str(p.relative_to(tmp_path)) for p in tree.rglob("*.fq"))
+    assert ours == subprocess.run(["md5sum", *files], cwd=tmp_path, capture_output=True).stdout.splitlines()
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["MD5.txt"]
+
+
+def test_bad_inputs_each_get_one_line_and_the_rest_is_hashed(tmp_path):
+    good = write_random(tmp_path / "good.fq", 100)
+    (tmp_path / "folder").mkdir()
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    result = run_cli("hash", "missing.fq", "folder", "fifo", "dangling", "/dev/null", "good.fq", cwd=tmp_path)
+    errors = result.stderr.decode().splitlines()
+    assert errors == [
+        "seqfixity: missing.fq: no such file or directory",
+        "seqfixity: folder: is a directory (use --recursive to hash the files in it)",
+        "seqfixity: fifo: is a FIFO, not a regular file; copy it to a file first",
+        "seqfixity: dangling: dangling symbolic link (its target does not exist)",
+        "seqfixity: /dev/null: is a device or socket, not a regular file; copy it to a file first",
+    ]
+    assert result.stdout == subprocess.run(["md5sum", "good.fq"], cwd=tmp_path, capture_output=True).stdout
+    assert result.returncode == 4 | 16
+    assert good.exists()
+
+
+def test_unreadable_file_is_reported(tmp_path):
+    secret = write_random(tmp_path / "secret.fq", 100)
+    secret.chmod(0)
+    write_random(tmp_path / "open.fq", 100)
+    command = [sys.executable, "-m", "seqfixity", "hash", "secret.fq", "open.fq"]
+    if os.geteuid() == 0:  # root reads anything: drop the capabilities that let it
+        if not shutil.which("setpriv"):
+            pytest.skip("running as root without setpriv: cannot drop the right to read any file")
+        dropped = "-dac_override,-dac_read_search"
+        command = ["setpriv", f"--bounding-set={dropped}", f"--inh-caps={dropped}", *command]
+    result = subprocess.run(command, cwd=tmp_path, env=cli_env(), capture_output=True)
+    assert result.stderr.decode().strip() == "seqfixity: secret.fq: cannot open: Permission denied"
+    assert result.returncode == 16
+    assert result.stdout.endswith(b"  open.fq\n")
+
+
+def test_usage_errors_exit_128_and_teach(tmp_path):
+    result = run_cli("hash", "--part-size", "eight", "x", cwd=tmp_path)
+    assert result.returncode == 128
+    assert b"not a byte size: 'eight' (try 8MiB, 16MB or 15728640)" in result.stderr
+    too_many = tmp_path / "sparse"
+    with open(too_many, "wb") as handle:
+        handle.truncate(60 * MiB)
+    result = run_cli("hash", "--part-size", "5MiB", "--threshold", "5MiB", "--etag-preset", "ica", "sparse",
+                     cwd=tmp_path)
+    assert result.returncode == 0
+    result = run_cli("hash", "--part-size", "1MiB", "--threshold", "1MiB", "sparse", cwd=tmp_path)
+    assert result.returncode == 128
+    assert b"sparse: part size 1048576 is under S3's 5 MiB minimum" in result.stderr
+
+
+def test_help_documents_exit_codes_and_examples():
+    text = run_cli("hash", "--help").stdout.decode()
+    for needle in ("md5sum -c", "--etag-preset", "16   unreadable", "128  usage error", "examples:"):
+        assert needle in text
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path):
+    write_random(tmp_path / "f", 2 * MiB)
+    assert run_cli("hash", "f", cwd=tmp_path).stderr == b""
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    process = subprocess.Popen([sys.executable, "-m", "seqfixity", "hash", "f"], cwd=tmp_path, env=cli_env(),
+                               stdout=subprocess.PIPE, stderr=follower)
+    os.close(follower)
+    output = process.stdout.read()
+    process.wait(60)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert b"hashing" in seen and b"100%" in seen and b"B/s" in seen
+    assert output.endswith(b"  f\n")
+
+
+def test_etag_guess_finds_the_part_size_in_one_read(tmp_path):
+    data = random.Random(5).randbytes(23 * MiB + 3)
+    (tmp_path / "x").write_bytes(data)
+    for part_size in (5 * MiB, 8 * MiB, 6_000_000):
+        etag = reference_etag(data, part_size)
+        result = run_cli("etag", "guess", "x", etag, cwd=tmp_path)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert f"({part_size} bytes)".encode() in result.stdout
+    result = run_cli("etag", "guess", "x", reference_etag(data, 5_500_001), cwd=tmp_path)
+    assert result.returncode == 1
+    assert b"no candidate reproduced" in result.stdout and b"tried" in result.stdout
+    assert run_cli("etag", "guess", "x", hashlib.md5(data).hexdigest(), cwd=tmp_path).returncode == 0
+    assert run_cli("etag", "guess", "x", "0" * 32, cwd=tmp_path).returncode == 1
+    assert run_cli("etag", "guess", "x", "nonsense", cwd=tmp_path).returncode == 128
+
+
+def test_python_api():
+    hasher = seqfixity.ETagHasher(5)
+    hasher.update(b"0123456789ab")
+    assert hasher.hexdigest() == reference_etag(b"0123456789ab", 5)

@@ -1,0 +1,184 @@
+"""The Snakemake workflow, run for real as a subprocess in temporary folders."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import REPO, cli_env
+from test_fastq import fastq_bytes
+
+pytestmark = pytest.mark.slow
+PART = 5 << 20
+CONFIG = f"""\
+inputs: [data]
+part_size: {PART}
+threshold: {PART}
+large_bytes: 1MiB
+batch_size: 2
+outdir: results
+"""
+
+
+def snakemake(workdir: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    """Run this checkout's Snakefile in ``workdir`` with its config.yaml; return the completed process."""
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
+               "--configfile", str(workdir / "config.yaml"), "--cores", "2", "--keep-going", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=cli_env(), timeout=timeout)
+
+
+def reference_etag(data: bytes, part_size: int) -> str:
+    """The multipart ETag S3 computes: MD5 of the parts' binary MD5s, then -N."""
+    if len(data) < part_size:
+        return hashlib.md5(data).hexdigest()
+    parts = [hashlib.md5(data[i:i + part_size]).digest() for i in range(0, len(data), part_size)]
+    return f"{hashlib.md5(b''.join(parts)).hexdigest()}-{len(parts)}"
+
+
+@pytest.fixture
+def run_folder(tmp_path: Path) -> Path:
+    """data/ with a gzip R1/R2 pair, a plain FASTQ and a 6 MiB FASTQ (two ETag parts); config.yaml."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "S1_L001_R1_001.fastq.gz").write_bytes(gzip.compress(fastq_bytes(300, seed=1), mtime=0))
+    (data / "S1_L001_R2_001.fastq.gz").write_bytes(gzip.compress(fastq_bytes(300, seed=2), mtime=0))
+    (data / "S2_L001_R1_001.fastq").write_bytes(fastq_bytes(120, seed=3))
+    (data / "BIG_L001_R1_001.fastq").write_bytes(fastq_bytes(28_000, seed=4, length=100))
+    assert (data / "BIG_L001_R1_001.fastq").stat().st_size > PART
+    (tmp_path / "config.yaml").write_text(CONFIG)
+    return tmp_path
+
+
+def table(folder: Path) -> pd.DataFrame:
+    return pd.read_csv(folder / "results" / "seqfixity.tsv", sep="\t", keep_default_na=False).set_index("file")
+
+
+def test_reports_match_md5sum_and_reference_etag_and_rerun_is_a_no_op(run_folder):
+    done = snakemake(run_folder)
+    assert done.returncode == 0, done.stderr
+    rows = table(run_folder)
+    data = run_folder / "data"
+    assert sorted(rows.index) == sorted(p.name for p in data.iterdir())
+    md5sum = subprocess.run(["md5sum", *sorted(p.name for p in data.iterdir())], cwd=data, capture_output=True,
+                            text=True, check=True).stdout
+    for line in md5sum.splitlines():
+        digest, name = line.split("  ", 1)
+        assert rows.loc[name, "md5"] == digest
+        assert rows.loc[name, "etag"] == reference_etag((data / name).read_bytes(), PART)
+    assert rows.loc["BIG_L001_R1_001.fastq", "etag"].endswith("-2")
+    assert rows.loc["S1_L001_R1_001.fastq.gz", "reads"] == 300
+    assert set(rows["status"]) == {"OK"}
+    for sample in ("S1_L001_R1_001", "BIG_L001_R1_001"):
+        check = subprocess.run(["md5sum", "-c", str(run_folder / f"results/checksums/{sample}_md5.txt")],
+                               cwd=data, capture_output=True, text=True)
+        assert check.returncode == 0 and ": OK" in check.stdout
+    summary = json.loads((run_folder / "results" / "summary.json").read_text())
+    assert summary["outcome"] == "SUCCEEDED" and summary["files"]["total"] == 4
+    assert summary["samples"]["verdicts"]["S1_L001_R2_001"]["reads"] == 300
+    xlsx = pd.read_excel(run_folder / "results" / "seqfixity.xlsx").set_index("file")
+    assert list(xlsx["md5"].sort_index()) == list(rows["md5"].sort_index())
+    assert (run_folder / "results" / "seqfixity_mqc.tsv").read_text().startswith("# id: 'seqfixity'")
+
+    again = snakemake(run_folder)
+    assert again.returncode == 0 and "Nothing to be done" in again.stderr
+
+    records = {p.name: p.stat().st_mtime_ns for p in (run_folder / "results" / "records").iterdir()}
+    time.sleep(0.05)
+    os.utime(data / "BIG_L001_R1_001.fastq")
+    touched = snakemake(run_folder)
+    assert touched.returncode == 0, touched.stderr
+    assert "digest           1" in touched.stderr.replace("\t", " ")
+    after = {p.name: p.stat().st_mtime_ns for p in (run_folder / "results" / "records").iterdir()}
+    changed = sorted(name for name in records if records[name] != after[name])
+    assert changed == ["BIG_L001_R1_001.jsonl"]
+
+
+def test_invalid_fastq_gets_its_verdict_and_fails_the_run_keeping_reports(run_folder):
+    data = run_folder / "data"
+    whole = gzip.compress(fastq_bytes(400, seed=9), mtime=0)
+    (data / "TRUNC_R1.fastq.gz").write_bytes(whole[: len(whole) // 2])
+    (data / "MALF_R1.fastq").write_bytes(fastq_bytes(20, seed=10).replace(b"\n+\n", b"\n-\n", 1))
+    (data / "S2_L001_R2_001.fastq").write_bytes(fastq_bytes(119, seed=11))  # mate of S2 R1 with one read fewer
+    done = snakemake(run_folder)
+    assert done.returncode != 0
+    assert "PARTIALLY_SUCCEEDED: 4 of 7 files failed in 4 of 7 samples (2 INVALID, 2 PAIR_MISMATCH)" in done.stderr
+    rows = table(run_folder)
+    assert rows.loc["TRUNC_R1.fastq.gz", "fastq_verdict"] == "TRUNCATED"
+    assert rows.loc["MALF_R1.fastq", "fastq_verdict"] == "MALFORMED"
+    assert "record 1 (line 1): third line" in rows.loc["MALF_R1.fastq", "problem"]
+    assert rows.loc["S2_L001_R2_001.fastq", "status"] == "PAIR_MISMATCH"
+    assert set(rows.loc[["S1_L001_R1_001.fastq.gz", "S1_L001_R2_001.fastq.gz", "BIG_L001_R1_001.fastq"],
+                        "status"]) == {"OK"}
+    summary = json.loads((run_folder / "results" / "summary.json").read_text())
+    assert summary["outcome"] == "PARTIALLY_SUCCEEDED" and summary["exit_code"] == 16
+
+
+def test_kill_during_run_then_rerun_gives_the_same_bytes(run_folder):
+    big = run_folder / "data" / "HUGE_R1.fastq.gz"
+    big.write_bytes(gzip.compress(fastq_bytes(60_000, seed=12, length=100), compresslevel=1, mtime=0))
+    assert snakemake(run_folder).returncode == 0
+    reference = _report_bytes(run_folder)
+    shutil.rmtree(run_folder / "results")
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(run_folder),
+               "--configfile", str(run_folder / "config.yaml"), "--cores", "1"]
+    process = subprocess.Popen(command, env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    deadline = time.time() + 60
+    logs = run_folder / "results" / "logs" / "digest"
+    while time.time() < deadline and not (logs.is_dir() and len(list(logs.iterdir())) >= 2):
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (run_folder / "results" / "summary.json").exists()
+    for report in (run_folder / "results").rglob("*"):
+        assert not report.name.endswith(".tmp") or report.parent.name != "results"
+    assert snakemake(run_folder, "--unlock").returncode == 0  # a kill -9 leaves Snakemake's lock behind
+    rerun = snakemake(run_folder, "--rerun-incomplete")
+    assert rerun.returncode == 0, rerun.stderr
+    assert _report_bytes(run_folder) == reference
+
+
+def _report_bytes(folder: Path) -> dict[str, bytes]:
+    results = folder / "results"
+    out = {str(p.relative_to(results)): p.read_bytes() for p in results.rglob("*")
+           if p.is_file() and "logs" not in p.parts and ".seqfixity" not in p.parts and p.name != "summary.json"}
+    summary = json.loads((results / "summary.json").read_text())
+    summary.pop("throughput")
+    out["summary.json"] = json.dumps(summary).encode()
+    return out
+
+
+def test_duplicate_sample_ids_from_two_folders_name_both(run_folder):
+    other = run_folder / "other"
+    other.mkdir()
+    (other / "S2_L001_R1_001.fq").write_bytes(fastq_bytes(5))
+    (run_folder / "config.yaml").write_text(CONFIG.replace("inputs: [data]", "inputs: [data, other]"))
+    done = snakemake(run_folder, "-n")
+    assert done.returncode != 0
+    message = done.stdout + done.stderr
+    assert "sample id 'S2_L001_R1_001' stands for files in two folders: data/S2_L001_R1_001.fastq and " \
+           "other/S2_L001_R1_001.fq" in message
+    sheet = run_folder / "samples.tsv"
+    sheet.write_text("sample\tfile\nS2_other\tother/S2_L001_R1_001.fq\n")
+    (run_folder / "config.yaml").write_text(CONFIG.replace("inputs: [data]", "inputs: [data, other]")
+                                            + "samples: samples.tsv\n")
+    done = snakemake(run_folder)
+    assert done.returncode == 0, done.stderr
+    assert (run_folder / "results" / "checksums" / "S2_other_md5.txt").read_text().endswith("  S2_L001_R1_001.fq\n")
+
+
+def test_lint_is_clean(run_folder):
+    lint = snakemake(run_folder, "--lint")
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert "Congratulations" in lint.stdout + lint.stderr

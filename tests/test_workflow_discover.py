@@ -1,0 +1,60 @@
+"""Input discovery, sample ids, sample sheets and batching (the workflow's DAG size depends on it)."""
+
+from __future__ import annotations
+
+import pytest
+
+from seqfixity.discover import DiscoveryError, InputFile, discover, make_batches
+
+
+def test_patterns_select_fastq_and_sample_id_is_the_name_up_to_its_first_dot(tmp_path):
+    for name in ("A.R1.fastq.gz", "B_R1.fq", "notes.txt", ".hidden.fastq", "C.fastq"):
+        (tmp_path / name).write_bytes(b"")
+    files = discover([str(tmp_path)])
+    assert [(f.sample, f.path.rsplit("/", 1)[1]) for f in files] == [("A", "A.R1.fastq.gz"), ("B_R1", "B_R1.fq"),
+                                                                       ("C", "C.fastq")]
+
+
+def test_same_sample_in_one_folder_is_one_sample_but_two_folders_is_an_error(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "S1.R1.fastq").write_bytes(b"")
+    (tmp_path / "a" / "S1.R2.fastq").write_bytes(b"")
+    assert {f.sample for f in discover([str(tmp_path / "a")])} == {"S1"}
+    (tmp_path / "b" / "S1.fq").write_bytes(b"")
+    with pytest.raises(DiscoveryError, match=r"a/S1.R1.fastq and .*b/S1.fq"):
+        discover([str(tmp_path / "a"), str(tmp_path / "b")])
+
+
+def test_sample_sheet_names_samples_and_reports_missing_files(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "S1.fq").write_bytes(b"")
+    (tmp_path / "sheet.tsv").write_text("sample\tfile\nP1\tx/S1.fq\n")
+    assert [(f.sample, f.path) for f in discover(sample_sheet="sheet.tsv")] == [("P1", "x/S1.fq")]
+    (tmp_path / "sheet.tsv").write_text("sample\tfile\nP1\tx/gone.fq\n")
+    with pytest.raises(DiscoveryError, match="line 2: x/gone.fq: no such file"):
+        discover(sample_sheet="sheet.tsv")
+    (tmp_path / "sheet.tsv").write_text("sample\tfile\nP/1\tx/S1.fq\n")
+    with pytest.raises(DiscoveryError, match="not a safe file name"):
+        discover(sample_sheet="sheet.tsv")
+
+
+def test_two_thousand_small_files_make_few_jobs_and_large_samples_go_alone():
+    files = [InputFile(f"d/S{i:04d}.R{r}.fastq.gz", f"S{i:04d}", 64 << 10) for i in range(1000) for r in (1, 2)]
+    files += [InputFile(f"d/BIG{i}.fastq.gz", f"BIG{i}", 256 << 20) for i in range(4)]
+    files.sort(key=lambda f: (f.sample, f.path))
+    batches = make_batches(files, batch_size=200, batch_bytes=4 << 30, large_bytes=256 << 20)
+    assert len(batches) == 14
+    assert sum(b.large for b in batches) == 4 and all(len(b.files) == 1 for b in batches if b.large)
+    assert all(len(b.files) <= 200 for b in batches)
+    where = {}
+    for batch in batches:
+        for file in batch.files:
+            assert where.setdefault(file.sample, batch.name) == batch.name
+    assert make_batches(files) == make_batches(files)
+
+
+def test_batch_bytes_closes_a_batch():
+    files = [InputFile(f"S{i}.fq", f"S{i}", 100) for i in range(10)]
+    assert [len(b.files) for b in make_batches(files, batch_size=100, batch_bytes=350)] == [3, 3, 3, 1]

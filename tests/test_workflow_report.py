@@ -1,0 +1,54 @@
+"""The digest and aggregate commands the workflow's rules call: records, tables, summary, check."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pandas as pd
+
+from conftest import run_cli
+from test_fastq import fastq_bytes
+
+
+def test_digest_then_aggregate_naming_strict_and_check(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "OK_R1.fastq").write_bytes(fastq_bytes(10, seed=1))
+    long_name = "A_very_long_sample_name_R1_001.fastq"  # 36 characters
+    (data / long_name).write_bytes(fastq_bytes(10, seed=2))
+    (data / "bad name.fq").write_bytes(b"@r\nACGT\n+\nFFF\n")
+    done = run_cli("digest", *sorted(data.iterdir()), "--outdir", tmp_path / "out", "--done", tmp_path / "done.json")
+    assert done.returncode == 0, done.stderr
+    assert b"bad name.fq: MALFORMED: record 1 (line 1): sequence has 4 letters but quality 3" in done.stderr
+    md5sum = subprocess.run(["md5sum", "OK_R1.fastq"], cwd=data, capture_output=True, check=True).stdout
+    assert (tmp_path / "out" / "checksums" / "OK_R1_md5.txt").read_bytes() == md5sum
+    record = json.loads((tmp_path / "out" / "records" / "bad name.jsonl").read_text())
+    assert record["fastq_verdict"] == "MALFORMED" and "' '" in record["naming"][0]
+
+    for naming, statuses in (("warn", {"OK", "INVALID"}), ("strict", {"OK", "INVALID", "NAMING"})):
+        out = tmp_path / naming
+        made = run_cli("aggregate", "--batches", tmp_path / "done.json", "--outdir", out, "--naming", naming,
+                       "--path-style", "name")
+        assert made.returncode == 0, made.stderr
+        rows = pd.read_csv(out / "seqfixity.tsv", sep="\t", keep_default_na=False).set_index("file")
+        assert set(rows["status"]) == statuses
+        assert rows.loc[long_name, "path"] == long_name
+        assert "36 characters" in rows.loc[long_name, "naming"]
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["throughput"]["jobs"] == 1
+        check = run_cli("aggregate", "--check", out / "summary.json")
+        assert check.returncode == 16
+        assert check.stderr.decode().startswith("seqfixity: PARTIALLY_SUCCEEDED: ")
+
+    again = run_cli("aggregate", *sorted((tmp_path / "out" / "records").iterdir()), "--outdir", tmp_path / "again",
+                    "--path-style", "name")
+    assert again.returncode == 0
+    for name in ("seqfixity.tsv", "seqfixity.json", "seqfixity.xlsx", "seqfixity_mqc.tsv"):
+        assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "warn" / name).read_bytes(), name
+
+
+def test_aggregate_reports_a_missing_record_file_on_one_line(tmp_path):
+    done = run_cli("aggregate", tmp_path / "gone.jsonl", "--outdir", tmp_path / "out")
+    assert done.returncode == 128
+    assert done.stderr.decode().count("\n") == 1 and "gone.jsonl: cannot read records" in done.stderr.decode()
