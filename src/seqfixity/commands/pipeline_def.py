@@ -17,10 +17,11 @@ examples:
   seqfixity pipeline-def --check pipeline_defs/seqfixity/seqfixity.xml other-form.xml
       validate ICA input forms; each problem as FILE:LINE: message
 
-config keys read besides the digest settings:
-  compute_preset    ICA pod preset size (default standard-small), or instead
-  compute_cpus, compute_memory   cpus/memory directives (e.g. 4 and 16GiB)
-  container_image, container_tag the image built from the Dockerfile (default seqfixity:VERSION)
+config keys read besides the digest settings (etag_preset, part_size, threshold, digests, validate, naming,
+which become the form's parameters and their defaults):
+  compute_preset                   ICA pod preset size of every process (default standard-small), or
+  compute_cpus + compute_memory    cpus/memory directives instead (e.g. 4 and 16GiB); never both
+  container_image + container_tag  the image built from the Dockerfile (default seqfixity:VERSION)
 
 exit status:
   0    files written, or every form checked is valid
