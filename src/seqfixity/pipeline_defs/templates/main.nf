@@ -89,7 +89,7 @@ workflow {
     if (!params.in) {
         error "seqfixity: no input files: give FASTQ files as 'in'"
     }
-    samples = Channel.fromPath(params.in, checkIfExists: true)
+    def samples = Channel.fromPath(params.in, checkIfExists: true)
         .map { fastq -> tuple(fastq.name.takeWhile { it != '.' }, fastq) }
         .groupTuple(sort: true)
     DIGEST(samples)
