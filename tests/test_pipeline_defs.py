@@ -259,6 +259,9 @@ def test_dockerfile_is_pinned_x86_64_and_runs_as_a_non_root_user():
     assert users and users[-1] not in ("root", "0")
     assert any(re.search(r"pip install .*\.\[", line) for line in text.splitlines())
     assert f"seqfixity:{Settings().container.split(':')[1]}" in text
+    copied = [line.split()[1:-1] for line in instructions if line.startswith("COPY ")]
+    ignored = (REPO / ".dockerignore").read_text().split()
+    assert not {name for names in copied for name in names} & set(ignored)
 
 
 def test_form_parameters_are_all_read_by_the_digest_or_aggregate_process(variants):
