@@ -8,6 +8,8 @@ APT_PACKAGES=(
   coreutils
   hashdeep
   rclone
+  groovy
+  default-jre-headless
 )
 
 SUDO=""
