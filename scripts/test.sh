@@ -9,5 +9,11 @@ bash scripts/install-deps.sh
 echo "== ruff"
 python3 -m ruff check src tests benchmarks scripts
 
+echo "== generated pipeline definitions are up to date"
+bash scripts/check-pipeline-defs.sh
+
+echo "== snakemake --lint"
+python3 -m snakemake --lint --quiet >/dev/null
+
 echo "== pytest"
 python3 -m pytest -q -p no:cacheprovider "$@"
