@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from seqfixity import __version__
 from seqfixity.commands import etag as etag_command
 from seqfixity.commands import hash as hash_command
+from seqfixity.commands import verify as verify_command
 from seqfixity.commands.common import EXIT_CODES_HELP, say
 from seqfixity.errors import SeqfixityError
 from seqfixity.verdict import USAGE_ERROR_EXIT
 
-COMMANDS = (hash_command, etag_command)
+COMMANDS = (hash_command, etag_command, verify_command)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,334 @@
+"""Local files against what a remote holds (S3, ICA): per-file verdicts and the batch outcome.
+
+Nothing is downloaded. Each remote object is matched to a local file by
+relative path (or base name); sizes are compared first, then one read of the
+local file computes its MD5, the multipart ETag (at the exact part size the
+server reported, else at every likely candidate), and each additional
+checksum the object carries (full-object or composite), all from the same
+bytes. Remote names never resolve outside the local root: a leading ``/`` is
+taken relative to it and a name with a ``..`` component is refused.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from seqfixity.composite import S3_CHECKSUMS, CompositeChecksum, FullObjectChecksum
+from seqfixity.digest import read_once
+from seqfixity.errors import InputError
+from seqfixity.etag import MAX_GUESS_CANDIDATES, EtagError, ETagHasher, ParsedEtag, guess_candidates, parse_etag
+from seqfixity.hashes import DIGEST_KINDS
+from seqfixity.remote import AVAILABLE, RemoteObject
+from seqfixity.results import BatchResult, FileResult
+from seqfixity.verdict import ALL_FAILURE_VERDICTS, Verdict
+
+MATCH_MODES = ("path", "basename")
+_COMPOSITE_ONLY = ("sha1", "sha256")
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    """How remote names map to local files, and how hard to look for an unknown part size."""
+
+    strip_prefix: str = ""
+    match: str = "path"
+    jobs: int = 2
+    max_candidates: int = MAX_GUESS_CANDIDATES
+    fail_on: frozenset[Verdict] = ALL_FAILURE_VERDICTS
+    exclude: frozenset[str] = field(default_factory=frozenset)
+
+
+def safe_relative(name: str) -> str | None:
+    """Return ``name`` as a clean relative path (``/`` separated), or None when it is unsafe.
+
+    A leading ``/`` is dropped (ICA paths start at the project root); empty and
+    ``.`` components are dropped; any ``..`` component, a NUL byte, or an empty
+    result makes the name unsafe.
+    """
+    if "\0" in name:
+        return None
+    parts = [part for part in name.split("/") if part not in ("", ".")]
+    if not parts or ".." in parts:
+        return None
+    return "/".join(parts)
+
+
+def strip_prefix(name: str, prefix: str) -> str | None:
+    """Return ``name`` without the folder ``prefix`` (leading ``/`` ignored on both), or None if outside it."""
+    clean_prefix = prefix.strip("/")
+    clean_name = name.lstrip("/")
+    if not clean_prefix:
+        return clean_name
+    if clean_name.startswith(clean_prefix + "/"):
+        return clean_name[len(clean_prefix) + 1:]
+    return None
+
+
+def local_files(root: str, exclude: Iterable[str] = ()) -> dict[str, str]:
+    """Map each file below ``root`` to its path, keyed by its ``/``-separated path relative to ``root``."""
+    skip = {os.path.abspath(p) for p in exclude}
+    found: dict[str, str] = {}
+    for folder, subfolders, files in os.walk(root):
+        subfolders.sort()
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            if os.path.abspath(path) not in skip:
+                found[os.path.relpath(path, root).replace(os.sep, "/")] = path
+    return found
+
+
+@dataclass
+class _Pair:
+    """A remote object, the local file it maps to, and the finished result once judged."""
+
+    key: str
+    remote: RemoteObject | None
+    local: str | None
+    result: FileResult | None = None
+
+
+def verify(
+    local_root: str,
+    objects: Iterable[RemoteObject],
+    options: VerifyOptions | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+) -> tuple[BatchResult, dict[str, Any]]:
+    """Judge every remote object and every local file below ``local_root``; return the batch and context.
+
+    The context says how many remote objects lay outside ``strip_prefix`` (ignored).
+    """
+    options = options or VerifyOptions()
+    local = local_files(local_root, options.exclude)
+    by_basename: dict[str, list[str]] = {}
+    for relative in local:
+        by_basename.setdefault(relative.rsplit("/", 1)[-1], []).append(relative)
+    pairs: dict[str, _Pair] = {}
+    extra: list[FileResult] = []
+    ignored = 0
+    for remote in objects:
+        stripped = strip_prefix(remote.name, options.strip_prefix)
+        if stripped is None:
+            ignored += 1
+            continue
+        relative = safe_relative(stripped)
+        if relative is None:
+            extra.append(_listing_error(remote, "remote name is not a safe relative path (empty, '..' or NUL); "
+                                                "it is not looked up"))
+            continue
+        key = relative
+        if options.match == "basename":
+            key = relative.rsplit("/", 1)[-1]
+            candidates = by_basename.get(key, [])
+            if len(candidates) > 1:
+                extra.append(FileResult(key, Verdict.UNVERIFIABLE, f"{len(candidates)} local files are named {key}: "
+                                        f"{', '.join(candidates)}; use --match path", source=remote.source))
+                continue
+            local_key = candidates[0] if candidates else None
+        else:
+            local_key = relative if relative in local else None
+        if key in pairs:
+            extra.append(_listing_error(remote, f"another remote object ({pairs[key].remote.source}) "
+                                                f"maps to the same local file {key}"))
+            continue
+        pairs[key] = _Pair(local_key or key, remote, local.pop(local_key) if local_key else None)
+    for relative, path in local.items():
+        pairs[relative] = _Pair(relative, None, path)
+    with ThreadPoolExecutor(max_workers=max(1, options.jobs), thread_name_prefix="seqfixity-verify") as pool:
+        results = list(pool.map(lambda pair: judge(pair.key, pair.remote, pair.local, options, on_bytes),
+                                pairs.values()))
+    batch = BatchResult(fail_on=options.fail_on)
+    for result in sorted(results + extra, key=lambda r: r.path):
+        batch.add(result)
+    return batch, {"ignored_outside_prefix": ignored}
+
+
+def _listing_error(remote: RemoteObject, hint: str) -> FileResult:
+    return FileResult(remote.name, Verdict.MANIFEST_ERROR, hint, source=remote.source)
+
+
+def _expected(remote: RemoteObject) -> dict[str, Any]:
+    expected: dict[str, Any] = {"size": remote.size, "etag": remote.etag or None}
+    if remote.checksums:
+        expected["checksums"] = dict(remote.checksums)
+    if remote.checksum_type:
+        expected["checksum_type"] = remote.checksum_type
+    if remote.part_size:
+        expected.update(part_size=remote.part_size, parts=remote.parts)
+    if remote.status != AVAILABLE:
+        expected["status"] = remote.status
+    return expected
+
+
+def judge(
+    relative: str,
+    remote: RemoteObject | None,
+    local: str | None,
+    options: VerifyOptions,
+    on_bytes: Callable[[int], None] | None = None,
+) -> FileResult:
+    """Return the verdict on one local file against one remote object (either may be None)."""
+    if remote is None:
+        return FileResult(relative, Verdict.MISSING_REMOTE, "local file has no remote object",
+                          actual={"size": _size_or_none(local)})
+    expected = _expected(remote)
+    if remote.error:
+        return FileResult(relative, Verdict.MANIFEST_ERROR, remote.error, expected=expected, source=remote.source)
+    if local is None:
+        return FileResult(relative, Verdict.MISSING_LOCAL, "remote object has no local file", expected=expected,
+                          source=remote.source)
+    if remote.status != AVAILABLE:
+        return FileResult(relative, Verdict.UNVERIFIABLE, f"remote status {remote.status}: only AVAILABLE files "
+                          "are complete and verified", expected=expected, source=remote.source)
+    try:
+        size = os.stat(local).st_size
+    except OSError as err:
+        return FileResult(relative, Verdict.UNREADABLE, f"cannot stat: {err.strerror}", expected=expected,
+                          source=remote.source)
+    if size != remote.size:
+        return FileResult(relative, Verdict.SIZE_MISMATCH, f"local {size} bytes, remote {remote.size} bytes",
+                          expected=expected, actual={"size": size}, source=remote.source)
+    plan = _Plan(remote, size, options.max_candidates)
+    try:
+        read_once(local, plan.weighted(), on_bytes=on_bytes)
+    except InputError as err:
+        verdict = Verdict.MISSING_LOCAL if err.missing else Verdict.UNREADABLE
+        return FileResult(relative, verdict, err.reason, expected=expected, source=remote.source)
+    verdict, hint, actual = plan.decide()
+    return FileResult(relative, verdict, hint, expected=expected, actual={"size": size, **actual},
+                      source=remote.source)
+
+
+def _size_or_none(path: str | None) -> int | None:
+    try:
+        return os.stat(path).st_size if path else None
+    except OSError:
+        return None
+
+
+class _Plan:
+    """The hashers one read of a local file must feed to judge it against ``remote``, and the judgement."""
+
+    def __init__(self, remote: RemoteObject, size: int, max_candidates: int) -> None:
+        self.remote = remote
+        self.notes: list[str] = []
+        self.md5 = DIGEST_KINDS["md5"].new()
+        self.etag: ParsedEtag | None = None
+        self.etag_hashers: dict[int, ETagHasher] = {}
+        self.exact = False
+        self.candidates_in_range = 0
+        self.checksums: dict[str, list[FullObjectChecksum | CompositeChecksum]] = {}
+        self._plan_etag(size, max_candidates)
+        self._plan_checksums()
+
+    def _plan_etag(self, size: int, max_candidates: int) -> None:
+        remote = self.remote
+        if not remote.etag:
+            return
+        if not remote.etag_is_md5:
+            self.notes.append("ETag is not an MD5 (SSE-KMS or SSE-C encryption)")
+            return
+        try:
+            self.etag = parse_etag(remote.etag)
+        except EtagError:
+            self.notes.append(f"ETag {remote.etag!r} is not MD5-based")
+            return
+        if not self.etag.multipart:
+            return
+        if remote.part_size and remote.parts == self.etag.parts:
+            self.exact = True
+            sizes = [remote.part_size]
+        else:
+            try:
+                sizes, self.candidates_in_range = guess_candidates(size, self.etag.parts, max(1, max_candidates))
+            except EtagError as err:
+                self.notes.append(f"ETag {self.etag}: {err}")
+                self.etag = None
+                return
+        self.etag_hashers = {part_size: ETagHasher(part_size) for part_size in sizes}
+
+    def _plan_checksums(self) -> None:
+        remote = self.remote
+        multipart = bool(self.etag and self.etag.multipart) or remote.parts > 0
+        for kind, value in remote.checksums.items():
+            if kind not in S3_CHECKSUMS:
+                continue
+            suffixed = _parts_suffix(value) is not None
+            kind_type = remote.checksum_type.upper()
+            full = not suffixed and kind_type != "COMPOSITE" and (not multipart or kind not in _COMPOSITE_ONLY)
+            composite = multipart and (suffixed or kind_type == "COMPOSITE" or (not kind_type and kind != "crc64nvme"))
+            forms: list[FullObjectChecksum | CompositeChecksum] = []
+            if full:
+                forms.append(FullObjectChecksum(kind))
+            if composite and remote.part_size:
+                forms.append(CompositeChecksum(kind, remote.part_size))
+            elif composite and not full:
+                self.notes.append(f"composite {kind} needs the exact part size, which the remote did not give")
+            if forms:
+                self.checksums[kind] = forms
+
+    def weighted(self) -> list[tuple[Any, float]]:
+        """Return every hasher with its cost, for :func:`seqfixity.digest.read_once`."""
+        hashers: list[tuple[Any, float]] = [(self.md5, 1.0)]
+        hashers += [(h, 1.0) for h in self.etag_hashers.values()]
+        for kind, forms in self.checksums.items():
+            hashers += [(h, DIGEST_KINDS[kind].cost) for h in forms]
+        return hashers
+
+    def decide(self) -> tuple[Verdict, str, dict[str, Any]]:
+        """Compare what the read computed with the remote; return (verdict, hint, actual values)."""
+        md5 = self.md5.result()
+        actual: dict[str, Any] = {"md5": md5}
+        agree: list[str] = []
+        differ: list[str] = []
+        weak: list[str] = []
+        if self.etag is not None and not self.etag.multipart:
+            actual["etag"] = md5
+            (agree if md5 == self.etag.hex else differ).append("ETag (MD5)")
+        elif self.etag is not None:
+            computed = {p: h.hexdigest() for p, h in self.etag_hashers.items()}
+            matched = [p for p, value in computed.items() if value == str(self.etag)]
+            actual["part_size_source"] = "exact" if self.exact else "inferred"
+            if matched:
+                actual.update(etag=str(self.etag), etag_part_size=matched[0], etag_parts=self.etag.parts)
+                agree.append("ETag")
+            elif self.exact:
+                actual.update(etag=computed[self.remote.part_size], etag_part_size=self.remote.part_size)
+                differ.append(f"ETag at the object's part size {self.remote.part_size}")
+            else:
+                actual["tried_part_sizes"] = sorted(computed)
+                more = self.candidates_in_range - len(computed)
+                weak.append(f"no part size reproduces ETag {self.etag} (tried {len(computed)}"
+                            + (f"; {more} more in range, raise --max-candidates" if more > 0 else "") + ")")
+        computed_checksums: dict[str, str] = {}
+        for kind, forms in self.checksums.items():
+            expected = self.remote.checksums[kind]
+            values = [form.result() for form in forms]
+            hit = next((v for v in values if _same_checksum(v, expected)), None)
+            computed_checksums[kind] = hit or values[0]
+            (agree if hit else differ).append(kind.upper())
+        if computed_checksums:
+            actual["checksums"] = computed_checksums
+        if differ or (weak and not agree):
+            hint = "; ".join([f"{', '.join(differ)} differ" if differ else "", *weak, *self.notes])
+            return Verdict.MISMATCH, hint.strip("; "), actual
+        if agree:
+            return Verdict.OK, "; ".join([f"{', '.join(agree)} match", *weak, *self.notes]), actual
+        reason = "; ".join(self.notes) or "the remote has no ETag or checksum to compare"
+        return Verdict.UNVERIFIABLE, f"size matches, content unverified: {reason}", actual
+
+
+def _parts_suffix(value: str) -> int | None:
+    """Return N of a composite checksum ``base64-N``, or None."""
+    head, dash, tail = value.rpartition("-")
+    return int(tail) if dash and head and tail.isdigit() else None
+
+
+def _same_checksum(computed: str, remote: str) -> bool:
+    """True when a computed checksum (``b64`` or ``b64-N``) equals the remote's (with or without ``-N``)."""
+    if _parts_suffix(remote) is not None:
+        return computed == remote
+    return computed.rpartition("-")[0] == remote if _parts_suffix(computed) is not None else computed == remote
