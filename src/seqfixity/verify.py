@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seqfixity.composite import S3_CHECKSUMS, CompositeChecksum, FullObjectChecksum
-from seqfixity.digest import read_once
+from seqfixity.digest import check_regular_file, read_once
 from seqfixity.errors import InputError
 from seqfixity.etag import MAX_GUESS_CANDIDATES, EtagError, ETagHasher, ParsedEtag, guess_candidates, parse_etag
 from seqfixity.hashes import DIGEST_KINDS
@@ -184,10 +184,10 @@ def judge(
         return FileResult(relative, Verdict.UNVERIFIABLE, f"remote status {remote.status}: only AVAILABLE files "
                           "are complete and verified", expected=expected, source=remote.source)
     try:
-        size = os.stat(local).st_size
-    except OSError as err:
-        return FileResult(relative, Verdict.UNREADABLE, f"cannot stat: {err.strerror}", expected=expected,
-                          source=remote.source)
+        size = check_regular_file(local).st_size
+    except InputError as err:
+        verdict = Verdict.MISSING_LOCAL if err.missing else Verdict.UNREADABLE
+        return FileResult(relative, verdict, err.reason, expected=expected, source=remote.source)
     if size != remote.size:
         return FileResult(relative, Verdict.SIZE_MISMATCH, f"local {size} bytes, remote {remote.size} bytes",
                           expected=expected, actual={"size": size}, source=remote.source)

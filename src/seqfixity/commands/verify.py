@@ -82,6 +82,10 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         say(f"--fail-on: {err}")
         return USAGE_ERROR_EXIT
+    if not args.against.startswith(("s3://", "ica://")) and not args.against.lower().endswith(EXPORT_SUFFIXES):
+        say(f"{args.against}: unknown source (expected s3://BUCKET/PREFIX, ica://PROJECT_ID[/PATH] or an ICA "
+            f"export {', '.join(EXPORT_SUFFIXES)})")
+        return USAGE_ERROR_EXIT
     if not os.path.isdir(args.local_root):
         say(f"{args.local_root}: not a folder")
         return USAGE_ERROR_EXIT
@@ -121,11 +125,9 @@ def _remote_objects(args: argparse.Namespace) -> tuple[Iterable[RemoteObject], s
         path = parsed.path.rstrip("/")
         client = IcaClient(args.ica_server, read_api_key(args.api_key_file))
         return list(client.list_data(parsed.netloc, f"{path}/" if path else "")), path
-    if source.lower().endswith(EXPORT_SUFFIXES):
-        from seqfixity.remote.ica import read_export
+    from seqfixity.remote.ica import read_export
 
-        return read_export(source), ""
-    raise RemoteError(f"{source}: unknown source (expected s3://..., ica://... or {', '.join(EXPORT_SUFFIXES)})")
+    return read_export(source), ""
 
 
 def _size_or_zero(path: str) -> int:
