@@ -24,6 +24,7 @@ from seqfixity.etag import MAX_GUESS_CANDIDATES, EtagError, ETagHasher, ParsedEt
 from seqfixity.hashes import DIGEST_KINDS
 from seqfixity.remote import AVAILABLE, RemoteObject
 from seqfixity.results import BatchResult, FileResult
+from seqfixity.units import format_size
 from seqfixity.verdict import ALL_FAILURE_VERDICTS, Verdict
 
 MATCH_MODES = ("path", "basename")
@@ -294,7 +295,7 @@ class _Plan:
             actual["part_size_source"] = "exact" if self.exact else "inferred"
             if matched:
                 actual.update(etag=str(self.etag), etag_part_size=matched[0], etag_parts=self.etag.parts)
-                agree.append("ETag")
+                agree.append(f"ETag (part size {format_size(matched[0])}, {actual['part_size_source']})")
             elif self.exact:
                 actual.update(etag=computed[self.remote.part_size], etag_part_size=self.remote.part_size)
                 differ.append(f"ETag at the object's part size {self.remote.part_size}")
@@ -313,12 +314,16 @@ class _Plan:
         if computed_checksums:
             actual["checksums"] = computed_checksums
         if differ or (weak and not agree):
-            hint = "; ".join([f"{', '.join(differ)} differ" if differ else "", *weak, *self.notes])
+            hint = "; ".join([_listed(differ, "differs", "differ") if differ else "", *weak, *self.notes])
             return Verdict.MISMATCH, hint.strip("; "), actual
         if agree:
-            return Verdict.OK, "; ".join([f"{', '.join(agree)} match", *weak, *self.notes]), actual
+            return Verdict.OK, "; ".join([_listed(agree, "matches", "match"), *weak, *self.notes]), actual
         reason = "; ".join(self.notes) or "the remote has no ETag or checksum to compare"
         return Verdict.UNVERIFIABLE, f"size matches, content unverified: {reason}", actual
+
+
+def _listed(names: list[str], one: str, several: str) -> str:
+    return f"{', '.join(names)} {one if len(names) == 1 else several}"
 
 
 def _parts_suffix(value: str) -> int | None:

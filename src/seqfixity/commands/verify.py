@@ -63,6 +63,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--api-key-file", metavar="FILE",
                         help=f"read the ICA API key from this file (default: ${API_KEY_ENV}); there is no "
                              "option for the key itself, so it never lands in shell history")
+    parser.add_argument("--retries", type=int, default=5, metavar="N",
+                        help="ICA API: retries after HTTP 429, 5xx or a dropped connection (default: 5)")
+    parser.add_argument("--retry-backoff", type=float, default=1.0, metavar="SECONDS",
+                        help="ICA API: first wait between retries, doubled each time up to 30 s; a "
+                             "Retry-After header wins (default: 1)")
     parser.add_argument("--report", metavar="FILE", help="write the JSON report here (atomically)")
     parser.add_argument("--fail-on", default="all", metavar="LIST",
                         help="verdicts that count as failures, e.g. mismatch,size_mismatch (default: all)")
@@ -123,7 +128,8 @@ def _remote_objects(args: argparse.Namespace) -> tuple[Iterable[RemoteObject], s
         if not parsed.netloc:
             raise RemoteError(f"{source}: expected ica://PROJECT_ID[/PATH]")
         path = parsed.path.rstrip("/")
-        client = IcaClient(args.ica_server, read_api_key(args.api_key_file))
+        client = IcaClient(args.ica_server, read_api_key(args.api_key_file), retries=max(0, args.retries),
+                           backoff=max(0.0, args.retry_backoff))
         return list(client.list_data(parsed.netloc, f"{path}/" if path else "")), path
     from seqfixity.remote.ica import read_export
 

@@ -34,13 +34,13 @@ EXPORT_SUFFIXES = (".json", ".csv", ".tsv", ".xlsx")
 
 # Each field: its ICA name first (as the API and `icav2 -o json` spell it), then human labels.
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "path": ("path", "file path", "full path", "data path"),
-    "name": ("name", "file name", "filename", "data name"),
-    "size": ("fileSizeInBytes", "file size in bytes", "size in bytes", "size (bytes)", "file size", "size"),
-    "etag": ("objectETag", "object etag", "etag"),
-    "status": ("status", "data status", "file status"),
-    "type": ("dataType", "data type", "type"),
-    "id": ("id", "data id", "file id"),
+    "path": ("path", "Path", "File path", "Full path", "Data path"),
+    "name": ("name", "Name", "File name", "Filename", "Data name"),
+    "size": ("fileSizeInBytes", "File size in bytes", "Size in bytes", "Size (bytes)", "File size", "Size"),
+    "etag": ("objectETag", "Object ETag", "ETag"),
+    "status": ("status", "Status", "Data status", "File status"),
+    "type": ("dataType", "Data type", "Type"),
+    "id": ("id", "Data id", "File id", "ID"),
 }
 
 
