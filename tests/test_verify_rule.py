@@ -1,0 +1,73 @@
+"""The Snakemake rules in rules/verify.smk, run by real Snakemake in a minimal workflow around them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO, SRC, cli_env
+from ica_fixtures import make_local, project_data
+
+SNAKEFILE = f"""
+import os, sys
+from snakemake.exceptions import WorkflowError
+
+configfile: "config.yaml"
+OUTDIR = config["outdir"]
+SEQFIXITY = f"PYTHONPATH={str(SRC)!r} {{sys.executable!r}} -m seqfixity"
+REPORTS = [os.path.join(OUTDIR, "summary.json")]
+
+
+rule checksum_stage:
+    output:
+        REPORTS,
+    shell:
+        "echo '{{{{}}}}' > {{output}}"
+
+
+include: {str(REPO / "rules" / "verify.smk")!r}
+
+
+rule all:
+    default_target: True
+    input:
+        REPORTS,
+        VERIFY_TARGETS,
+"""
+
+
+def run_workflow(folder: Path, config: dict) -> subprocess.CompletedProcess[str]:
+    (folder / "Snakefile").write_text(SNAKEFILE)
+    (folder / "config.yaml").write_text(json.dumps(config))
+    return subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", "--quiet", "rules"], cwd=folder,
+                          env=cli_env(), capture_output=True, text=True, timeout=300)
+
+
+def test_verify_runs_after_the_checksum_stage_and_gates_the_run(tmp_path):
+    make_local(tmp_path / "fastq")
+    export = tmp_path / "export.json"
+    items = project_data()
+    export.write_text(json.dumps({"items": items}))
+    config = {"outdir": "results", "inputs": ["fastq"], "verify_against": str(export),
+              "verify_args": "--strip-prefix /fastq"}
+    failed = run_workflow(tmp_path, config)
+    assert failed.returncode != 0
+    assert "seqfixity verify failed" in failed.stderr and "S2_R2.fastq.gz: MISMATCH" in failed.stderr
+    report = json.loads((tmp_path / "results" / "verify.json").read_text())
+    assert report["outcome"] == "PARTIALLY_SUCCEEDED"              # kept although the run failed
+    assert not (tmp_path / "results" / ".seqfixity" / "verified").exists()
+
+    config["verify_args"] += " --fail-on mismatch"
+    (tmp_path / "fastq" / "S2_R2.fastq.gz").unlink()
+    passed = run_workflow(tmp_path, config)
+    assert passed.returncode == 0, passed.stderr
+    assert (tmp_path / "results" / ".seqfixity" / "verified").exists()
+
+
+def test_no_remote_means_no_verify_target(tmp_path):
+    done = run_workflow(tmp_path, {"outdir": "results", "inputs": ["fastq"]})
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "results" / "summary.json").exists()
+    assert not (tmp_path / "results" / "verify.json").exists()
