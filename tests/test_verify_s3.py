@@ -263,3 +263,19 @@ def test_strip_prefix():
     assert strip_prefix("run42/a", "run42") == "a"
     assert strip_prefix("/run420/a", "/run42") is None
     assert strip_prefix("/x", "") == "x"
+
+
+def test_full_object_crc_of_a_multipart_object(tmp_path):
+    """S3 may keep a FULL_OBJECT CRC32 (or CRC64NVME) for a multipart upload: no part size is needed."""
+    data = random.Random(5).randbytes(6 * MiB)
+    (tmp_path / "a.bin").write_bytes(data)
+    crc = base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+    etag = "0" * 32 + "-2"   # an ETag no part size reproduces: the checksum decides
+    full = RemoteObject(name="a.bin", size=len(data), etag=etag, checksums={"crc32": crc}, checksum_type="FULL_OBJECT")
+    batch, _ = verify(str(tmp_path), [full], VerifyOptions(jobs=1, max_candidates=2))
+    result = batch.results[0]
+    assert result.verdict is Verdict.OK and "CRC32 matches" in result.hint and "no part size" in result.hint
+    assert result.actual["tried_part_sizes"] and result.actual["part_size_source"] == "inferred"
+    bare = RemoteObject(name="a.bin", size=len(data), etag=etag)
+    batch, _ = verify(str(tmp_path), [bare], VerifyOptions(jobs=1, max_candidates=2))
+    assert batch.results[0].verdict is Verdict.MISMATCH and "raise --max-candidates" in batch.results[0].hint

@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         match=args.match, jobs=max(1, args.jobs), max_candidates=max(1, args.max_candidates), fail_on=fail_on,
         exclude=frozenset([args.report] if args.report else []),
     )
-    total = sum(_size_or_zero(path) for path in local_files(args.local_root).values())
+    total = sum(os.path.getsize(path) for path in local_files(args.local_root).values() if os.path.isfile(path))
     with byte_progress(total, enabled=not args.quiet, description="verifying") as advance:
         batch, context = verify(args.local_root, objects, options, on_bytes=advance)
     if args.report:
@@ -135,9 +135,3 @@ def _remote_objects(args: argparse.Namespace) -> tuple[Iterable[RemoteObject], s
 
     return read_export(source), ""
 
-
-def _size_or_zero(path: str) -> int:
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return 0
