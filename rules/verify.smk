@@ -8,6 +8,8 @@
 #
 # `snakemake verify` runs it alone; `all` includes VERIFY_TARGETS (empty when no remote is named).
 # The report is kept even when files fail: the JSON is written by `verify_report`, judged by `verify`.
+# Files whose digest-stage records ({outdir}/records/*.jsonl) still match their size and mtime, and
+# settle every check, are judged from those records instead of being read a second time.
 
 VERIFY_REPORT = os.path.join(OUTDIR, "verify.json")
 VERIFIED = os.path.join(OUTDIR, ".seqfixity", "verified")
@@ -34,10 +36,12 @@ rule verify_report:
         root=lambda wildcards: verify_root(),
         against=lambda wildcards: config["verify_against"],
         extra=lambda wildcards: config.get("verify_args") or "",
+        records=os.path.join(OUTDIR, "records"),
     log:
         os.path.join(OUTDIR, "logs", "verify.log"),
     shell:
-        "code=0; {params.seqfixity} verify {params.root:q} --against {params.against:q} {params.extra}"
+        "set --; if [ -d {params.records:q} ]; then set -- --records {params.records:q}; fi;"
+        " code=0; {params.seqfixity} verify {params.root:q} --against {params.against:q} {params.extra} \"$@\""
         " --report {output:q} --quiet > {log:q} 2>&1 || code=$?;"
         " test -s {output:q} || {{ cat {log:q} >&2; exit $code; }}"
 

@@ -166,3 +166,39 @@ def test_unknown_source_and_missing_root_are_usage_errors(project, tmp_path):
     assert run_cli("verify", tmp_path / "nope", "--against", files["list.json"]).returncode == USAGE_ERROR_EXIT
     done = run_cli("verify", root, "--against", tmp_path / "absent.csv")
     assert done.returncode == Verdict.MANIFEST_ERROR.bit and b"absent.csv: cannot read ICA export" in done.stderr
+
+
+def test_records_from_the_digest_stage_spare_the_second_read(tmp_path):
+    root = make_local(tmp_path / "local")
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps({"items": project_data()}))
+    records = tmp_path / "records.jsonl"
+    hashed = run_cli("hash", "--format", "jsonl", "--etag-preset", "aws-cli", "--digests", "md5,etag", "-o", records,
+                     *sorted(root.iterdir()))
+    assert hashed.returncode == 0, hashed.stderr
+    report = tmp_path / "r.json"
+    run_cli("verify", root, "--against", export, "--strip-prefix", "/fastq", "--records", records, "--report", report)
+    found = verdicts_of(report)
+    assert {p: e["verdict"] for p, e in found.items()} == EXPECTED
+    reused = {p for p, e in found.items() if e["actual"].get("from_records")}
+    # S1_R1 was uploaded in 1 MiB parts, the records hold a single-part ETag: it is read again.
+    assert reused == {"S1_R2.fastq.gz", "S2_R1.fastq.gz", "S2_R2.fastq.gz"}
+    assert found["S1_R2.fastq.gz"]["actual"]["etag_part_size"] == PART_SIZES["S1_R2.fastq.gz"]
+
+    lines = [json.loads(line) for line in records.read_text().splitlines()]
+    for line in lines:
+        if line["path"].endswith("S2_R1.fastq.gz"):
+            line["md5"] = "0" * 32          # a record that lies: proves the file was not read again
+    records.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    changed = root / "S1_R2.fastq.gz"
+    data = bytearray(changed.read_bytes())
+    data[5] ^= 1
+    changed.write_bytes(bytes(data))      # new mtime: its record no longer counts
+    run_cli("verify", root, "--against", export, "--strip-prefix", "/fastq", "--records", records, "--report", report)
+    found = verdicts_of(report)
+    assert found["S2_R1.fastq.gz"]["verdict"] == "MISMATCH" and found["S2_R1.fastq.gz"]["actual"]["from_records"]
+    assert found["S1_R2.fastq.gz"]["verdict"] == "MISMATCH" and "from_records" not in found["S1_R2.fastq.gz"]["actual"]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n")
+    done = run_cli("verify", root, "--against", export, "--records", bad)
+    assert done.returncode == Verdict.MANIFEST_ERROR.bit and b"bad.jsonl: line 1: not a seqfixity record" in done.stderr

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import REPO, SRC, cli_env
+from conftest import REPO, SRC, cli_env, run_cli
 from ica_fixtures import make_local, project_data
 
 SNAKEFILE = f"""
@@ -52,11 +52,18 @@ def test_verify_runs_after_the_checksum_stage_and_gates_the_run(tmp_path):
     export.write_text(json.dumps({"items": items}))
     config = {"outdir": "results", "inputs": ["fastq"], "verify_against": str(export),
               "verify_args": "--strip-prefix /fastq"}
+    records = tmp_path / "results" / "records"
+    records.mkdir(parents=True)
+    hashed = run_cli("hash", "--format", "jsonl", "--digests", "md5", "-o", records / "S2.jsonl",
+                     tmp_path / "fastq" / "S2_R1.fastq.gz")
+    assert hashed.returncode == 0
     failed = run_workflow(tmp_path, config)
     assert failed.returncode != 0
     assert "seqfixity verify failed" in failed.stderr and "S2_R2.fastq.gz: MISMATCH" in failed.stderr
     report = json.loads((tmp_path / "results" / "verify.json").read_text())
     assert report["outcome"] == "PARTIALLY_SUCCEEDED"              # kept although the run failed
+    reused = [f["path"] for f in report["files"] if f["actual"].get("from_records")]
+    assert reused == ["S2_R1.fastq.gz"]                            # judged from the checksum stage's record
     assert not (tmp_path / "results" / ".seqfixity" / "verified").exists()
 
     config["verify_args"] += " --fail-on mismatch"

@@ -11,17 +11,20 @@ taken relative to it and a name with a ``..`` component is refused.
 
 from __future__ import annotations
 
+import glob
+import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from seqfixity.composite import S3_CHECKSUMS, CompositeChecksum, FullObjectChecksum
+from seqfixity.composite import S3_CHECKSUMS, CompositeChecksum, FullObjectChecksum, s3_text
 from seqfixity.digest import check_regular_file, read_once
 from seqfixity.errors import InputError
 from seqfixity.etag import MAX_GUESS_CANDIDATES, EtagError, ETagHasher, ParsedEtag, guess_candidates, parse_etag
 from seqfixity.hashes import DIGEST_KINDS
+from seqfixity.record import FileRecord
 from seqfixity.remote import AVAILABLE, RemoteObject
 from seqfixity.results import BatchResult, FileResult
 from seqfixity.units import format_size
@@ -41,6 +44,40 @@ class VerifyOptions:
     max_candidates: int = MAX_GUESS_CANDIDATES
     fail_on: frozenset[Verdict] = ALL_FAILURE_VERDICTS
     exclude: frozenset[str] = field(default_factory=frozenset)
+    records: Mapping[str, FileRecord] = field(default_factory=dict)
+
+
+def load_records(paths: Iterable[str]) -> dict[str, FileRecord]:
+    """Read digest-stage records (JSON lines of :class:`FileRecord`), keyed by each file's real path.
+
+    ``paths`` are JSONL files or folders holding them. Raises :class:`InputError`
+    for a file that cannot be read or a line that is not a record.
+    """
+    records: dict[str, FileRecord] = {}
+    for path in paths:
+        files = [path]
+        if os.path.isdir(path):
+            files = sorted(glob.glob(os.path.join(path, "**", "*.jsonl"), recursive=True))
+        for name in files:
+            records.update(_records_in(name))
+    return records
+
+
+def _records_in(name: str) -> dict[str, FileRecord]:
+    found: dict[str, FileRecord] = {}
+    number = 0
+    try:
+        with open(name, encoding="utf-8", errors="surrogateescape") as handle:
+            for number, line in enumerate(handle, 1):  # noqa: B007 (named in the error below)
+                if line.strip():
+                    record = FileRecord.from_dict(json.loads(line))
+                    if record.ok:
+                        found[os.path.realpath(record.path)] = record
+    except OSError as err:
+        raise InputError(name, f"cannot read records: {err.strerror}") from None
+    except (ValueError, TypeError) as err:
+        raise InputError(name, f"line {number}: not a seqfixity record: {err}") from None
+    return found
 
 
 def safe_relative(name: str) -> str | None:
@@ -185,20 +222,24 @@ def judge(
         return FileResult(relative, Verdict.UNVERIFIABLE, f"remote status {remote.status}: only AVAILABLE files "
                           "are complete and verified", expected=expected, source=remote.source)
     try:
-        size = check_regular_file(local).st_size
+        info = check_regular_file(local)
     except InputError as err:
         verdict = Verdict.MISSING_LOCAL if err.missing else Verdict.UNREADABLE
         return FileResult(relative, verdict, err.reason, expected=expected, source=remote.source)
+    size, mtime_ns = info.st_size, info.st_mtime_ns
     if size != remote.size:
         return FileResult(relative, Verdict.SIZE_MISMATCH, f"local {size} bytes, remote {remote.size} bytes",
                           expected=expected, actual={"size": size}, source=remote.source)
     plan = _Plan(remote, size, options.max_candidates)
-    try:
-        read_once(local, plan.weighted(), on_bytes=on_bytes)
-    except InputError as err:
-        verdict = Verdict.MISSING_LOCAL if err.missing else Verdict.UNREADABLE
-        return FileResult(relative, verdict, err.reason, expected=expected, source=remote.source)
-    verdict, hint, actual = plan.decide()
+    record = options.records.get(os.path.realpath(local))
+    values = plan.from_record(record) if record and (record.size, record.mtime_ns) == (size, mtime_ns) else None
+    if values is None:
+        try:
+            values = plan.read(local, on_bytes)
+        except InputError as err:
+            verdict = Verdict.MISSING_LOCAL if err.missing else Verdict.UNREADABLE
+            return FileResult(relative, verdict, err.reason, expected=expected, source=remote.source)
+    verdict, hint, actual = plan.decide(values)
     return FileResult(relative, verdict, hint, expected=expected, actual={"size": size, **actual},
                       source=remote.source)
 
@@ -210,18 +251,27 @@ def _size_or_none(path: str | None) -> int | None:
         return None
 
 
+@dataclass
+class _Values:
+    """Digests of one local file: from this read, or from the digest stage's records."""
+
+    md5: str | None
+    etags: dict[int, str]
+    checksums: dict[str, list[str]]
+    from_records: bool = False
+
+
 class _Plan:
-    """The hashers one read of a local file must feed to judge it against ``remote``, and the judgement."""
+    """What one read of a local file must compute to judge it against ``remote``, and the judgement."""
 
     def __init__(self, remote: RemoteObject, size: int, max_candidates: int) -> None:
         self.remote = remote
         self.notes: list[str] = []
-        self.md5 = DIGEST_KINDS["md5"].new()
         self.etag: ParsedEtag | None = None
-        self.etag_hashers: dict[int, ETagHasher] = {}
+        self.part_sizes: list[int] = []
         self.exact = False
         self.candidates_in_range = 0
-        self.checksums: dict[str, list[FullObjectChecksum | CompositeChecksum]] = {}
+        self.forms: dict[str, tuple[bool, bool]] = {}
         self._plan_etag(size, max_candidates)
         self._plan_checksums()
 
@@ -241,17 +291,16 @@ class _Plan:
             return
         if remote.part_size and remote.parts == self.etag.parts:
             self.exact = True
-            sizes = [remote.part_size]
-        else:
-            try:
-                sizes, self.candidates_in_range = guess_candidates(size, self.etag.parts, max(1, max_candidates))
-            except EtagError as err:
-                self.notes.append(f"ETag {self.etag}: {err}")
-                self.etag = None
-                return
-        self.etag_hashers = {part_size: ETagHasher(part_size) for part_size in sizes}
+            self.part_sizes = [remote.part_size]
+            return
+        try:
+            self.part_sizes, self.candidates_in_range = guess_candidates(size, self.etag.parts, max(1, max_candidates))
+        except EtagError as err:
+            self.notes.append(f"ETag {self.etag}: {err}")
+            self.etag = None
 
     def _plan_checksums(self) -> None:
+        """Decide, per checksum, whether to compute its full-object form, its composite form, or both."""
         remote = self.remote
         multipart = bool(self.etag and self.etag.multipart) or remote.parts > 0
         for kind, value in remote.checksums.items():
@@ -261,63 +310,88 @@ class _Plan:
             kind_type = remote.checksum_type.upper()
             full = not suffixed and kind_type != "COMPOSITE" and (not multipart or kind not in _COMPOSITE_ONLY)
             composite = multipart and (suffixed or kind_type == "COMPOSITE" or (not kind_type and kind != "crc64nvme"))
-            forms: list[FullObjectChecksum | CompositeChecksum] = []
-            if full:
-                forms.append(FullObjectChecksum(kind))
-            if composite and remote.part_size:
-                forms.append(CompositeChecksum(kind, remote.part_size))
-            elif composite and not full:
-                self.notes.append(f"composite {kind} needs the exact part size, which the remote did not give")
-            if forms:
-                self.checksums[kind] = forms
+            if composite and not remote.part_size:
+                composite = False
+                if not full:
+                    self.notes.append(f"composite {kind} needs the exact part size, which the remote did not give")
+            if full or composite:
+                self.forms[kind] = (full, composite)
 
-    def weighted(self) -> list[tuple[Any, float]]:
-        """Return every hasher with its cost, for :func:`seqfixity.digest.read_once`."""
-        hashers: list[tuple[Any, float]] = [(self.md5, 1.0)]
-        hashers += [(h, 1.0) for h in self.etag_hashers.values()]
-        for kind, forms in self.checksums.items():
-            hashers += [(h, DIGEST_KINDS[kind].cost) for h in forms]
-        return hashers
+    def read(self, path: str, on_bytes: Callable[[int], None] | None) -> _Values:
+        """Read ``path`` once, feeding every hasher the plan needs; return what they computed."""
+        md5 = DIGEST_KINDS["md5"].new()
+        etags = {part_size: ETagHasher(part_size) for part_size in self.part_sizes}
+        checksums: dict[str, list[FullObjectChecksum | CompositeChecksum]] = {}
+        for kind, (full, composite) in self.forms.items():
+            checksums[kind] = ([FullObjectChecksum(kind)] if full else []) + (
+                [CompositeChecksum(kind, self.remote.part_size)] if composite else [])
+        weighted: list[tuple[Any, float]] = [(md5, 1.0), *((h, 1.0) for h in etags.values())]
+        weighted += [(h, DIGEST_KINDS[kind].cost) for kind, forms in checksums.items() for h in forms]
+        read_once(path, weighted, on_bytes=on_bytes)
+        return _Values(md5.result(), {p: h.hexdigest() for p, h in etags.items()},
+                       {kind: [h.result() for h in forms] for kind, forms in checksums.items()})
 
-    def decide(self) -> tuple[Verdict, str, dict[str, Any]]:
-        """Compare what the read computed with the remote; return (verdict, hint, actual values)."""
-        md5 = self.md5.result()
-        actual: dict[str, Any] = {"md5": md5}
+    def from_record(self, record: FileRecord) -> _Values | None:
+        """Return the values the digest stage already computed, or None when they do not settle every check."""
+        digests = record.digests
+        md5 = digests.get("md5") or (digests.get("etag") if record.etag_parts == 0 else None)
+        etags: dict[int, str] = {}
+        if self.etag is not None and not self.etag.multipart and not md5:
+            return None
+        if self.etag is not None and self.etag.multipart:
+            known = digests.get("etag")
+            if not known or record.etag_parts != self.etag.parts:
+                return None
+            if self.exact and record.etag_part_size != self.remote.part_size:
+                return None
+            if not self.exact and known != str(self.etag):
+                return None
+            etags = {record.etag_part_size: known}
+        checksums: dict[str, list[str]] = {}
+        for kind, (_full, composite) in self.forms.items():
+            if composite or not digests.get(kind):
+                return None
+            checksums[kind] = [s3_text(kind, digests[kind])]
+        return _Values(md5, etags, checksums, from_records=True)
+
+    def decide(self, values: _Values) -> tuple[Verdict, str, dict[str, Any]]:
+        """Compare the computed values with the remote; return (verdict, hint, actual values)."""
+        actual: dict[str, Any] = {"md5": values.md5}
         agree: list[str] = []
         differ: list[str] = []
         weak: list[str] = []
         if self.etag is not None and not self.etag.multipart:
-            actual["etag"] = md5
-            (agree if md5 == self.etag.hex else differ).append("ETag (MD5)")
+            actual["etag"] = values.md5
+            (agree if values.md5 == self.etag.hex else differ).append("ETag (MD5)")
         elif self.etag is not None:
-            computed = {p: h.hexdigest() for p, h in self.etag_hashers.items()}
-            matched = [p for p, value in computed.items() if value == str(self.etag)]
+            matched = [p for p, value in values.etags.items() if value == str(self.etag)]
             actual["part_size_source"] = "exact" if self.exact else "inferred"
             if matched:
                 actual.update(etag=str(self.etag), etag_part_size=matched[0], etag_parts=self.etag.parts)
                 agree.append(f"ETag (part size {format_size(matched[0])}, {actual['part_size_source']})")
             elif self.exact:
-                actual.update(etag=computed[self.remote.part_size], etag_part_size=self.remote.part_size)
+                actual.update(etag=values.etags[self.remote.part_size], etag_part_size=self.remote.part_size)
                 differ.append(f"ETag at the object's part size {self.remote.part_size}")
             else:
-                actual["tried_part_sizes"] = sorted(computed)
-                more = self.candidates_in_range - len(computed)
-                weak.append(f"no part size reproduces ETag {self.etag} (tried {len(computed)}"
+                actual["tried_part_sizes"] = sorted(values.etags)
+                more = self.candidates_in_range - len(values.etags)
+                weak.append(f"no part size reproduces ETag {self.etag} (tried {len(values.etags)}"
                             + (f"; {more} more in range, raise --max-candidates" if more > 0 else "") + ")")
         computed_checksums: dict[str, str] = {}
-        for kind, forms in self.checksums.items():
-            expected = self.remote.checksums[kind]
-            values = [form.result() for form in forms]
-            hit = next((v for v in values if _same_checksum(v, expected)), None)
-            computed_checksums[kind] = hit or values[0]
+        for kind, computed in values.checksums.items():
+            hit = next((v for v in computed if _same_checksum(v, self.remote.checksums[kind])), None)
+            computed_checksums[kind] = hit or computed[0]
             (agree if hit else differ).append(kind.upper())
         if computed_checksums:
             actual["checksums"] = computed_checksums
+        notes = [*weak, *self.notes]
+        if values.from_records:
+            actual["from_records"] = True
+            notes.append("digests from the digest stage's records; not re-read")
         if differ or (weak and not agree):
-            hint = "; ".join([_listed(differ, "differs", "differ") if differ else "", *weak, *self.notes])
-            return Verdict.MISMATCH, hint.strip("; "), actual
+            return Verdict.MISMATCH, "; ".join([_listed(differ, "differs", "differ")] * bool(differ) + notes), actual
         if agree:
-            return Verdict.OK, "; ".join([_listed(agree, "matches", "match"), *weak, *self.notes]), actual
+            return Verdict.OK, "; ".join([_listed(agree, "matches", "match"), *notes]), actual
         reason = "; ".join(self.notes) or "the remote has no ETag or checksum to compare"
         return Verdict.UNVERIFIABLE, f"size matches, content unverified: {reason}", actual
 

@@ -10,12 +10,13 @@ from collections.abc import Iterable
 from urllib.parse import urlparse
 
 from seqfixity.commands.common import EXIT_CODES_HELP, say
+from seqfixity.errors import InputError
 from seqfixity.etag import MAX_GUESS_CANDIDATES
 from seqfixity.progress import byte_progress
 from seqfixity.remote import RemoteError, RemoteObject
 from seqfixity.remote.ica import API_KEY_ENV, DEFAULT_SERVER, EXPORT_SUFFIXES
 from seqfixity.verdict import USAGE_ERROR_EXIT, Verdict, parse_verdicts
-from seqfixity.verify import MATCH_MODES, VerifyOptions, local_files, verify
+from seqfixity.verify import MATCH_MODES, VerifyOptions, load_records, local_files, verify
 
 EXAMPLES = f"""\
 sources (--against):
@@ -71,6 +72,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--report", metavar="FILE", help="write the JSON report here (atomically)")
     parser.add_argument("--fail-on", default="all", metavar="LIST",
                         help="verdicts that count as failures, e.g. mismatch,size_mismatch (default: all)")
+    parser.add_argument("--records", action="append", default=[], metavar="PATH",
+                        help="digest-stage records (JSON lines from `seqfixity hash --format jsonl` or the "
+                             "workflow's records/ folder): a file whose size and mtime still match is judged "
+                             "from them without another read, when they settle every check (repeatable)")
     parser.add_argument("--max-candidates", type=int, default=MAX_GUESS_CANDIDATES,
                         help="part sizes tried per file when the remote does not say its part size "
                              f"(default: {MAX_GUESS_CANDIDATES}; each costs about one MD5)")
@@ -99,10 +104,15 @@ def run(args: argparse.Namespace) -> int:
     except RemoteError as err:
         say(str(err))
         return Verdict.MANIFEST_ERROR.bit
+    try:
+        records = load_records(args.records)
+    except InputError as err:
+        say(str(err))
+        return Verdict.MANIFEST_ERROR.bit
     options = VerifyOptions(
         strip_prefix=default_prefix if args.strip_prefix is None else args.strip_prefix,
         match=args.match, jobs=max(1, args.jobs), max_candidates=max(1, args.max_candidates), fail_on=fail_on,
-        exclude=frozenset([args.report] if args.report else []),
+        exclude=frozenset([args.report] if args.report else []), records=records,
     )
     total = sum(os.path.getsize(path) for path in local_files(args.local_root).values() if os.path.isfile(path))
     with byte_progress(total, enabled=not args.quiet, description="verifying") as advance:
