@@ -28,7 +28,8 @@ sources (--against):
 examples:
   seqfixity verify run42/ --against s3://my-bucket/run42 --report verify.json
   seqfixity verify run42/ --against s3://bucket/run42 --endpoint-url http://127.0.0.1:9000
-  ICA_API_KEY=... seqfixity verify run42/ --against ica://0a1b2c3d-.../run42
+  seqfixity verify run42/ --against ica://0a1b2c3d-.../run42 --api-key-file ~/.ica/api-key
+      (or: read -rs ICA_API_KEY; export ICA_API_KEY   keeps the key out of shell history)
   seqfixity verify run42/ --against project_data.csv --strip-prefix /run42 --fail-on mismatch,size_mismatch
 
 How: sizes first; then ONE read per local file computes its MD5, the multipart ETag
@@ -76,7 +77,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="digest-stage records (JSON lines from `seqfixity hash --format jsonl` or the "
                              "workflow's records/ folder): a file whose size and mtime still match is judged "
                              "from them without another read, when they settle every check (repeatable)")
-    parser.add_argument("--max-candidates", type=int, default=MAX_GUESS_CANDIDATES,
+    parser.add_argument("--max-candidates", type=int, default=MAX_GUESS_CANDIDATES, metavar="N",
                         help="part sizes tried per file when the remote does not say its part size "
                              f"(default: {MAX_GUESS_CANDIDATES}; each costs about one MD5)")
     parser.add_argument("-j", "--jobs", type=int, default=2, help="files read at once (default: 2)")
