@@ -118,6 +118,11 @@ def run(args: argparse.Namespace) -> int:
     total = sum(os.path.getsize(path) for path in local_files(args.local_root).values() if os.path.isfile(path))
     with byte_progress(total, enabled=not args.quiet, description="verifying") as advance:
         batch, context = verify(args.local_root, objects, options, on_bytes=advance)
+    if context["ignored_outside_prefix"]:
+        say(f"{context['ignored_outside_prefix']} remote object(s) outside {options.strip_prefix!r} ignored")
+    if not batch.results:
+        say(f"{args.local_root}: nothing to verify: no local files and no remote objects")
+        return Verdict.MISSING.bit
     if args.report:
         batch.write_report(args.report, command="verify", local_root=args.local_root, against=args.against,
                            strip_prefix=options.strip_prefix, match=options.match, **context)
