@@ -78,3 +78,4 @@ def batch_mem_mb(wildcards):
 def batch_runtime(wildcards):
     """Minutes, at a pessimistic 20 MB/s (validation of gzip on a slow disk), plus 5."""
     return 5 + BATCHES[wildcards.batch].size // (20 * 10**6 * 60)
+
