@@ -13,9 +13,9 @@ rule digest:
     params:
         outdir=report_folder,
         seqfixity=SEQFIXITY,
-        settings=" ".join(SETTINGS.to_cli_args()),
+        settings=shlex.join(SETTINGS.to_cli_args()),
         validation=VALIDATION_ARGS,
-        samples=f"--samples {config['samples']!r}" if config.get("samples") else "",
+        samples=f"--samples {shlex.quote(config['samples'])}" if config.get("samples") else "",
     threads: batch_threads
     resources:
         mem_mb=batch_mem_mb,
@@ -23,7 +23,7 @@ rule digest:
     log:
         os.path.join(OUTDIR, "logs", "digest", "{batch}.log"),
     wildcard_constraints:
-        batch=r"b\d+",
+        batch=r"b[0-9a-f]{12}",
     conda:
         "../envs/seqfixity.yaml"
     shell:

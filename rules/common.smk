@@ -1,6 +1,7 @@
 # Input discovery, samples, batches and the settings every rule shares.
 
 import os
+import shlex
 import sys
 
 from snakemake.exceptions import WorkflowError
@@ -8,7 +9,7 @@ from snakemake.exceptions import WorkflowError
 SRC = os.path.join(workflow.basedir, "src")
 sys.path.insert(0, SRC)
 
-from seqfixity.discover import DEFAULT_PATTERNS, DiscoveryError, config_list, discover, make_batches  # noqa: E402
+from seqfixity.discover import DEFAULT_PATTERNS, config_list, discover, make_batches  # noqa: E402
 from seqfixity.errors import SettingsError  # noqa: E402
 from seqfixity.settings import Settings  # noqa: E402
 from seqfixity.units import parse_size  # noqa: E402
@@ -39,17 +40,16 @@ except SettingsError as err:
     raise WorkflowError(f"seqfixity: {err}") from None
 if not FILES:
     raise WorkflowError(
-        f"seqfixity: no input files: set 'inputs' (folders) and 'patterns', or 'samples' (a sample sheet)"
+        "seqfixity: no input files: set 'inputs' (folders) and 'patterns', or 'samples' (a sample sheet)"
     )
 
 OUTDIR = config["outdir"]
 # Run this checkout's seqfixity with the interpreter that runs Snakemake.
-SEQFIXITY = f"PYTHONPATH={SRC!r}${{PYTHONPATH:+:$PYTHONPATH}} {sys.executable!r} -m seqfixity"
+SEQFIXITY = f"PYTHONPATH={shlex.quote(SRC)}${{PYTHONPATH:+:$PYTHONPATH}} {shlex.quote(sys.executable)} -m seqfixity"
 BATCH_DONE = os.path.join(OUTDIR, ".seqfixity", "batches", "{batch}.json")
 PASSED = os.path.join(OUTDIR, ".seqfixity", "passed")
 REPORT_NAMES = ("seqfixity.tsv", "seqfixity.json", "seqfixity.xlsx", "seqfixity_mqc.tsv", "summary.json")
 REPORTS = [os.path.join(OUTDIR, name) for name in REPORT_NAMES]
-MIB = 1 << 20
 
 
 def report_folder(wildcards, output):
@@ -78,3 +78,4 @@ def batch_mem_mb(wildcards):
 def batch_runtime(wildcards):
     """Minutes, at a pessimistic 20 MB/s (validation of gzip on a slow disk), plus 5."""
     return 5 + BATCHES[wildcards.batch].size // (20 * 10**6 * 60)
+

@@ -4,10 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh --test
 
 echo "== ruff"
 python3 -m ruff check src tests benchmarks scripts
+
+echo "== generated pipeline definitions are up to date"
+bash scripts/check-pipeline-defs.sh
+
+echo "== snakemake --lint"
+python3 -m snakemake --lint --quiet >/dev/null
 
 echo "== pytest"
 python3 -m pytest -q -p no:cacheprovider "$@"

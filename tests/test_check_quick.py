@@ -117,3 +117,15 @@ def test_tsv_roundtrip_with_awkward_names(tmp_path):
     assert verdicts(tmp_path / "r.json") == {"./a b.txt": "OK", "./new\nline.txt": "OK",
                                              "./ta\tb.txt": "SIZE_MISMATCH", "./back\\slash.txt": "OK"}
     assert checked.returncode == 2
+
+
+def test_non_md5_digests_from_jsonl(tmp_path):
+    root = make_tree(tmp_path / "run", ["x.bin", "y.bin"])
+    for digests in ("sha256", "crc32c", "xxh128"):
+        rows = _jsonl(root, "--digests", digests)
+        _write_jsonl(tmp_path / f"{digests}.jsonl", rows)
+        assert run_cli("check", "--no-cache", "--root", root, tmp_path / f"{digests}.jsonl").returncode == 0
+    (root / "y.bin").write_bytes(b"\0" * (root / "y.bin").stat().st_size)
+    for digests in ("sha256", "crc32c", "xxh128"):
+        done = run_cli("check", "--no-cache", "--root", root, tmp_path / f"{digests}.jsonl")
+        assert done.returncode == 1 and f"{digests} differs".encode() in done.stdout, done.stdout

@@ -15,16 +15,18 @@ from seqfixity.examine import examine_file
 from seqfixity.fastq import CORRUPT, MALFORMED, OK, SKIPPED, TRUNCATED, FastqValidator
 from seqfixity.settings import Settings
 
+_BASES = bytes.maketrans(bytes(range(256)), b"ACGTN" * 51 + b"A")
+_QUALITIES = bytes.maketrans(bytes(range(256)), b"#,:F@+" * 42 + b"FFFF")
+
 
 def fastq_bytes(reads: int, seed: int = 0, length: int = 50) -> bytes:
-    """``reads`` random FASTQ records."""
+    """``reads`` random FASTQ records (deterministic for ``seed``)."""
     rng = random.Random(seed)
-    out = []
-    for number in range(reads):
-        sequence = "".join(rng.choice("ACGTN") for _ in range(length))
-        quality = "".join(rng.choice("#,:F@+") for _ in range(length))
-        out.append(f"@read{number} 1:N:0:1\n{sequence}\n+\n{quality}\n")
-    return "".join(out).encode()
+    sequences = rng.randbytes(reads * length).translate(_BASES)
+    qualities = rng.randbytes(reads * length).translate(_QUALITIES)
+    return b"".join(b"@read%d 1:N:0:1\n%s\n+\n%s\n" % (number, sequences[number * length:(number + 1) * length],
+                                                         qualities[number * length:(number + 1) * length])
+                    for number in range(reads))
 
 
 def validate(data: bytes, level: str = "fastq", chunk: int = 1 << 20, threaded: bool = False):
@@ -122,3 +124,18 @@ def test_examine_file_digests_and_validates_in_one_record(tmp_path):
     assert examine_file(str(path), Settings(validate="none")).fastq_verdict == SKIPPED
     missing = examine_file(str(tmp_path / "gone.fastq"), Settings())
     assert missing.error_kind == "missing" and missing.fastq_verdict == ""
+
+
+def test_highly_compressible_gzip_is_inflated_in_bounded_pieces(monkeypatch):
+    import seqfixity.fastq as fastq
+
+    monkeypatch.setattr(fastq, "MAX_PIECE", 1000)
+    record = b"@r\n" + b"N" * 300 + b"\n+\n" + b"#" * 300 + b"\n"
+    compressed = gzip.compress(record * 2000) + gzip.compress(record * 5)
+    sizes = []
+    inflater = fastq._Inflater()
+    for start in range(0, len(compressed), 700):
+        sizes += [len(piece) for piece in inflater.feed(memoryview(compressed)[start:start + 700])]
+    inflater.finish()
+    assert max(sizes) == 1000 and sum(sizes) == len(record) * 2005
+    assert validate(compressed, chunk=700).reads == 2005

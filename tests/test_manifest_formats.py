@@ -7,6 +7,8 @@ import os
 import subprocess
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import run_cli
 from seqfixity.manifest_read import (
@@ -107,3 +109,24 @@ def test_bagit_writer_matches_bagit_python(tmp_path):
     assert sorted(done.stdout.splitlines()) == sorted(theirs.splitlines())
     expected = hashlib.md5((bag_dir / "data" / "new\nline.txt").read_bytes()).hexdigest()
     assert f"{expected}  data/new%0Aline.txt".encode() in done.stdout
+
+
+def test_jsonl_keeps_base64_case_and_lowers_hex(tmp_path):
+    manifest = tmp_path / "s.jsonl"
+    manifest.write_text('{"path": "a", "md5": "' + MD5.upper() + '", "crc32c": "AbC+dQ==", "size": 3}\n'
+                        '{"path": "b"}\nnot json\n')
+    parsed = read_manifest(str(manifest))
+    assert parsed.entries[0].digests == {"md5": MD5, "crc32c": "AbC+dQ=="} and parsed.entries[0].size == 3
+    assert [p.line for p in parsed.problems] == [2, 3]
+    assert parsed.problems[0].message.startswith("no digest field")
+    assert parsed.problems[1].message.startswith("not a JSON object")
+
+
+@given(name=st.binary(min_size=1, max_size=40).filter(lambda b: b"\0" not in b))
+def test_written_lines_read_back_to_the_same_name(name):
+    from seqfixity.manifest import bagit_line, bsd_line, gnu_line
+
+    for line in (gnu_line(MD5, name), bsd_line("md5", MD5, name)):
+        entry = parse_gnu_line(line.rstrip(b"\n"))
+        assert not isinstance(entry, str) and entry.name == name and entry.digests == {"md5": MD5}
+    assert bagit_decode(bagit_line(MD5, name)[34:-1]) == name

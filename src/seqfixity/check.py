@@ -11,25 +11,20 @@ EXTRA (``completeness``), UNREADABLE, UNVERIFIABLE or MANIFEST_ERROR.
 from __future__ import annotations
 
 import os
-import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from seqfixity.cache import DigestCache
-from seqfixity.digest import check_regular_file, hash_files
-from seqfixity.errors import InputError
+from seqfixity.check_read import DigestSource
 from seqfixity.etag import EtagError, parse_etag
 from seqfixity.manifest_read import Manifest, ManifestEntry
-from seqfixity.progress import byte_progress
 from seqfixity.results import BatchResult, FileResult
 from seqfixity.settings import Settings
 from seqfixity.verdict import ALL_FAILURE_VERDICTS, Verdict
 
 PREFERENCE = ("md5", "sha256", "sha1", "crc64nvme", "crc32c", "crc32", "xxh128")
-CACHE_DIGEST = "xxh128"
 MATCH_MODES = ("path", "basename")
-REHASH_PLAN = "rehash"
 
 
 @dataclass
@@ -72,8 +67,8 @@ class Target:
 
 def _show(path: str) -> str:
     """A path as the user would type it: relative to the current folder when below it, else absolute."""
-    relative = os.path.relpath(path)
-    return path if relative == os.pardir or relative.startswith(os.pardir + os.sep) else relative
+    here = os.getcwd() + os.sep
+    return path[len(here):] if path.startswith(here) else path
 
 
 def _walk(root: str, subfolder: str = "") -> list[str]:
@@ -106,7 +101,7 @@ class _RootIndex:
         return self._by_name[root].get(name, [])
 
 
-def _wanted_digests(entry: ManifestEntry, settings: Settings) -> tuple[dict[str, int], str]:
+def _wanted_digests(entry: ManifestEntry) -> tuple[dict[str, int], str]:
     """Return {digest: etag part size or 0} to compute for ``entry``, or ({}, why nothing can be)."""
     digests = dict(entry.digests)
     etag_text = digests.pop("etag", None)
@@ -150,8 +145,7 @@ def _resolve(target: Target, options: CheckOptions, index: _RootIndex) -> None:
         target.local = candidates[0] if candidates else os.path.join(target.root, base)
         return
     local = os.path.abspath(os.path.join(target.root, name))
-    relative = os.path.relpath(local, target.root)
-    outside = os.path.isabs(name) or relative == os.pardir or relative.startswith(os.pardir + os.sep)
+    outside = os.path.isabs(name) or not local.startswith(target.root.rstrip(os.sep) + os.sep)
     if outside and not options.allow_outside_root:
         where = "absolute path" if os.path.isabs(name) else "path climbs out of the root with '..'"
         target.result = _result(target, Verdict.MANIFEST_ERROR,
@@ -171,98 +165,13 @@ def _result(target: Target, verdict: Verdict, hint: str = "", actual: dict | Non
                       source=target.source)
 
 
-def _plan_settings(wanted: dict[str, int], base: Settings) -> Settings:
-    """Settings that compute exactly ``wanted`` (an etag with a known part size gets that part size)."""
-    part_size = wanted.get("etag", 0)
-    if part_size > 0:
-        return base.with_overrides(digests=tuple(sorted(wanted)), part_size=part_size, threshold=1)
-    return base.with_overrides(digests=tuple(sorted(wanted)))
-
-
-def _cache_name(digest: str, part_size: int, settings: Settings) -> str:
-    """The cache's name for a digest: an ETag is named by the layout rule that produced it."""
-    if digest != "etag":
-        return digest
-    if part_size > 0:
-        return f"etag@{part_size}"
-    return f"etag@{settings.etag_preset}:{settings.part_size or ''}:{settings.threshold or ''}"
-
-
-class _Hasher:
-    """Reads files (or takes their digests from the quick-mode cache) and remembers what it found."""
-
-    def __init__(self, options: CheckOptions) -> None:
-        self.options = options
-        self.digests: dict[str, dict[str, str]] = {}
-        self.errors: dict[str, tuple[str, str]] = {}
-        self.rehashed: dict[str, str] = {}
-        self.stats: dict[str, os.stat_result] = {}
-
-    def stat(self, path: str) -> os.stat_result | None:
-        """Return the stat of a regular file, or None (remembering why) when it cannot be read."""
-        if path not in self.stats and path not in self.errors:
-            try:
-                self.stats[path] = check_regular_file(path)
-            except InputError as err:
-                self.errors[path] = ("missing" if err.missing else "unreadable", err.reason)
-        return self.stats.get(path)
-
-    def compute(self, needs: dict[str, dict[str, int]]) -> None:
-        """Compute ``needs`` ({path: {digest: part size}}), one read per file, grouped by settings."""
-        groups: dict[tuple, list[str]] = defaultdict(list)
-        cache = self.options.cache
-        for path, wanted in needs.items():
-            info = self.stat(path)
-            if info is None:
-                continue
-            if cache is not None:
-                wanted = {**wanted, CACHE_DIGEST: 0}
-                needs[path] = wanted
-            cached = cache.get(info) if cache is not None and self.options.quick else None
-            names = {d: _cache_name(d, p, self.options.settings) for d, p in wanted.items()}
-            if cached and all(n in cached for n in names.values()):
-                self.digests[path] = {d: cached[n] for d, n in names.items()}
-                if self.options.rehash:
-                    groups[(REHASH_PLAN, (self.options.rehash, 0))].append(path)
-                    self.rehashed[path] = cached.get(self.options.rehash, "")
-                continue
-            groups[tuple(sorted(wanted.items()))].append(path)
-        total = sum(self.stats[p].st_size for paths in groups.values() for p in paths)
-        with byte_progress(total, self.options.progress, "checking") as advance:
-            for plan, paths in groups.items():
-                self._read(plan, paths, advance)
-
-    def _read(self, plan: tuple, paths: list[str], advance) -> None:
-        rehash_only = plan[0] == REHASH_PLAN
-        wanted = dict(plan[1:] if rehash_only else plan)
-        settings = _plan_settings(wanted, self.options.settings)
-        read_at = time.time()
-        for record in hash_files(paths, settings, jobs=max(1, self.options.jobs), on_bytes=advance):
-            path = record.path
-            if not record.ok:
-                self.errors[path] = (record.error_kind, record.error)
-                self.digests.pop(path, None)
-                continue
-            if rehash_only:
-                now = record.digests[self.options.rehash]
-                if now != self.rehashed[path]:
-                    self.errors[path] = ("rehash", f"{self.options.rehash} differs from the cached read at the "
-                                                   "same size and mtime: changed in place or bit rot")
-                continue
-            self.digests[path] = dict(record.digests)
-            info = self.stats[path]
-            if self.options.cache is not None and (record.size, record.mtime_ns) == (info.st_size, info.st_mtime_ns):
-                named = {_cache_name(d, wanted.get(d, 0), settings): v for d, v in record.digests.items()}
-                self.options.cache.put(info, path, named, read_at)
-
-
 def _size_hint(expected: int, found: int) -> str:
     if found < expected:
         return f"expected {expected} bytes, found {found}: likely truncated (interrupted copy or download)"
     return f"expected {expected} bytes, found {found}: larger than listed (still being written, or another file)"
 
 
-def _judge(target: Target, hasher: _Hasher, owners: dict[str, str]) -> FileResult:
+def _judge(target: Target, hasher: DigestSource, owners: dict[str, str]) -> FileResult:
     """Return the verdict on one resolved entry from what the hasher found."""
     path = target.local or ""
     info = hasher.stats.get(path)
@@ -324,19 +233,20 @@ def check_manifests(manifests: Iterable[Manifest], options: CheckOptions) -> Bat
     for number, manifest in enumerate(manifests):
         for problem in manifest.problems:
             rows.append((number, problem.line, FileResult(
-                path=f"{manifest.source}:{problem.line}", verdict=Verdict.MANIFEST_ERROR, hint=problem.message,
-                source=f"{manifest.source}:{problem.line}")))
+                path=problem.where(manifest.source), verdict=Verdict.MANIFEST_ERROR, hint=problem.message,
+                source=problem.where(manifest.source))))
         root = os.path.abspath(options.root or manifest.folder)
         for entry in manifest.entries:
             target = Target(manifest, entry, root)
-            wanted, why = _wanted_digests(entry, options.settings)
+            wanted, why = _wanted_digests(entry)
             _resolve(target, options, index)
             if target.result is None and not wanted:
                 target.result = _result(target, Verdict.UNVERIFIABLE, why)
             target.wanted = wanted
             targets.append(target)
             rows.append((number, entry.line, target))
-    hasher = _Hasher(options)
+    hasher = DigestSource(options.settings, options.cache, options.quick, options.rehash, options.jobs,
+                          options.progress)
     needs: dict[str, dict[str, int]] = defaultdict(dict)
     for target in targets:
         if target.result is None and target.local:
@@ -387,7 +297,7 @@ def _unlisted(manifests: list[Manifest], targets: list[Target], index: _RootInde
     return sorted(dict.fromkeys(found))
 
 
-def _find_moved(missing: list[Target], unlisted: list[str], hasher: _Hasher) -> set[str]:
+def _find_moved(missing: list[Target], unlisted: list[str], hasher: DigestSource) -> set[str]:
     """Turn ``missing`` entries whose content lies under an unlisted name into MOVED; return those names."""
     if not unlisted:
         return set()

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from seqfixity.digest import check_regular_file, failed_record, hash_file
 from seqfixity.errors import InputError
 from seqfixity.etag import EtagError
-from seqfixity.fastq import COST, SKIPPED, FastqValidator
+from seqfixity.fastq import SKIPPED, FastqValidator, validation_cost
 from seqfixity.names import naming_findings
 from seqfixity.record import FileRecord
 from seqfixity.settings import Settings
@@ -27,9 +27,9 @@ def examine_file(path: str, settings: Settings, sample: str = "") -> FileRecord:
     validator = None
     try:
         if settings.validate != "none":
-            threaded = check_regular_file(path).st_size >= THREADED_MIN_SIZE
+            threaded = settings.validate == "fastq" and check_regular_file(path).st_size >= THREADED_MIN_SIZE
             validator = FastqValidator(settings.validate, threaded=threaded)
-        sinks = [(validator, COST[settings.validate])] if validator else []
+        sinks = [(validator, validation_cost(settings.validate, path))] if validator else []
         record = hash_file(path, settings, sinks=sinks)
     except (InputError, EtagError) as err:
         if validator is not None:

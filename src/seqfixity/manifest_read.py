@@ -27,6 +27,7 @@ NOT_DIGESTS = {"path", "sample", "size", "mtime", "mtime_ns", "etag_part_size", 
 
 _HEX = re.compile(rb"^[0-9a-fA-F]+$")
 _ETAG = re.compile(rb"^[0-9a-fA-F]{32}-[0-9]+$")
+_HEX_TEXT = re.compile(r"^[0-9a-fA-F]+(-[0-9]+)?$")  # hex digests and ETags compare case-blind, base64 CRCs do not
 _BSD = re.compile(rb"^(?P<alg>[A-Za-z0-9-]+) ?\((?P<name>.*)\) ?= ?(?P<hex>[0-9a-fA-F]+)$", re.DOTALL)
 _BAGIT_NAME = re.compile(r"^(?:tag)?manifest-(?P<alg>[a-z0-9]+)\.txt$")
 
@@ -53,6 +54,10 @@ class ManifestProblem:
 
     line: int
     message: str
+
+    def where(self, source: str) -> str:
+        """``MANIFEST:LINE``, or just ``MANIFEST`` for a problem with the whole file."""
+        return f"{source}:{self.line}" if self.line else source
 
 
 @dataclass
@@ -260,7 +265,8 @@ def _entry_from_mapping(data: dict, number: int) -> ManifestEntry | str:
     if not isinstance(data, dict) or not data.get("path"):
         return "no 'path' field"
     record = FileRecord.from_dict({k: v for k, v in data.items() if k in NOT_DIGESTS or isinstance(v, str)})
-    digests = {k: v.lower() for k, v in record.digests.items() if k not in NOT_DIGESTS and v}
+    digests = {k: v.lower() if _HEX_TEXT.match(v) else v for k, v in record.digests.items()
+               if k not in NOT_DIGESTS and v}
     if not digests:
         return "no digest field (md5, etag, xxh128, sha256, ...)"
     size = data.get("size")

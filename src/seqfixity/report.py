@@ -170,7 +170,10 @@ def summary_line(summary: dict[str, Any]) -> str:
     kinds = ", ".join(f"{count} {status}" for status, count in files["by_status"].items() if status != OK)
     line = (f"{summary['outcome']}: {files['failed']} of {files['total']} files failed"
             f" in {summary['samples']['failed']} of {summary['samples']['total']} samples")
-    return f"{line} ({kinds})" if kinds else line
+    if not kinds:
+        return line
+    first = next(p for s in summary["samples"]["verdicts"].values() for p in s["problems"])
+    return f"{line} ({kinds}); first: {first}"
 
 
 def frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:

@@ -81,6 +81,7 @@ class BatchResult:
         return {
             **context,
             "outcome": self.outcome.value,
+            "line": self.summary_line(),
             "exit_code": self.exit_code,
             "counts": self.counts(),
             "files": [r.to_dict() for r in self.results],

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from seqfixity.compute import DEFAULT_ICA_PRESET, ICA_PRESETS, image_name_problem, image_tag_problem
 from seqfixity.errors import SettingsError
 from seqfixity.etag import DEFAULT_PRESET, PRESETS, EtagError, EtagLayout, resolve_layout
 from seqfixity.hashes import DIGEST_KINDS
@@ -31,6 +32,11 @@ class Settings:
     digests: tuple[str, ...] = DEFAULT_DIGESTS
     validate: str = "fastq"
     naming: str = "warn"
+    compute_preset: str | None = None
+    compute_cpus: int | None = None
+    compute_memory: int | None = None
+    container_image: str = "seqfixity"
+    container_tag: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -47,6 +53,39 @@ class Settings:
             raise SettingsError(f"naming must be one of {', '.join(NAMING_MODES)}, not {self.naming!r}")
         if self.part_size is not None and self.part_size <= 0:
             raise SettingsError(f"part_size must be positive, not {self.part_size}")
+        self._check_compute()
+
+    def _check_compute(self) -> None:
+        if self.compute_preset is not None and self.compute_preset not in ICA_PRESETS:
+            raise SettingsError(f"compute_preset {self.compute_preset!r} is not an ICA preset size "
+                                f"(choose from {', '.join(ICA_PRESETS)})")
+        if self.compute_preset is not None and (self.compute_cpus is not None or self.compute_memory is not None):
+            raise SettingsError("set compute_preset or compute_cpus/compute_memory, not both "
+                                "(ICA takes a pod preset or cpus/memory, never both in one process)")
+        if (self.compute_cpus is None) != (self.compute_memory is None):
+            raise SettingsError("compute_cpus and compute_memory go together (or set compute_preset)")
+        if self.compute_cpus is not None and (not isinstance(self.compute_cpus, int) or self.compute_cpus < 1):
+            raise SettingsError(f"compute_cpus must be a positive whole number, not {self.compute_cpus!r}")
+        if self.compute_memory is not None and self.compute_memory < 1 << 20:
+            raise SettingsError(f"compute_memory must be at least 1MiB, not {self.compute_memory}")
+        problem = image_name_problem(self.container_image) or (
+            self.container_tag is not None and image_tag_problem(self.container_tag))
+        if problem:
+            raise SettingsError(problem)
+
+    @property
+    def ica_preset(self) -> str | None:
+        """The ICA pod preset size the pipeline asks for, or None when it asks for cpus/memory instead."""
+        if self.compute_cpus is not None:
+            return None
+        return self.compute_preset or DEFAULT_ICA_PRESET
+
+    @property
+    def container(self) -> str:
+        """The container ``image:tag`` that runs seqfixity in the generated pipeline (tag: the version)."""
+        from seqfixity import __version__
+
+        return f"{self.container_image}:{self.container_tag or __version__}"
 
     def layout(self, size: int) -> EtagLayout:
         """Return the ETag part layout for a file of ``size`` bytes (raises :class:`EtagError`)."""
@@ -74,8 +113,10 @@ class Settings:
             for key, value in data.items():
                 if key not in names or value is None:
                     continue
-                if key in ("part_size", "threshold"):
+                if key in ("part_size", "threshold", "compute_memory"):
                     value = parse_size(value)
+                elif key == "container_tag":
+                    value = str(value)
                 elif key == "digests":
                     value = parse_digest_list(value)
                 values[key] = value

@@ -28,6 +28,8 @@ verdicts:
   SIZE_MISMATCH   size differs from the manifest's (hashdeep, JSONL, TSV, ENA)
   MISSING         listed, not found
   MOVED           listed, not found, but its content is under an unlisted name
+                  (searched among same-size files when the manifest gives sizes,
+                  among all unlisted files under the root with --completeness)
   EXTRA           under the root but not listed (only with --completeness)
   UNREADABLE      not a regular file, read error, or changed while read
   UNVERIFIABLE    nothing comparable (e.g. a non-MD5 ETag, sha512 only)
@@ -126,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         manifests.append(read_manifest(source, args.manifest_format, data))
     for manifest in manifests:
         for problem in manifest.problems:
-            say(f"{manifest.source}:{problem.line}: {problem.message}")
+            say(f"{problem.where(manifest.source)}: {problem.message}")
     cache_path = args.cache or default_cache_path()
     cache = None if args.no_cache else DigestCache(cache_path)
     options = CheckOptions(

@@ -1,0 +1,109 @@
+"""Digests for the checker: read each file once (in a pool), or reuse the quick-mode cache.
+
+A file is read for exactly the digests its manifest entries name, plus xxh128
+when a cache is kept. ``--quick`` takes digests from the cache when device,
+inode, size and mtime_ns still match; ``--rehash xxh128`` re-reads such files
+with xxh3 only and compares that with the cached read.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import defaultdict
+
+from seqfixity.cache import DigestCache
+from seqfixity.digest import check_regular_file, hash_files
+from seqfixity.errors import InputError
+from seqfixity.progress import byte_progress
+from seqfixity.settings import Settings
+
+CACHE_DIGEST = "xxh128"
+REHASH_PLAN = "rehash"
+
+
+def _plan_settings(wanted: dict[str, int], base: Settings) -> Settings:
+    """Settings that compute exactly ``wanted`` (an etag with a known part size gets that part size)."""
+    part_size = wanted.get("etag", 0)
+    if part_size > 0:
+        return base.with_overrides(digests=tuple(sorted(wanted)), part_size=part_size, threshold=1)
+    return base.with_overrides(digests=tuple(sorted(wanted)))
+
+
+def _cache_name(digest: str, part_size: int, settings: Settings) -> str:
+    """The cache's name for a digest: an ETag is named by the layout rule that produced it."""
+    if digest != "etag":
+        return digest
+    if part_size > 0:
+        return f"etag@{part_size}"
+    return f"etag@{settings.etag_preset}:{settings.part_size or ''}:{settings.threshold or ''}"
+
+
+class DigestSource:
+    """Reads files (or takes their digests from the quick-mode cache) and remembers what it found."""
+
+    def __init__(self, settings: Settings, cache: DigestCache | None = None, quick: bool = False,
+                 rehash: str | None = None, jobs: int = 2, progress: bool = False) -> None:
+        self.settings, self.cache, self.quick, self.rehash = settings, cache, quick, rehash
+        self.jobs, self.progress = max(1, jobs), progress
+        self.digests: dict[str, dict[str, str]] = {}
+        self.errors: dict[str, tuple[str, str]] = {}
+        self.rehashed: dict[str, str] = {}
+        self.stats: dict[str, os.stat_result] = {}
+
+    def stat(self, path: str) -> os.stat_result | None:
+        """Return the stat of a regular file, or None (remembering why) when it cannot be read."""
+        if path not in self.stats and path not in self.errors:
+            try:
+                self.stats[path] = check_regular_file(path)
+            except InputError as err:
+                self.errors[path] = ("missing" if err.missing else "unreadable", err.reason)
+        return self.stats.get(path)
+
+    def compute(self, needs: dict[str, dict[str, int]]) -> None:
+        """Compute ``needs`` ({path: {digest: part size}}), one read per file, grouped by settings."""
+        groups: dict[tuple, list[str]] = defaultdict(list)
+        cache = self.cache
+        for path, wanted in needs.items():
+            info = self.stat(path)
+            if info is None:
+                continue
+            if cache is not None:
+                wanted = {**wanted, CACHE_DIGEST: 0}
+                needs[path] = wanted
+            cached = cache.get(info) if cache is not None and self.quick else None
+            names = {d: _cache_name(d, p, self.settings) for d, p in wanted.items()}
+            if cached and all(n in cached for n in names.values()):
+                self.digests[path] = {d: cached[n] for d, n in names.items()}
+                if self.rehash:
+                    groups[(REHASH_PLAN, (self.rehash, 0))].append(path)
+                    self.rehashed[path] = cached.get(self.rehash, "")
+                continue
+            groups[tuple(sorted(wanted.items()))].append(path)
+        total = sum(self.stats[p].st_size for paths in groups.values() for p in paths)
+        with byte_progress(total, self.progress, "checking") as advance:
+            for plan, paths in groups.items():
+                self._read(plan, paths, advance)
+
+    def _read(self, plan: tuple, paths: list[str], advance) -> None:
+        rehash_only = plan[0] == REHASH_PLAN
+        wanted = dict(plan[1:] if rehash_only else plan)
+        settings = _plan_settings(wanted, self.settings)
+        read_at = time.time()
+        for record in hash_files(paths, settings, jobs=self.jobs, on_bytes=advance):
+            path = record.path
+            if not record.ok:
+                self.errors[path] = (record.error_kind, record.error)
+                self.digests.pop(path, None)
+                continue
+            if rehash_only:
+                now = record.digests[self.rehash]
+                if now != self.rehashed[path]:
+                    self.errors[path] = ("rehash", f"{self.rehash} differs from the cached read at the "
+                                                   "same size and mtime: changed in place or bit rot")
+                continue
+            self.digests[path] = dict(record.digests)
+            info = self.stats[path]
+            if self.cache is not None and (record.size, record.mtime_ns) == (info.st_size, info.st_mtime_ns):
+                named = {_cache_name(d, wanted.get(d, 0), settings): v for d, v in record.digests.items()}
+                self.cache.put(info, path, named, read_at)

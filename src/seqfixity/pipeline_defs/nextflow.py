@@ -1,0 +1,78 @@
+"""Render ``main.nf`` and ``nextflow.config`` from the templates next to this module."""
+
+from __future__ import annotations
+
+import string
+from importlib import resources
+
+from seqfixity.compute import ICA_PRESETS
+from seqfixity.pipeline_defs.form import Parameter
+from seqfixity.settings import Settings
+
+PRESET_ANNOTATION = "scheduler.illumina.com/presetSize"
+INDENT = "    "
+DEFAULT_JOBS = 2
+
+
+class _Template(string.Template):
+    """``@name`` placeholders: Groovy and shell already use ``$``."""
+
+    delimiter = "@"
+
+
+def groovy_string(value: str) -> str:
+    """Return ``value`` as a single-quoted Groovy string literal (no interpolation)."""
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r")
+    return f"'{escaped}'"
+
+
+def compute_directives(settings: Settings) -> list[str]:
+    """The compute directives of every process: ICA's pod preset annotation, or cpus and memory (never both)."""
+    preset = settings.ica_preset
+    if preset is not None:
+        return [f"pod annotation: {groovy_string(PRESET_ANNOTATION)}, value: {groovy_string(preset)}"]
+    return [f"cpus {settings.compute_cpus}", f"memory '{settings.compute_memory // (1 << 20)} MB'"]
+
+
+def jobs(settings: Settings) -> int:
+    """Files ``seqfixity digest`` reads at once: the CPUs of the chosen compute."""
+    cpus = ICA_PRESETS[settings.ica_preset][0] if settings.ica_preset else settings.compute_cpus
+    return cpus or DEFAULT_JOBS
+
+
+def digest_script(parameters: list[Parameter], settings: Settings) -> list[str]:
+    """The shell lines of the per-sample process: ``seqfixity digest`` with one flag per parameter.
+
+    A parameter without a default may be left empty in ICA's form; its flag is
+    then left out by the shell (``${var:+...}``), so seqfixity uses the preset's value.
+    """
+    optional = [p for p in parameters if p.optional]
+    lines = [f"{p.code}=${{shq(params.{p.code})}}" for p in optional]
+    flags = [f"{p.flag} ${{shq(params.{p.code})}}" for p in parameters if not p.optional]
+    flags += [f'\\${{{p.code}:+{p.flag} "\\${p.code}"}}' for p in optional]
+    lines.append(f"seqfixity digest ${{reads}} --outdir . --jobs {jobs(settings)} \\\\")
+    lines += [f"{INDENT}{flag} \\\\" for flag in flags[:-1]] + [f"{INDENT}{flags[-1]}"]
+    return lines
+
+
+def render_main(name: str, parameters: list[Parameter], settings: Settings, version: str) -> str:
+    """Return the text of ``main.nf``."""
+    return _render("main.nf", {
+        "name": name,
+        "version": version,
+        "container": settings.container,
+        "compute": "\n".join(INDENT + line for line in compute_directives(settings)),
+        "digest_script": "\n".join(INDENT + line for line in digest_script(parameters, settings)),
+    })
+
+
+def render_config(name: str, parameters: list[Parameter], version: str) -> str:
+    """Return the text of ``nextflow.config``: manifest, params with their defaults, ``docker.enabled``."""
+    width = max(len(p.code) for p in parameters)
+    lines = [f"{INDENT}{p.code.ljust(width)} = {groovy_string(p.default or '')}" for p in parameters]
+    return _render("nextflow.config", {"name": name, "version": version, "params": "\n".join(lines)})
+
+
+def _render(template: str, values: dict[str, str]) -> str:
+    text = resources.files(__package__).joinpath("templates", template).read_text(encoding="utf-8")
+    return _Template(text).substitute(values)

@@ -1,0 +1,272 @@
+"""Generated pipeline definitions: main.nf compiles as Groovy and keeps ICA's rules; the XML matches its params."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, run_cli
+from seqfixity.compute import ICA_PRESETS
+from seqfixity.pipeline_defs import render
+from seqfixity.pipeline_defs.check import check_form
+from seqfixity.pipeline_defs.form import DataInput, Parameter, data_inputs, parameters
+from seqfixity.pipeline_defs.ica_xml import NAMESPACE, build_form, form_bytes
+from seqfixity.settings import Settings
+
+PD = f"{{{NAMESPACE}}}"
+COMPILE_SCRIPT = """\
+import org.codehaus.groovy.control.CompilationFailedException
+import org.codehaus.groovy.control.CompilationUnit
+import org.codehaus.groovy.control.Phases
+
+int failed = 0
+args.each { path ->
+    def unit = new CompilationUnit()
+    unit.addSource(new File(path))
+    try {
+        unit.compile(Phases.CONVERSION)
+        println "compiled ${path}"
+    } catch (CompilationFailedException err) {
+        failed++
+        System.err.println(err.message)
+    }
+}
+System.exit(failed ? 1 : 0)
+"""
+CUSTOM_CONFIG = """\
+inputs: [data]
+etag_preset: aws-cli
+part_size: 16MiB
+digests: md5,etag,sha256
+validate: gzip
+naming: strict
+compute_cpus: 4
+compute_memory: 16GiB
+container_image: registry.example.org:5000/lab/seqfixity
+container_tag: "1.2"
+"""
+def groovy_compile(*paths: Path) -> subprocess.CompletedProcess[str]:
+    """Compile Groovy files to the CONVERSION phase (syntax) in one JVM; return the completed process."""
+    assert shutil.which("groovy"), "Debian's groovy is missing: run scripts/install-deps.sh"
+    script = paths[0].parent / "compile_conversion.groovy"
+    script.write_text(COMPILE_SCRIPT)
+    return subprocess.run(["groovy", str(script), *map(str, paths)], capture_output=True, text=True, timeout=120)
+
+
+def processes(main_nf: str) -> dict[str, str]:
+    """Each ``process NAME { ... }`` block of a generated main.nf, by name."""
+    return dict(re.findall(r"^process (\w+) \{\n(.*?)^\}$", main_nf, re.M | re.S))
+
+
+def script_block(process: str, section: str = "script") -> str:
+    """The triple-quoted shell text of a process's ``script:`` (or ``stub:``) section, dedented."""
+    match = re.search(rf'^    {section}:\n    """\n(.*?)^    """$', process, re.M | re.S)
+    assert match, f"no {section} block"
+    lines = match.group(1).splitlines()
+    return "\n".join(line[4:] for line in lines) + "\n"
+
+
+def config_params(config_text: str) -> dict[str, str]:
+    """The ``params { name = 'value' }`` defaults of a generated nextflow.config."""
+    block = re.search(r"^params \{\n(.*?)^\}$", config_text, re.M | re.S)
+    assert block
+    return {name: value for name, value in re.findall(r"^\s+(\w+)\s*=\s*'([^'\\]*)'$", block.group(1), re.M)}
+
+
+def form_codes(xml: bytes) -> tuple[set[str], set[str]]:
+    """The data input codes and parameter codes of a form."""
+    root = ET.fromstring(xml)
+    inputs = {node.get("code") for node in root.iter(f"{PD}dataInput")}
+    params = {node.get("code") for node in root.iter(f"{PD}parameter")}
+    return inputs, params
+
+
+@pytest.fixture(scope="module")
+def variants(tmp_path_factory) -> dict[str, dict[str, str]]:
+    """Generated files for the built-in defaults, a custom config (cpus/memory) and a himem preset."""
+    folder = tmp_path_factory.mktemp("defs")
+    (folder / "custom.yaml").write_text(CUSTOM_CONFIG)
+    (folder / "himem.yaml").write_text("compute_preset: himem-large\n")
+    out = {}
+    for name, config in (("seqfixity", None), ("custom", "custom.yaml"), ("himem", "himem.yaml")):
+        args = ["pipeline-def", "--name", name, "-o", folder / name]
+        if config:
+            args += ["--config", folder / config]
+        done = run_cli(*args)
+        assert done.returncode == 0, done.stderr
+        out[name] = {path.name: path.read_text(encoding="utf-8") for path in (folder / name).iterdir()}
+        out[name]["folder"] = str(folder / name)
+    return out
+
+
+def test_main_nf_and_config_compile_as_groovy_and_a_broken_one_does_not(variants, tmp_path):
+    files = [Path(v["folder"]) / name for v in variants.values() for name in ("main.nf", "nextflow.config")]
+    done = groovy_compile(*files)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("compiled") == len(files)
+    broken = tmp_path / "broken.nf"
+    broken.write_text(variants["seqfixity"]["main.nf"].replace("    output:\n", "    output:\n    path 'x'),\n", 1))
+    bad = groovy_compile(broken)
+    assert bad.returncode == 1 and "broken.nf" in bad.stderr
+
+
+@pytest.mark.parametrize("variant", ["seqfixity", "custom", "himem"])
+def test_every_process_keeps_icas_rules(variants, variant):
+    main_nf = variants[variant]["main.nf"]
+    blocks = processes(main_nf)
+    assert set(blocks) == {"DIGEST", "AGGREGATE", "CHECK"}
+    for name, body in blocks.items():
+        containers = re.findall(r"^    container '([^']+)'$", body, re.M)
+        assert len(containers) == 1, name
+        presets = re.findall(r"^    pod annotation: 'scheduler\.illumina\.com/presetSize', value: '([^']+)'$",
+                             body, re.M)
+        resources = re.findall(r"^    (cpus|memory) ", body, re.M)
+        assert bool(presets) != bool(resources), f"{name}: a pod preset or cpus/memory, never both, never neither"
+        assert all(preset in ICA_PRESETS for preset in presets)
+        if "\n    output:\n" in body:
+            assert re.search(r"^    publishDir 'out', mode: 'copy'$", body, re.M), name
+        assert "stub:" in body and "script:" in body
+    assert re.search(r"Channel\.fromPath\(params\.in\b", main_nf)
+    assert "name.takeWhile { it != '.' }" in main_nf
+    assert not re.search(r"^\s*(executor|k8s)\b", variants[variant]["nextflow.config"], re.M)
+    assert re.search(r"^docker\.enabled = true$", variants[variant]["nextflow.config"], re.M)
+
+
+def test_settings_reach_the_directives_and_defaults(variants):
+    custom = variants["custom"]
+    digest = processes(custom["main.nf"])["DIGEST"]
+    assert "container 'registry.example.org:5000/lab/seqfixity:1.2'" in digest
+    assert "    cpus 4\n    memory '16384 MB'\n" in digest and "--jobs 4" in digest
+    assert config_params(custom["nextflow.config"]) == {
+        "etag_preset": "aws-cli", "part_size": "16MiB", "threshold": "", "digests": "md5,etag,sha256",
+        "validate": "gzip", "naming": "strict"}
+    himem = processes(variants["himem"]["main.nf"])["DIGEST"]
+    assert "value: 'himem-large'" in himem and f"--jobs {ICA_PRESETS['himem-large'][0]}" in himem
+    default = variants["seqfixity"]
+    assert "container 'seqfixity:0.1.0'" in default["main.nf"] and "value: 'standard-small'" in default["main.nf"]
+
+
+@pytest.mark.parametrize("variant", ["seqfixity", "custom", "himem"])
+def test_form_codes_are_exactly_the_params_of_main_nf_and_the_config(variants, variant):
+    files = variants[variant]
+    xml = files[f"{variant}.xml"].encode()
+    inputs, params = form_codes(xml)
+    used = set(re.findall(r"params\.(\w+)", files["main.nf"]))
+    assert inputs | params == used
+    assert not inputs & params
+    assert set(config_params(files["nextflow.config"])) == params
+    assert "params.in = null" in files["nextflow.config"]
+    assert check_form(xml) == []
+    root = ET.fromstring(xml)
+    assert root.tag == f"{PD}pipeline" and root.get("code") == variant and root.get("version") == "1.0"
+    data_input = root.find(f"{PD}dataInputs/{PD}dataInput")
+    assert data_input.attrib == {"code": "in", "format": "FASTQ", "type": "FILE", "required": "true",
+                                 "multiValue": "true"}
+
+
+def test_form_defaults_and_types_follow_the_settings():
+    settings = Settings.from_mapping({"etag_preset": "rclone", "threshold": "64MiB", "naming": "off"})
+    root = ET.fromstring(render(settings)["seqfixity.xml"])
+    found = {}
+    for node in root.iter(f"{PD}parameter"):
+        kind = next(child.tag.removeprefix(PD) for child in node if child.tag.endswith("Type"))
+        value = node.find(f"{PD}value")
+        found[node.get("code")] = (kind, node.get("minValues"), None if value is None else value.text)
+    assert found == {
+        "etag_preset": ("optionsType", "1", "rclone"), "part_size": ("stringType", "0", None),
+        "threshold": ("stringType", "0", "64MiB"), "digests": ("stringType", "1", "md5,etag,xxh128"),
+        "validate": ("optionsType", "1", "fastq"), "naming": ("optionsType", "1", "off")}
+    options = [o.text for o in root.find(f".//{PD}parameter[@code='etag_preset']/{PD}optionsType")]
+    assert options == ["ica", "aws-cli", "boto3", "s3cmd", "rclone", "aws-go-sdk"]
+
+
+HOSTILE = ["a < b && c > d", 'say "hi" & \'bye\'', "Prüfsumme – 検証 ✓", "]]> <!-- --> <?pi?>", "tab\there"]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_labels_and_descriptions_round_trip(text):
+    inputs = [DataInput("in", text, text + " (files)")]
+    params = [Parameter("p1", text, text, "string", text), Parameter("p2", "opt", text, "options", text, (text, "x"))]
+    xml = form_bytes(build_form("hostile", inputs, params, description=text))
+    assert check_form(xml) == []
+    root = ET.fromstring(xml)
+    node = root.find(f".//{PD}dataInput")
+    assert node.find(f"{PD}label").text == text and node.find(f"{PD}description").text == text + " (files)"
+    p1, p2 = root.iter(f"{PD}parameter")
+    assert [p1.find(f"{PD}label").text, p1.find(f"{PD}description").text, p1.find(f"{PD}value").text] == [text] * 3
+    assert [o.text for o in p2.find(f"{PD}optionsType")] == [text, "x"] and p2.find(f"{PD}value").text == text
+    assert root.find(f".//{PD}step/{PD}description").text == text
+
+
+def test_generated_files_are_deterministic_and_match_the_committed_ones():
+    first, second = render(Settings()), render(Settings())
+    assert first == second
+    config = REPO / "config" / "config.yaml"
+    settings = Settings.from_yaml(config) if config.exists() else Settings()
+    committed = REPO / "pipeline_defs" / "seqfixity"
+    assert {p.name: p.read_bytes() for p in committed.iterdir()} == render(settings)
+
+
+def test_check_script_passes_on_the_committed_files_and_fails_on_a_stale_one(tmp_path):
+    copy = tmp_path / "repo"
+    shutil.copytree(REPO, copy, ignore=shutil.ignore_patterns(".git", "results", ".snakemake", "example", "*.egg-info"))
+    script = copy / "scripts" / "check-pipeline-defs.sh"
+    done = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    xml = copy / "pipeline_defs" / "seqfixity" / "seqfixity.xml"
+    xml.write_text(xml.read_text().replace("<pd:value>warn</pd:value>", "<pd:value>strict</pd:value>"))
+    stale = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=120)
+    assert stale.returncode == 1 and "out of date" in stale.stderr and "-          <pd:value>strict" in stale.stdout
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    ("compute_preset: standard-huge\n", "is not an ICA preset size"),
+    ("compute_preset: standard-small\ncompute_cpus: 2\ncompute_memory: 8GiB\n", "not both"),
+    ("compute_cpus: 2\n", "go together"),
+    ("container_image: Not/Valid Image\n", "is not an image name"),
+    ("container_tag: 'a:b'\n", "is not an image tag"),
+])
+def test_bad_compute_or_container_settings_are_usage_errors(tmp_path, config, message):
+    (tmp_path / "config.yaml").write_text(config)
+    done = run_cli("pipeline-def", "--config", tmp_path / "config.yaml", "-o", tmp_path / "out")
+    assert done.returncode == 128
+    assert message in done.stderr.decode() and done.stderr.decode().startswith("seqfixity: ")
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_name_and_mixed_arguments_are_usage_errors(tmp_path):
+    bad = run_cli("pipeline-def", "--name", "no spaces<", "-o", tmp_path / "x")
+    assert bad.returncode == 128 and "pipeline name" in bad.stderr.decode()
+    mixed = run_cli("pipeline-def", "--check", "a.xml", "--name", "x")
+    assert mixed.returncode == 128
+
+
+def test_dockerfile_is_pinned_x86_64_and_runs_as_a_non_root_user():
+    """Docker cannot run here (no engine): the Dockerfile is checked as text."""
+    text = (REPO / "Dockerfile").read_text()
+    instructions = [line for line in text.splitlines() if line and not line.startswith((" ", "#"))]
+    froms = [line for line in instructions if line.startswith("FROM ")]
+    assert len(froms) == 1
+    image = froms[0].split()[-1]
+    assert "--platform=linux/amd64" in froms[0]
+    assert re.fullmatch(r"python:\d+\.\d+\.\d+-slim-\w+(@sha256:[0-9a-f]{64})?|[^:]+@sha256:[0-9a-f]{64}", image)
+    users = [line.split()[1] for line in instructions if line.startswith("USER ")]
+    assert users and users[-1] not in ("root", "0")
+    assert any(re.search(r"pip install .*\.\[", line) for line in text.splitlines())
+    assert f"seqfixity:{Settings().container.split(':')[1]}" in text
+    copied = [line.split()[1:-1] for line in instructions if line.startswith("COPY ")]
+    ignored = (REPO / ".dockerignore").read_text().split()
+    assert not {name for names in copied for name in names} & set(ignored)
+
+
+def test_form_parameters_are_all_read_by_the_digest_or_aggregate_process(variants):
+    blocks = processes(variants["seqfixity"]["main.nf"])
+    scripts = script_block(blocks["DIGEST"]) + script_block(blocks["AGGREGATE"])
+    for parameter in parameters(Settings()):
+        assert f"params.{parameter.code}" in scripts
+    assert [item.code for item in data_inputs()] == ["in"]

@@ -1,0 +1,166 @@
+"""``seqfixity pipeline-def --check``: every kind of fault in an ICA input form, at the right line."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import run_cli
+from seqfixity.pipeline_defs import render
+from seqfixity.pipeline_defs.check import check_form
+from seqfixity.settings import Settings
+
+GOOD = render(Settings())["seqfixity.xml"].decode()
+DIGESTS = '<pd:parameter code="digests" minValues="1" maxValues="1" classification="USER">'
+NAMING = '<pd:parameter code="naming" minValues="1" maxValues="1" classification="USER">'
+VALIDATE_OPTIONS = GOOD[GOOD.index("<pd:optionsType>", GOOD.index('code="validate"')):
+                        GOOD.index("</pd:optionsType>", GOOD.index('code="validate"')) + len("</pd:optionsType>")]
+HANDWRITTEN = """\
+<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<pd:pipeline xmlns:pd="xsd://www.illumina.com/ica/cp/pipelinedefinition" code="demo" version="1.0">
+    <pd:dataInputs>
+        <pd:dataInput code="reads" format="FASTQ,BAM" type="DIRECTORY" required="false" multiValue="false">
+            <pd:label>reads</pd:label>
+        </pd:dataInput>
+    </pd:dataInputs>
+    <pd:steps>
+        <pd:step execution="MANDATORY" code="General">
+            <pd:label>General</pd:label>
+            <pd:description/>
+            <pd:tool code="generalparameters">
+                <pd:label>generalparameters</pd:label>
+                <pd:description/>
+                <pd:parameter code="threads" minValues="1" maxValues="1" classification="USER">
+                    <pd:label>threads</pd:label>
+                    <pd:description/>
+                    <pd:integerType/>
+                    <pd:value>-4</pd:value>
+                </pd:parameter>
+                <pd:parameter code="dry" minValues="0" maxValues="1" classification="USER">
+                    <pd:label>dry</pd:label>
+                    <pd:booleanType/>
+                    <pd:value>false</pd:value>
+                </pd:parameter>
+                <pd:parameter code="ratio" minValues="0" maxValues="2" classification="USER">
+                    <pd:label>ratio</pd:label>
+                    <pd:floatType/>
+                    <pd:value>0.5</pd:value>
+                    <pd:value>1e-3</pd:value>
+                </pd:parameter>
+            </pd:tool>
+        </pd:step>
+    </pd:steps>
+</pd:pipeline>
+"""
+
+
+def line_of(text: str, needle: str | tuple[str, int]) -> int:
+    """The 1-based line of ``needle`` in ``text`` (or of its nth occurrence, for a ``(needle, nth)`` pair)."""
+    needle, nth = needle if isinstance(needle, tuple) else (needle, 1)
+    position = -1
+    for _ in range(nth):
+        position = text.index(needle, position + 1)
+    return text.count("\n", 0, position) + 1
+
+
+def mutate(old: str, new: str, text: str = GOOD) -> str:
+    """Replace the one occurrence of ``old``."""
+    assert text.count(old) == 1, old
+    return text.replace(old, new)
+
+
+def faults(text: str) -> list[tuple[int, str]]:
+    return [(p.line, p.message) for p in check_form(text.encode())]
+
+
+def test_generated_and_handwritten_forms_are_valid():
+    assert faults(GOOD) == []
+    assert faults(HANDWRITTEN) == []
+    empty = '<pd:pipeline xmlns:pd="xsd://www.illumina.com/ica/cp/pipelinedefinition" code="x" version="1.0"/>'
+    assert faults(empty) == []
+
+
+# (name, old, new, marker in the faulty text whose line the fault must name, words of the message)
+CASES = [
+    ("not well-formed", "FASTQ files</pd:label>", "FASTQ & files</pd:label>", "FASTQ & files",
+     "not well-formed XML"),
+    ("unclosed element", "</pd:steps>", "", "</pd:pipeline>", "not well-formed XML: mismatched tag"),
+    ("wrong namespace", "xsd://www.illumina.com/ica/cp/pipelinedefinition", "xsd://example.org/pd", "<pd:pipeline",
+     "root element must be pd:pipeline"),
+    ("root lacks code", ' code="seqfixity" version', " version", "<pd:pipeline", "lacks the required attribute code"),
+    ("missing attribute", DIGESTS, DIGESTS.replace(' classification="USER"', ""), 'code="digests"',
+     "lacks the required attribute classification"),
+    ("empty attribute", 'code="in"', 'code=""', "<pd:dataInput ", "pd:dataInput has an empty code"),
+    ("bad execution", 'execution="MANDATORY"', 'execution="ALWAYS"', "<pd:step ",
+     "execution='ALWAYS' on pd:step is not one of"),
+    ("bad multiValue", 'multiValue="true"', 'multiValue="yes"', "<pd:dataInput ", "multiValue='yes'"),
+    ("bad data type", 'type="FILE"', 'type="FOLDER"', "<pd:dataInput ", "type='FOLDER'"),
+    ("bad classification", DIGESTS, DIGESTS.replace("USER", "ADMIN"), 'code="digests"', "classification='ADMIN'"),
+    ("duplicate parameter code", NAMING, NAMING.replace("naming", "digests"), ('code="digests"', 2),
+     "code 'digests' of pd:parameter repeats"),
+    ("parameter code repeats the input", NAMING, NAMING.replace("naming", "in"), 'code="in" minValues',
+     "code 'in' of pd:parameter repeats the pd:dataInput on line 4"),
+    ("no type element", "<pd:stringType />\n          <pd:value>md5", "<pd:value>md5", 'code="digests"',
+     "needs exactly one type element"),
+    ("two type elements", "<pd:stringType />\n          <pd:value>md5",
+     "<pd:stringType /><pd:integerType />\n          <pd:value>md5", 'code="digests"',
+     "needs exactly one type element"),
+    ("integer default", "<pd:stringType />\n          <pd:value>md5", "<pd:integerType />\n          <pd:value>md5",
+     "<pd:value>md5", "is not a whole number (pd:integerType)"),
+    ("boolean default", "<pd:stringType />\n          <pd:value>md5", "<pd:booleanType />\n          <pd:value>md5",
+     "<pd:value>md5", "is not true or false"),
+    ("float default", "<pd:stringType />\n          <pd:value>md5", "<pd:floatType />\n          <pd:value>md5",
+     "<pd:value>md5", "is not a number (pd:floatType)"),
+    ("option default", "<pd:value>fastq</pd:value>", "<pd:value>fasta</pd:value>", "<pd:value>fasta",
+     "default 'fasta' of pd:parameter 'validate' is not one of its options"),
+    ("repeated option", "<pd:option>gzip</pd:option>", "<pd:option>gzip</pd:option><pd:option>gzip</pd:option>",
+     "<pd:option>gzip", "pd:option 'gzip' repeats"),
+    ("empty options", VALIDATE_OPTIONS, "<pd:optionsType></pd:optionsType>", "<pd:optionsType></pd:optionsType>",
+     "pd:optionsType needs a pd:option"),
+    ("too many defaults", "<pd:value>warn</pd:value>", "<pd:value>warn</pd:value><pd:value>off</pd:value>",
+     "<pd:value>warn", "has 2 pd:value defaults but maxValues=1"),
+    ("min above max", NAMING, NAMING.replace('minValues="1" maxValues="1"', 'minValues="2" maxValues="1"'),
+     'code="naming"', "minValues (2) is greater than maxValues (1)"),
+    ("zero maxValues", NAMING, NAMING.replace('maxValues="1"', 'maxValues="0"'), 'code="naming"',
+     "maxValues must be at least 1"),
+    ("minValues not a number", NAMING, NAMING.replace('minValues="1"', 'minValues="one"'), 'code="naming"',
+     "minValues='one' on pd:parameter is not a whole number"),
+    ("unknown element", "<pd:label>General</pd:label>", "<pd:title>General</pd:title>", "<pd:title>",
+     "pd:title does not belong in pd:step"),
+    ("element outside the namespace", "<pd:label>FASTQ files</pd:label>", "<label>FASTQ files</label>",
+     "<label>", "label is not in the ICA namespace"),
+    ("data input without label", "<pd:label>FASTQ files</pd:label>", "", "<pd:dataInput ",
+     "pd:dataInput needs a pd:label"),
+    ("empty label", "<pd:label>ETag preset</pd:label>", "<pd:label> </pd:label>", "<pd:label> </pd:label>",
+     "empty pd:label"),
+    ("element inside a label", "<pd:label>ETag preset</pd:label>", "<pd:label>ETag <pd:b>preset</pd:b></pd:label>",
+     "<pd:b>", "pd:label holds text only, not pd:b"),
+    ("two dataInputs", "</pd:dataInputs>", "</pd:dataInputs><pd:dataInputs/>", "<pd:dataInputs/>",
+     "pd:pipeline may have at most 1 pd:dataInputs"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "marker", "words"), [case[1:] for case in CASES],
+                         ids=[case[0] for case in CASES])
+def test_each_fault_is_reported_at_its_line(old, new, marker, words):
+    text = mutate(old, new)
+    found = faults(text)
+    expected_line = line_of(text, marker)
+    assert any(words in message and line == expected_line for line, message in found), (expected_line, found)
+
+
+def test_check_command_lists_problems_as_file_line_message(tmp_path):
+    good = tmp_path / "good.xml"
+    good.write_text(GOOD)
+    bad = tmp_path / "bad.xml"
+    text = mutate("<pd:value>fastq</pd:value>", "<pd:value>fasta</pd:value>", mutate('type="FILE"', 'type="X"'))
+    bad.write_text(text)
+    done = run_cli("pipeline-def", "--check", good, bad, tmp_path / "missing.xml")
+    assert done.returncode == 1 | 4
+    assert done.stdout.decode() == f"{good}: valid ICA input form\n"
+    assert done.stderr.decode().splitlines() == [
+        f"seqfixity: {bad}:4: type='X' on pd:dataInput is not one of FILE, DIRECTORY",
+        f"seqfixity: {bad}:{line_of(text, '<pd:value>fasta')}: default 'fasta' of pd:parameter 'validate' "
+        "is not one of its options (none, gzip, fastq)",
+        f"seqfixity: {tmp_path / 'missing.xml'}: cannot read: No such file or directory",
+    ]
+    assert run_cli("pipeline-def", "--check", good).returncode == 0
