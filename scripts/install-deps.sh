@@ -13,6 +13,12 @@ TEST_APT_PACKAGES=(
   rclone                # writes rclone SUM files for the check tests
   groovy                # parses the generated main.nf
   default-jre-headless  # the JVM groovy runs on
+  slurmctld             # the one-node SLURM cluster of scripts/slurm-local-cluster.sh (tests/test_slurm.py)
+  slurmd
+  slurm-client
+  slurmdbd              # accounting: sacct, which the tests read
+  munge
+  mariadb-server        # slurmdbd's database
 )
 
 extras="workflow,remote"
