@@ -9,7 +9,6 @@ Every Snakemake run is wrapped in ``timeout -k``: a plugin that cannot read job 
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import shutil
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, cli_env
+from seqfixity.discover import DEFAULT_PATTERNS, Batch, discover, make_batches
 from test_fastq import fastq_bytes
 
 pytestmark = pytest.mark.slow
@@ -30,13 +30,14 @@ SLURM_PROFILE = REPO / "workflows" / "profiles" / "slurm"
 LOCAL_PROFILE = REPO / "workflows" / "profiles" / "local"
 SUBMITTED = re.compile(r"submitted with SLURM jobid (\d+)")
 RUN_TIMEOUT = 420
-# A test-only hold point: with SEQFIXITY_TEST_HOLD set, the `seqfixity digest` process of the named batch writes
-# its SLURM job id next to the hold file and sleeps while the hold file exists, so a test can scancel it mid-run.
+# A test-only hold point: with SEQFIXITY_TEST_HOLD set, the `seqfixity digest` process of the batch holding the
+# named input file writes its SLURM job id next to the hold file and sleeps while the hold file exists, so that a
+# test can scancel it mid-run.
 HOLD_HOOK = """\
 import os, sys, time
 _hold = os.environ.get("SEQFIXITY_TEST_HOLD")
-_batch = os.environ.get("SEQFIXITY_TEST_HOLD_BATCH", "")
-if _hold and "digest" in sys.orig_argv and any(a.endswith(_batch + ".json") for a in sys.orig_argv):
+_file = os.environ.get("SEQFIXITY_TEST_HOLD_FILE", "")
+if _hold and "digest" in sys.orig_argv and any(a.endswith(_file) for a in sys.orig_argv):
     if os.path.exists(_hold):
         with open(_hold + ".started", "a") as _f:
             _f.write(os.environ.get("SLURM_JOB_ID", "?") + "\\n")
@@ -150,6 +151,17 @@ def write_inputs(folder: Path, small: int, large: int = 0, batch_size: int = 8) 
                                         "outdir: results\n")
 
 
+def planned(folder: Path, batch_size: int) -> list[Batch]:
+    """The batches the workflow makes of ``folder``'s data (content-defined; see seqfixity.discover)."""
+    return make_batches(discover([str(folder / "data")], DEFAULT_PATTERNS), batch_size, 1 << 30, 1 << 20)
+
+
+def batch_records(folder: Path) -> dict[str, int]:
+    """The batches the run finished: name -> number of files hashed."""
+    done = folder / "results" / ".seqfixity" / "batches"
+    return {p.stem: json.loads(p.read_text())["files"] for p in done.glob("*.json")}
+
+
 def report_bytes(folder: Path) -> dict[str, bytes]:
     """Every report of a run; summary.json without its throughput (a timing, different on each run)."""
     results = folder / "results"
@@ -193,15 +205,17 @@ def test_slurm_run_is_batched_accounted_and_identical_to_a_local_run(tmp_path, s
     accounted = sacct(slurm_env, jobs)
     assert set(accounted) == set(jobs)
     assert {state for state, _ in accounted.values()} == {"COMPLETED"}
-    rules = sorted(rule_of(comment) for _, comment in accounted.values())
-    # Batching reaches the scheduler: one job per batch of at most batch_size small files, one per large sample.
-    digests = math.ceil(small / batch_size) + large
-    assert rules == sorted(["digest"] * digests + ["aggregate", "check"])
+    # Batching reaches the scheduler: one SLURM job per batch, each batch of at most batch_size small files.
+    batches = batch_records(tmp_path)
+    assert sorted(comment for _, comment in accounted.values()) == sorted(
+        ["rule_aggregate", "rule_check"] + [f"rule_digest_wildcards_{name}" for name in batches])
+    assert sorted(batches) == sorted(batch.name for batch in planned(tmp_path, batch_size))
+    assert sum(batches.values()) == small + large and max(batches.values()) <= batch_size
     assert len(jobs) < small + large
     assert report_bytes(tmp_path) == reference
 
 
-def test_two_thousand_small_files_make_ten_slurm_jobs(tmp_path):
+def test_two_thousand_small_files_make_at_most_twenty_slurm_jobs(tmp_path):
     """A dry run with the SLURM profile plans one digest job per 200 files (config's batch_size), not 2,000.
 
     A dry run submits nothing, so this one needs the executor plugin but no running cluster.
@@ -214,17 +228,21 @@ def test_two_thousand_small_files_make_ten_slurm_jobs(tmp_path):
     done = on_slurm(tmp_path, cli_env(), "--dry-run", "--quiet", "rules")
     assert done.returncode == 0, done.stderr[-3000:]
     counts = dict(re.findall(r"^(digest|aggregate|check)\s+(\d+)\s*$", done.stdout + done.stderr, re.MULTILINE))
-    assert counts == {"digest": "10", "aggregate": "1", "check": "1"}
+    batches = planned(tmp_path, 200)
+    assert counts == {"digest": str(len(batches)), "aggregate": "1", "check": "1"}
+    # Content-defined batches hold 0.63 x batch_size files on average: between 10 and 20 jobs for 2,000 files.
+    assert 2000 / 200 <= len(batches) <= 2000 / 100
+    assert max(len(batch.files) for batch in batches) <= 200
 
 
-def hold_env(env: dict[str, str], folder: Path, batch: str) -> tuple[dict[str, str], Path]:
-    """The environment that makes ``batch``'s digest wait on a hold file (created here); the hold file."""
+def hold_env(env: dict[str, str], folder: Path, name: str) -> tuple[dict[str, str], Path]:
+    """The environment that makes the digest of input ``name``'s batch wait on a hold file (created here)."""
     hooks = folder / "hooks"
     hooks.mkdir()
     (hooks / "sitecustomize.py").write_text(HOLD_HOOK)
     hold = folder / "hold"
     hold.touch()
-    held = dict(env, SEQFIXITY_TEST_HOLD=str(hold), SEQFIXITY_TEST_HOLD_BATCH=batch,
+    held = dict(env, SEQFIXITY_TEST_HOLD=str(hold), SEQFIXITY_TEST_HOLD_FILE=f"/{name}",
                 PYTHONPATH=os.pathsep.join([str(hooks), env["PYTHONPATH"]]))
     return held, hold
 
@@ -261,37 +279,40 @@ def run_and_scancel(folder: Path, env: dict[str, str], hold: Path,
 def test_scancelled_job_is_retried_and_the_run_still_matches_a_local_run(tmp_path, slurm_env):
     write_inputs(tmp_path, small=4, batch_size=2)
     reference = local_reference(tmp_path, slurm_env)
-    env, hold = hold_env(slurm_env, tmp_path, "b00001")
+    env, hold = hold_env(slurm_env, tmp_path, "S001_L001_R1_001.fastq")
 
     done, cancelled = run_and_scancel(tmp_path, env, hold)  # the profile's retries: 2
     assert done.returncode == 0, done.stderr[-3000:]
     accounted = sacct(slurm_env, submitted(done))
-    assert accounted[cancelled] == ("CANCELLED", "rule_digest_wildcards_b00001")
-    digests = sorted(comment for job, (state, comment) in accounted.items() if state == "COMPLETED"
-                     and rule_of(comment) == "digest")
-    assert digests == ["rule_digest_wildcards_b00000", "rule_digest_wildcards_b00001"]
+    state, comment = accounted.pop(cancelled)
+    assert state == "CANCELLED" and rule_of(comment) == "digest"
+    assert f"SLURM-job '{cancelled}' failed" in done.stderr
+    assert (comment, "COMPLETED") in {(c, s) for s, c in accounted.values()}  # the retry of the same batch
+    assert {s for s, _ in accounted.values()} == {"COMPLETED"}
     assert report_bytes(tmp_path) == reference
 
 
 def test_scancelled_job_without_retries_fails_the_run_and_a_rerun_completes_only_it(tmp_path, slurm_env):
     write_inputs(tmp_path, small=6, batch_size=2)
+    batches = {batch.name for batch in planned(tmp_path, 2)}
+    assert len(batches) >= 2
     reference = local_reference(tmp_path, slurm_env)
-    env, hold = hold_env(slurm_env, tmp_path, "b00001")
+    env, hold = hold_env(slurm_env, tmp_path, "S001_L001_R1_001.fastq")
 
     failed, cancelled = run_and_scancel(tmp_path, env, hold, "--retries", "0")
     assert failed.returncode != 0
-    assert sacct(slurm_env, [cancelled])[cancelled] == ("CANCELLED", "rule_digest_wildcards_b00001")
+    state, comment = sacct(slurm_env, [cancelled])[cancelled]
+    assert state == "CANCELLED" and rule_of(comment) == "digest"
     assert f"SLURM-job '{cancelled}' failed" in failed.stderr
-    # Never counted as OK: no summary, no pass marker, no record of the cancelled batch.
+    held = comment.split("_wildcards_")[1]
+    # Never counted as OK: no summary, no pass marker, no record of the cancelled batch; keep-going did the rest.
     results = tmp_path / "results"
     assert not (results / "summary.json").exists()
     assert not (results / ".seqfixity" / "passed").exists()
-    assert not (results / ".seqfixity" / "batches" / "b00001.json").exists()
-    assert (results / ".seqfixity" / "batches" / "b00002.json").exists()  # keep-going finished the others
+    assert set(batch_records(tmp_path)) == batches - {held}
 
     rerun = on_slurm(tmp_path, slurm_env)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     accounted = sacct(slurm_env, submitted(rerun))
-    assert sorted(comment for _, comment in accounted.values()) == [
-        "rule_aggregate", "rule_check", "rule_digest_wildcards_b00001"]
+    assert sorted(comment for _, comment in accounted.values()) == ["rule_aggregate", "rule_check", comment]
     assert report_bytes(tmp_path) == reference
