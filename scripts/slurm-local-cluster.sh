@@ -32,11 +32,11 @@ DAEMONS=(munged mariadbd slurmdbd slurmctld slurmd)   # start order; stop runs i
 say() { echo "slurm-local-cluster: $*" >&2; }
 die() { say "$*"; exit 1; }
 
-pid_of() {  # the PID of daemon $1 if it is running, else nothing
+pid_of() {  # the PID of daemon $1 if it is running, else nothing (a recycled PID of another program is not it)
   local file="$STATE/run/$1.pid" pid
   [ -s "$file" ] || return 0
   pid="$(cat "$file")"
-  if kill -0 "$pid" 2>/dev/null; then echo "$pid"; fi
+  if kill -0 "$pid" 2>/dev/null && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$1" ]; then echo "$pid"; fi
 }
 
 install_packages() {
@@ -63,7 +63,7 @@ show_logs() { tail -n 20 "$STATE"/log/*.log "$STATE"/log/*.out >&2 2>/dev/null |
 wait_for() {  # wait_for WHAT DAEMON COMMAND...: poll COMMAND until it succeeds; fail if DAEMON dies or on timeout
   local what="$1" daemon="$2" deadline=$((SECONDS + START_TIMEOUT)); shift 2
   until "$@" >/dev/null 2>&1; do
-    if [ -z "$(pid_of "$daemon")" ]; then
+    if ! kill -0 "$(cat "$STATE/run/$daemon.pid")" 2>/dev/null; then   # (its name may still be setpriv's)
       show_logs
       die "$daemon exited while starting; logs in $STATE/log"
     fi
