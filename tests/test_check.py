@@ -313,3 +313,27 @@ def test_manifest_from_stdin(tmp_path):
     root = make_tree(tmp_path / "run", ["x.bin"])
     done = run_cli("check", "--no-cache", "-", cwd=root, input=md5sum_manifest(root))
     assert done.returncode == 0 and done.stdout.decode().splitlines() == ["x.bin: OK", "SUCCEEDED: 1 OK"]
+
+
+def _naive_etag(data: bytes, part: int) -> str:
+    """A multipart ETag written out by hand: MD5 of the parts' binary MD5s, then -N."""
+    parts = [hashlib.md5(data[i:i + part]).digest() for i in range(0, len(data), part)]
+    return f"{hashlib.md5(b''.join(parts)).hexdigest()}-{len(parts)}"
+
+
+def test_check_honours_the_etag_layout_options_and_offers_no_digests_flag(tmp_path):
+    mib = 1024 * 1024
+    data = write_random(tmp_path / "f.bin", 11 * mib, 7).read_bytes()
+    manifest = tmp_path / "etags.txt"
+    manifest.write_text(f"{_naive_etag(data, 5 * mib)}  f.bin\n")
+    assert check(manifest).returncode == 1  # ica: 11 MiB is below its 16 MiB threshold
+    layout = ("--part-size", "5MiB", "--threshold", "5MiB")
+    assert check(*layout, manifest).returncode == 0
+    manifest.write_text(f"{_naive_etag(data, 8 * mib)}  f.bin\n")
+    assert check(manifest).returncode == 1
+    assert check("--etag-preset", "aws-cli", manifest).returncode == 0
+    config = tmp_path / "config.yaml"
+    config.write_text("etag_preset: aws-cli\n")
+    assert check("--config", config, manifest).returncode == 0
+    assert b"--digests" not in check("--help").stdout
+    assert check("--digests", "md5", manifest).returncode == 128

@@ -44,6 +44,11 @@ Every full run fills the cache (--cache FILE; default
 $XDG_CACHE_HOME/seqfixity/quick-cache.json). Files changed in the last 2 s
 are not cached.
 
+ETag layout: a manifest's multipart ETag (HEX-N) is recomputed with the part
+size the manifest gives (JSONL/TSV etag_part_size), else with --etag-preset,
+--part-size and --threshold (or --config). A different part count is reported
+as such; `seqfixity etag guess FILE ETAG` finds the part size.
+
 examples:
   seqfixity check MD5.txt
   seqfixity check --completeness --report check.json run42/MD5.txt
@@ -96,7 +101,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="with --quick: re-read cached files with this fast hash only and compare")
     speed.add_argument("--cache", metavar="FILE", help=f"quick-mode cache file (default: {default_cache_path()})")
     speed.add_argument("--no-cache", action="store_true", help="neither read nor update the cache")
-    add_settings_options(parser)
+    add_settings_options(parser, digests=False)
     parser.set_defaults(run=run)
 
 
