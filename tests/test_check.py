@@ -337,3 +337,26 @@ def test_check_honours_the_etag_layout_options_and_offers_no_digests_flag(tmp_pa
     assert check("--config", config, manifest).returncode == 0
     assert b"--digests" not in check("--help").stdout
     assert check("--digests", "md5", manifest).returncode == 128
+
+
+def test_check_is_always_strict_like_md5sum_strict_and_rejects_bad_escapes(tmp_path):
+    make_tree(tmp_path, ["a.txt", "b\\x.txt"])
+    good = md5sum_manifest(tmp_path).splitlines(keepends=True)
+    digest = hashlib.md5((tmp_path / "b\\x.txt").read_bytes()).hexdigest()
+    # md5sum -c refuses an escaped name holding an escape it never writes (\x): an improper line
+    manifest = tmp_path / "MD5.txt"
+    manifest.write_bytes(good[0] + f"\\{digest}  b\\x.txt\n".encode())
+    for strict in ((), ("--strict",)):
+        oracle = subprocess.run(["md5sum", "-c", *strict, "MD5.txt"], cwd=tmp_path, capture_output=True)
+        assert oracle.returncode == (1 if strict else 0) and b"improperly formatted" in oracle.stderr
+        done = check(*strict, "--report", tmp_path / "r.json", manifest)
+        assert done.returncode == 64, done.stderr
+        assert verdicts(tmp_path / "r.json") == {"a.txt": "OK", f"{manifest}:2": "MANIFEST_ERROR"}
+        assert f"{manifest}:2: escaped name has the escape \\x".encode() in done.stderr
+    # the same line unescaped (no leading backslash) is a plain name with a backslash in it
+    manifest.write_bytes(f"{digest}  b\\x.txt\n".encode())
+    assert subprocess.run(["md5sum", "-c", "--strict", "MD5.txt"], cwd=tmp_path).returncode == 0
+    assert check("--strict", manifest).returncode == 0
+    # tolerated only when asked, as md5sum -c without --strict tolerates it
+    manifest.write_bytes(good[0] + b"garbage\n")
+    assert check("--fail-on", "mismatch,missing", manifest).returncode == 0

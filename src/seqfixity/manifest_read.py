@@ -115,7 +115,10 @@ def parse_gnu_line(line: bytes) -> ManifestEntry | str:
     if not name:
         return "no file name after the checksum"
     if escaped:
-        name = unescape_name(name)
+        try:
+            name = unescape_name(name)
+        except ValueError as err:
+            return str(err)
     return ManifestEntry(name=name, digests={found[0]: found[1]})
 
 

@@ -33,7 +33,8 @@ verdicts:
   EXTRA           under the root but not listed (only with --completeness)
   UNREADABLE      not a regular file, read error, or changed while read
   UNVERIFIABLE    nothing comparable (e.g. a non-MD5 ETag, sha512 only)
-  MANIFEST_ERROR  a malformed line (named FILE:LINE) or a refused path
+  MANIFEST_ERROR  a malformed line (named FILE:LINE) or a refused path; always
+                  a failure, as with md5sum -c --strict (see --fail-on)
 Each failure carries a hint. The last line is the batch outcome: SUCCEEDED,
 PARTIALLY_SUCCEEDED or FAILED.
 
@@ -89,7 +90,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     judge.add_argument("--ignore-missing", action="store_true",
                        help="missing files do not fail the run (but all missing still does, as in coreutils)")
     judge.add_argument("--strict", action="store_true",
-                       help="md5sum compatibility: malformed lines always fail here (MANIFEST_ERROR)")
+                       help="accepted for md5sum compatibility; check is always strict: a malformed "
+                            "line is a MANIFEST_ERROR and fails the run (--fail-on without manifest_error "
+                            "tolerates such lines, as md5sum -c does without --strict)")
     judge.add_argument("--quiet", action="store_true", help="do not print OK lines (nor the progress bar)")
     judge.add_argument("--status", action="store_true", help="print nothing; the exit status tells")
     judge.add_argument("--report", metavar="FILE", help="write a JSON report of every file (atomically)")
