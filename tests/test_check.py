@@ -360,3 +360,27 @@ def test_check_is_always_strict_like_md5sum_strict_and_rejects_bad_escapes(tmp_p
     # tolerated only when asked, as md5sum -c without --strict tolerates it
     manifest.write_bytes(good[0] + b"garbage\n")
     assert check("--fail-on", "mismatch,missing", manifest).returncode == 0
+
+
+def test_results_stream_in_manifest_order_as_files_are_read(tmp_path):
+    from seqfixity.check import CheckOptions, check_manifests
+    from seqfixity.manifest_read import read_manifest
+
+    make_tree(tmp_path, ["a.bin", "b.bin", "c.bin"])
+    (tmp_path / "MD5.txt").write_bytes(md5sum_manifest(tmp_path) + b"garbage\n")
+    (tmp_path / "c.bin").unlink()
+    seen = []
+
+    def on_result(result):
+        seen.append((result.path, result.verdict.name))
+        if result.path == "a.bin":  # b.bin is read only after a.bin's verdict is out
+            (tmp_path / "b.bin").write_bytes(b"changed after a.bin was judged\n")
+
+    batch = check_manifests([read_manifest(str(tmp_path / "MD5.txt"))], CheckOptions(jobs=1), on_result=on_result)
+    assert seen == [("a.bin", "OK"), ("b.bin", "MISMATCH"), ("c.bin", "MISSING"),
+                    (f"{tmp_path}/MD5.txt:4", "MANIFEST_ERROR")]
+    assert [(r.path, r.verdict.name) for r in batch.results] == seen
+    lines = check("--jobs", "2", tmp_path / "MD5.txt").stdout.decode().splitlines()
+    starts = ["a.bin: OK", "b.bin: MISMATCH (md5 differs", "c.bin: MISSING", f"{tmp_path}/MD5.txt:4: MANIFEST_ERROR",
+              "PARTIALLY_SUCCEEDED: 1 OK, 1 MANIFEST_ERROR, 1 MISMATCH, 1 MISSING"]
+    assert len(lines) == len(starts) and all(line.startswith(s) for line, s in zip(lines, starts, strict=True))

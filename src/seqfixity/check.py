@@ -11,8 +11,8 @@ EXTRA (``completeness``), UNREADABLE, UNVERIFIABLE or MANIFEST_ERROR.
 from __future__ import annotations
 
 import os
-from collections import defaultdict
-from collections.abc import Iterable
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from seqfixity.cache import DigestCache
@@ -224,8 +224,14 @@ def _judge(target: Target, hasher: DigestSource, owners: dict[str, str]) -> File
     return _result(target, Verdict.OK, "", actual)
 
 
-def check_manifests(manifests: Iterable[Manifest], options: CheckOptions) -> BatchResult:
-    """Check every entry of ``manifests``; return one result per entry, malformed line and extra file."""
+def check_manifests(manifests: Iterable[Manifest], options: CheckOptions,
+                    on_result: Callable[[FileResult], None] | None = None) -> BatchResult:
+    """Check every entry of ``manifests``; return one result per entry, malformed line and extra file.
+
+    ``on_result`` is called with each result as soon as it is decided, in the
+    order of the returned batch (manifest order, then EXTRA files), so a caller
+    can stream them as ``md5sum -c`` does.
+    """
     manifests = list(manifests)
     index = _RootIndex()
     rows: list[tuple[int, int, FileResult | Target]] = []
@@ -245,35 +251,57 @@ def check_manifests(manifests: Iterable[Manifest], options: CheckOptions) -> Bat
             target.wanted = wanted
             targets.append(target)
             rows.append((number, entry.line, target))
+    rows.sort(key=lambda item: (item[0], item[1]))
     hasher = DigestSource(options.settings, options.cache, options.quick, options.rehash, options.jobs,
                           options.progress)
+    owners = {v: t.entry.display for t in targets for v in t.entry.digests.values()}
     needs: dict[str, dict[str, int]] = defaultdict(dict)
     for target in targets:
         if target.result is None and target.local:
             info = hasher.stat(target.local)
-            if info is not None and not (target.entry.size is not None and target.entry.size != info.st_size):
+            if info is None or (target.entry.size is not None and target.entry.size != info.st_size):
+                target.result = _judge(target, hasher, owners)
+            else:
                 needs[target.local].update(target.wanted)
-    hasher.compute(needs)
-    owners = {v: t.entry.display for t in targets for v in t.entry.digests.values()}
-    for target in targets:
-        if target.result is None:
-            target.result = _judge(target, hasher, owners)
     listed = {t.local for t in targets if t.local}
     excluded = listed | {os.path.abspath(m.source) for m in manifests} | {os.path.abspath(p) for p in options.exclude}
     hunt = options.find_moved and not options.ignore_missing
-    missing = [t for t in targets if t.result.verdict is Verdict.MISSING and t.wanted]
+    missing = [t for t in targets if t.result is not None and t.result.verdict is Verdict.MISSING and t.wanted]
     # sizes narrow the search for moved content; without them only --completeness reads unlisted files
     searchable = [t for t in missing if t.entry.size is not None or options.completeness] if hunt else []
     unlisted = _unlisted(manifests, targets, index, excluded) if options.completeness or searchable else []
+    # moved content is looked for first, so every listed row is final when its file has been read
     moved_to = _find_moved(searchable, unlisted, hasher) if searchable else set()
     batch = BatchResult(fail_on=options.fail_on)
-    for _, _, row in sorted(rows, key=lambda item: (item[0], item[1])):
-        batch.add(row.result if isinstance(row, Target) else row)
+
+    def emit(result: FileResult) -> None:
+        batch.add(result)
+        if on_result is not None:
+            on_result(result)
+
+    queue = deque(item for _, _, item in rows)
+    read: set[str] = set()
+
+    def flush(final: bool) -> None:
+        """Emit rows from the front of the queue while they are decided (all of them when ``final``)."""
+        while queue:
+            item = queue[0]
+            if isinstance(item, Target) and item.result is None:
+                if not final and item.local not in read:
+                    return
+                item.result = _judge(item, hasher, owners)
+            queue.popleft()
+            emit(item.result if isinstance(item, Target) else item)
+
+    for path in hasher.stream(needs):
+        read.add(path)
+        flush(final=False)
+    flush(final=True)
     if options.completeness:
         for path in unlisted:
             if path not in moved_to:
-                batch.add(FileResult(path=_show(path), verdict=Verdict.EXTRA,
-                                     hint="on disk under the root but not listed", actual={"size": _size(path)}))
+                emit(FileResult(path=_show(path), verdict=Verdict.EXTRA,
+                                hint="on disk under the root but not listed", actual={"size": _size(path)}))
     _apply_ignore_missing(batch, options)
     return batch
 

@@ -261,18 +261,28 @@ def hash_files(
     still hashed.
     """
     settings = settings or Settings()
+    return hash_planned(((path, settings) for path in paths), jobs, on_bytes)
 
-    def one(path: str) -> FileRecord:
+
+def hash_planned(
+    plan: Iterable[tuple[str, Settings]],
+    jobs: int = 2,
+    on_bytes: ProgressCallback | None = None,
+) -> Iterator[FileRecord]:
+    """Like :func:`hash_files`, with each path's own settings: yield one record per ``(path, settings)``, in order."""
+
+    def one(item: tuple[str, Settings]) -> FileRecord:
+        path, settings = item
         try:
             return hash_file(path, settings, on_bytes=on_bytes)
         except (InputError, EtagError) as err:
             return failed_record(path, err)
 
-    paths = list(paths)
-    if jobs <= 1 or len(paths) <= 1:
-        yield from map(one, paths)
+    plan = list(plan)
+    if jobs <= 1 or len(plan) <= 1:
+        yield from map(one, plan)
         return
     from concurrent.futures import ThreadPoolExecutor  # imported here to keep start-up short
 
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="seqfixity-worker") as pool:
-        yield from pool.map(one, paths)
+        yield from pool.map(one, plan)

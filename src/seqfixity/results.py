@@ -35,6 +35,12 @@ class FileResult:
     actual: dict[str, Any] = field(default_factory=dict)
     source: str = ""
 
+    def line(self) -> str:
+        """Return ``path: VERDICT (hint)`` and a newline, escaped so that it stays one line."""
+        hint = f" ({self.hint})" if self.hint else ""
+        hint = hint.replace("\n", "\\n").replace("\r", "\\r")
+        return f"{_printable(self.path)}: {self.verdict.name}{hint}\n"
+
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (the verdict by name)."""
         data = asdict(self)
@@ -98,7 +104,5 @@ class BatchResult:
         for result in self.results:
             if quiet and result.verdict is Verdict.OK:
                 continue
-            hint = f" ({result.hint})" if result.hint else ""
-            hint = hint.replace("\n", "\\n").replace("\r", "\\r")
-            stream.write(f"{_printable(result.path)}: {result.verdict.name}{hint}\n")
+            stream.write(result.line())
         stream.write(self.summary_line() + "\n")

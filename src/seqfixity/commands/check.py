@@ -10,6 +10,8 @@ from seqfixity.cache import DigestCache, default_cache_path
 from seqfixity.check import MATCH_MODES, CheckOptions, check_manifests
 from seqfixity.commands.common import EXIT_CODES_HELP, add_settings_options, say, settings_from_args
 from seqfixity.manifest_read import INPUT_FORMATS, read_manifest
+from seqfixity.progress import bars_lifted
+from seqfixity.results import FileResult
 from seqfixity.verdict import USAGE_ERROR_EXIT, Verdict, parse_verdicts
 
 DESCRIPTION = """\
@@ -147,7 +149,15 @@ def run(args: argparse.Namespace) -> int:
         exclude=frozenset(p for p in (args.report, None if args.no_cache else str(cache_path)) if p),
         **({"fail_on": args.fail_on} if args.fail_on is not None else {}),
     )
-    batch = check_manifests(manifests, options)
+    out = None if args.status else io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", errors="surrogateescape",
+                                                    line_buffering=True)
+
+    def show(result: FileResult) -> None:
+        if out is not None and not (args.quiet and result.verdict is Verdict.OK):
+            with bars_lifted():
+                out.write(result.line())
+
+    batch = check_manifests(manifests, options, on_result=show)
     if cache is not None:
         try:
             cache.save()
@@ -158,11 +168,8 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         batch.write_report(args.report, command="check", manifests=args.manifests,
                            manifest_formats=[m.format for m in manifests], root=args.root)
-    if not args.status:
-        out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", errors="surrogateescape",
-                               line_buffering=False, write_through=False)
-        batch.print_lines(out, quiet=args.quiet)
+    if out is not None:
+        out.write(batch.summary_line() + "\n")
         out.flush()
         out.detach()
     return batch.exit_code
-
