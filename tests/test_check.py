@@ -384,3 +384,17 @@ def test_results_stream_in_manifest_order_as_files_are_read(tmp_path):
     starts = ["a.bin: OK", "b.bin: MISMATCH (md5 differs", "c.bin: MISSING", f"{tmp_path}/MD5.txt:4: MANIFEST_ERROR",
               "PARTIALLY_SUCCEEDED: 1 OK, 1 MANIFEST_ERROR, 1 MISMATCH, 1 MISSING"]
     assert len(lines) == len(starts) and all(line.startswith(s) for line, s in zip(lines, starts, strict=True))
+
+
+def test_outcome_counts_only_ok_files_as_passed(tmp_path):
+    root = make_tree(tmp_path / "run", ["x.bin", "y.bin"])
+    (root / "MD5.txt").write_bytes(md5sum_manifest(root))
+    (root / "new.bin").write_bytes(b"extra")
+    for name in ("x.bin", "y.bin"):
+        (root / name).write_bytes(b"all changed\n")
+    done = check("--completeness", "--fail-on", "mismatch", root / "MD5.txt")
+    assert done.returncode == 1
+    assert done.stdout.decode().splitlines()[-1] == "FAILED: 1 EXTRA, 2 MISMATCH"  # nothing was OK
+    (root / "y.bin").unlink()
+    done = check("--ignore-missing", root / "MD5.txt")
+    assert done.returncode == 1 and done.stdout.decode().splitlines()[-1] == "FAILED: 1 MISMATCH, 1 MISSING"
