@@ -257,3 +257,18 @@ def test_python_api():
     hasher = seqfixity.ETagHasher(5)
     hasher.update(b"0123456789ab")
     assert hasher.hexdigest() == reference_etag(b"0123456789ab", 5)
+
+
+def test_output_file_mode_follows_the_umask_or_the_file_it_replaces(tmp_path):
+    write_random(tmp_path / "x.bin", 100)
+    command = [sys.executable, "-m", "seqfixity", "hash", "-o"]
+    for umask, mode in ((0o077, 0o600), (0o002, 0o664)):
+        out = tmp_path / f"new-{umask:o}.md5"
+        subprocess.run([*command, out, tmp_path / "x.bin"], env=cli_env(), umask=umask, check=True)
+        assert out.stat().st_mode & 0o777 == mode
+    kept = tmp_path / "kept.md5"
+    kept.write_bytes(b"old\n")
+    kept.chmod(0o640)
+    subprocess.run([*command, kept, tmp_path / "x.bin"], env=cli_env(), umask=0o022, check=True)
+    assert kept.stat().st_mode & 0o777 == 0o640
+    assert kept.read_bytes().endswith(b"  " + bytes(tmp_path / "x.bin") + b"\n")
