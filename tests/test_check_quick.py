@@ -142,3 +142,16 @@ def test_a_damaged_cache_entry_is_ignored_not_a_crash(tmp_path):
         cache.write_text(json.dumps({"version": 1, "entries": {key: damaged}}))
         done = run_cli("check", "--quick", "--cache", cache, manifest)
         assert done.returncode == 0 and done.stdout.endswith(b"SUCCEEDED: 1 OK\n"), done.stderr
+
+
+def test_swapped_content_is_named_for_manifests_of_plain_etags(tmp_path):
+    root = make_tree(tmp_path / "run", ["x.bin", "y.bin"])
+    rows = [{"path": r["path"], "etag": r["etag"]} for r in _jsonl(root)]  # below the threshold: ETag == MD5
+    _write_jsonl(tmp_path / "etags.jsonl", rows)
+    x, y = (root / "x.bin").read_bytes(), (root / "y.bin").read_bytes()
+    (root / "x.bin").write_bytes(y)
+    (root / "y.bin").write_bytes(x)
+    done = run_cli("check", "--no-cache", "--root", root, tmp_path / "etags.jsonl")
+    assert done.returncode == 1
+    assert "./x.bin: MISMATCH (md5 differs" in done.stdout.decode()
+    assert b"content is that of listed './y.bin' (swapped or overwritten?)" in done.stdout

@@ -101,6 +101,19 @@ class _RootIndex:
         return self._by_name[root].get(name, [])
 
 
+def _promised(entry: ManifestEntry) -> dict[str, str]:
+    """The digests ``entry`` promises; a single-part ETag (a plain MD5) also stands as the MD5."""
+    digests = dict(entry.digests)
+    if "etag" in digests and "md5" not in digests:
+        try:
+            etag = parse_etag(digests["etag"])
+        except EtagError:
+            return digests
+        if not etag.multipart:
+            digests["md5"] = etag.hex
+    return digests
+
+
 def _wanted_digests(entry: ManifestEntry) -> tuple[dict[str, int], str]:
     """Return {digest: etag part size or 0} to compute for ``entry``, or ({}, why nothing can be)."""
     digests = dict(entry.digests)
@@ -191,14 +204,9 @@ def _judge(target: Target, hasher: DigestSource, owners: dict[str, str]) -> File
         return _result(target, Verdict.SIZE_MISMATCH, _size_hint(target.entry.size, info.st_size), actual)
     found = hasher.digests.get(path, {})
     actual.update(found)
-    compared = [d for d in target.entry.digests if d in found and d != "etag"]
-    expected_md5 = target.entry.digests.get("md5")
-    if "md5" not in target.entry.digests and "etag" in target.entry.digests and "md5" in found:
-        etag = parse_etag(target.entry.digests["etag"])
-        if not etag.multipart:
-            expected_md5 = etag.hex
-            compared.append("md5")
-    wrong = [d for d in compared if found[d] != (expected_md5 if d == "md5" else target.entry.digests[d])]
+    promised = _promised(target.entry)
+    compared = [d for d in promised if d in found and d != "etag"]
+    wrong = [d for d in compared if found[d] != promised[d]]
     etag_hint = ""
     if "etag" in found and "etag" in target.entry.digests and found["etag"] != target.entry.digests["etag"]:
         want, got = parse_etag(target.entry.digests["etag"]), parse_etag(found["etag"])
@@ -213,9 +221,7 @@ def _judge(target: Target, hasher: DigestSource, owners: dict[str, str]) -> File
         name = wrong[0]
         value = found.get(name, "")
         other = owners.get(value)
-        hint = etag_hint if name == "etag" else (
-            f"{name} differs: expected {(expected_md5 if name == 'md5' else target.entry.digests[name])}, "
-            f"found {value}")
+        hint = etag_hint if name == "etag" else f"{name} differs: expected {promised[name]}, found {value}"
         if other and other != target.entry.display:
             hint += f"; content is that of listed {other!r} (swapped or overwritten?)"
         return _result(target, Verdict.MISMATCH, hint, actual)
@@ -254,7 +260,7 @@ def check_manifests(manifests: Iterable[Manifest], options: CheckOptions,
     rows.sort(key=lambda item: (item[0], item[1]))
     hasher = DigestSource(options.settings, options.cache, options.quick, options.rehash, options.jobs,
                           options.progress)
-    owners = {v: t.entry.display for t in targets for v in t.entry.digests.values()}
+    owners = {v: t.entry.display for t in targets for v in _promised(t.entry).values()}
     needs: dict[str, dict[str, int]] = defaultdict(dict)
     for target in targets:
         if target.result is None and target.local:
@@ -341,8 +347,7 @@ def _find_moved(missing: list[Target], unlisted: list[str], hasher: DigestSource
     moved: set[str] = set()
     for target in missing:
         for digest in target.wanted:
-            expected = target.entry.digests.get(digest) or (
-                parse_etag(target.entry.digests["etag"]).hex if digest == "md5" else "")
+            expected = _promised(target.entry).get(digest, "")
             place = by_digest.get(expected)
             if place and place not in moved:
                 moved.add(place)

@@ -70,6 +70,14 @@ class Manifest:
     problems: list[ManifestProblem] = field(default_factory=list)
     default_match: str = "path"
 
+    def add(self, line: int, parsed: ManifestEntry | str) -> None:
+        """Keep what a reader made of ``line``: an entry, or (as text) what is wrong with the line."""
+        if isinstance(parsed, str):
+            self.problems.append(ManifestProblem(line, parsed))
+        else:
+            parsed.line = line
+            self.entries.append(parsed)
+
     @property
     def folder(self) -> str:
         """The folder manifest paths are relative to by default (the current one for stdin)."""
@@ -128,13 +136,9 @@ def read_gnu(data: bytes, manifest: Manifest, decode_name: Callable[[bytes], byt
         if not line.strip() or line.lstrip().startswith(b"#"):
             continue
         parsed = parse_gnu_line(line.lstrip(b" "))
-        if isinstance(parsed, str):
-            manifest.problems.append(ManifestProblem(number, parsed))
-            continue
-        if decode_name:
+        if decode_name and not isinstance(parsed, str):
             parsed.name = decode_name(parsed.name)
-        parsed.line = number
-        manifest.entries.append(parsed)
+        manifest.add(number, parsed)
 
 
 _RCLONE_QUOTE = "\u201b"
@@ -264,7 +268,7 @@ def read_ena(data: bytes, manifest: Manifest) -> None:
             manifest.entries.append(ManifestEntry(os.fsencode(url.strip()), {found[0]: found[1]}, size, number))
 
 
-def _entry_from_mapping(data: dict, number: int) -> ManifestEntry | str:
+def _entry_from_mapping(data: dict) -> ManifestEntry | str:
     if not isinstance(data, dict) or not data.get("path"):
         return "no 'path' field"
     record = FileRecord.from_dict({k: v for k, v in data.items() if k in NOT_DIGESTS or isinstance(v, str)})
@@ -274,7 +278,7 @@ def _entry_from_mapping(data: dict, number: int) -> ManifestEntry | str:
         return "no digest field (md5, etag, xxh128, sha256, ...)"
     size = data.get("size")
     size = int(size) if str(size).isdigit() else None
-    return ManifestEntry(os.fsencode(record.path), digests, size, number, int(record.etag_part_size or 0))
+    return ManifestEntry(os.fsencode(record.path), digests, size, etag_part_size=int(record.etag_part_size or 0))
 
 
 def read_jsonl(data: bytes, manifest: Manifest) -> None:
@@ -283,13 +287,10 @@ def read_jsonl(data: bytes, manifest: Manifest) -> None:
         if not line.strip():
             continue
         try:
-            parsed = _entry_from_mapping(json.loads(line), number)
+            parsed = _entry_from_mapping(json.loads(line))
         except (ValueError, TypeError) as err:
             parsed = f"not a JSON object: {err}"
-        if isinstance(parsed, str):
-            manifest.problems.append(ManifestProblem(number, parsed))
-        else:
-            manifest.entries.append(parsed)
+        manifest.add(number, parsed)
 
 
 def _tsv_unescape(text: str) -> str:
@@ -304,11 +305,7 @@ def read_tsv(data: bytes, manifest: Manifest) -> None:
             manifest.problems.append(ManifestProblem(number, f"{len(cells)} columns, header has {len(header)}"))
             continue
         row = {key: _tsv_unescape(value) for key, value in zip(header, cells, strict=True) if value != ""}
-        parsed = _entry_from_mapping(row, number)
-        if isinstance(parsed, str):
-            manifest.problems.append(ManifestProblem(number, parsed))
-        else:
-            manifest.entries.append(parsed)
+        manifest.add(number, _entry_from_mapping(row))
 
 
 def read_rclone(data: bytes, manifest: Manifest) -> None:
