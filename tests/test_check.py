@@ -398,3 +398,15 @@ def test_outcome_counts_only_ok_files_as_passed(tmp_path):
     (root / "y.bin").unlink()
     done = check("--ignore-missing", root / "MD5.txt")
     assert done.returncode == 1 and done.stdout.decode().splitlines()[-1] == "FAILED: 1 MISMATCH, 1 MISSING"
+
+
+def test_ignore_missing_needs_one_file_verified_ok_like_coreutils(tmp_path):
+    root = make_tree(tmp_path / "run", ["x.bin", "y.bin"])
+    (root / "MD5.txt").write_bytes(md5sum_manifest(root))
+    (root / "x.bin").unlink()
+    (root / "y.bin").write_bytes(b"changed\n")
+    oracle = subprocess.run(["md5sum", "-c", "--ignore-missing", "MD5.txt"], cwd=root, capture_output=True)
+    assert oracle.returncode == 1 and b"no file was verified" in oracle.stderr  # a mismatch verifies nothing
+    done = check("--ignore-missing", root / "MD5.txt")
+    assert done.returncode == 1 | 4 and b"no file was verified" in done.stderr
+    assert done.stdout.decode().splitlines()[-1] == "FAILED: 1 MISMATCH, 1 MISSING"

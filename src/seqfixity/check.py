@@ -359,9 +359,6 @@ def _find_moved(missing: list[Target], unlisted: list[str], hasher: DigestSource
 
 
 def _apply_ignore_missing(batch: BatchResult, options: CheckOptions) -> None:
-    """With ``ignore_missing``, MISSING stops failing the run, unless nothing at all was verified."""
-    if not options.ignore_missing:
-        return
-    verified = [r for r in batch.results if r.verdict not in (Verdict.MISSING, Verdict.MANIFEST_ERROR)]
-    if verified:
+    """With ``ignore_missing``, MISSING stops failing the run, unless no file was verified OK (as in coreutils)."""
+    if options.ignore_missing and any(r.verdict is Verdict.OK for r in batch.results):
         batch.fail_on = batch.fail_on - {Verdict.MISSING}
