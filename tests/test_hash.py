@@ -318,3 +318,12 @@ def test_hash_files_keeps_the_order_and_reports_each_failure_in_place(tmp_path):
         assert [r.path for r in records] == [str(p) for p in order]
         assert [r.error_kind for r in records] == ["", "missing", "", "unreadable", "", "", "", ""]
         assert all(r.digests["md5"] == hashlib.md5(Path(r.path).read_bytes()).hexdigest() for r in records if r.ok)
+
+
+def test_a_bad_name_with_line_breaks_still_gets_one_stderr_line(tmp_path):
+    good = write_random(tmp_path / "good", 10)
+    done = run_cli("hash", tmp_path / "no\nsuch", tmp_path / "no\rway", good)
+    assert done.returncode == 4
+    assert done.stderr.decode().splitlines() == [f"seqfixity: {tmp_path}/no\\nsuch: no such file or directory",
+                                                 f"seqfixity: {tmp_path}/no\\rway: no such file or directory"]
+    assert done.stdout == subprocess.run(["md5sum", good], capture_output=True).stdout

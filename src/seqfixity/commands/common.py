@@ -28,7 +28,8 @@ exit status (a bitmask; add the numbers):
 
 
 def say(message: str) -> None:
-    """Print ``seqfixity: message`` on stderr."""
+    """Print ``seqfixity: message`` on stderr, on one line (a line break in a file name is shown as ``\\n``)."""
+    message = message.replace("\n", "\\n").replace("\r", "\\r")
     print(f"seqfixity: {message}", file=sys.stderr, flush=True)
 
 
