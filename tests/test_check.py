@@ -396,7 +396,7 @@ def test_outcome_counts_only_ok_files_as_passed(tmp_path):
     assert done.returncode == 1
     assert done.stdout.decode().splitlines()[-1] == "FAILED: 1 EXTRA, 2 MISMATCH"  # nothing was OK
     (root / "y.bin").unlink()
-    done = check("--ignore-missing", root / "MD5.txt")
+    done = check("--fail-on", "mismatch", root / "MD5.txt")
     assert done.returncode == 1 and done.stdout.decode().splitlines()[-1] == "FAILED: 1 MISMATCH, 1 MISSING"
 
 
@@ -410,3 +410,13 @@ def test_ignore_missing_needs_one_file_verified_ok_like_coreutils(tmp_path):
     done = check("--ignore-missing", root / "MD5.txt")
     assert done.returncode == 1 | 4 and b"no file was verified" in done.stderr
     assert done.stdout.decode().splitlines()[-1] == "FAILED: 1 MISMATCH, 1 MISSING"
+
+
+def test_ok_lines_are_byte_for_byte_those_of_md5sum_check(tmp_path):
+    names = ["a b.txt", "new\nline.txt", "back\\slash.txt", "both\\and\nnew.txt", os.fsdecode(b"bad\xffname.bin")]
+    root = make_tree(tmp_path / "run", names)
+    (root / "MD5.txt").write_bytes(md5sum_manifest(root))
+    oracle = subprocess.run(["md5sum", "-c", "MD5.txt"], cwd=root, capture_output=True, check=True)
+    ours = check("MD5.txt", cwd=root)
+    assert ours.returncode == 0
+    assert ours.stdout.splitlines(keepends=True)[:-1] == oracle.stdout.splitlines(keepends=True)

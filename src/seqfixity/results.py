@@ -18,8 +18,13 @@ from seqfixity.verdict import ALL_FAILURE_VERDICTS, Outcome, Verdict, exit_code,
 
 
 def _printable(text: str) -> str:
-    """Escape line breaks and backslashes as md5sum does, so each result stays on one line."""
-    if not any(c in text for c in "\\\n\r"):
+    """Show a name as ``md5sum -c`` does: as is, unless a line break would split the line.
+
+    A name holding a newline (or, unlike md5sum, a lone CR) gets a leading
+    backslash and ``\\``, ``\\n``, ``\\r`` escapes; a name that only holds a
+    backslash is shown unchanged, as md5sum shows it.
+    """
+    if "\n" not in text and "\r" not in text:
         return text
     return "\\" + text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
 
