@@ -420,3 +420,12 @@ def test_ok_lines_are_byte_for_byte_those_of_md5sum_check(tmp_path):
     ours = check("MD5.txt", cwd=root)
     assert ours.returncode == 0
     assert ours.stdout.splitlines(keepends=True)[:-1] == oracle.stdout.splitlines(keepends=True)
+
+
+def test_leading_blanks_before_the_digest_are_skipped_as_md5sum_does(tmp_path):
+    make_tree(tmp_path, ["a.txt"])
+    line = md5sum_manifest(tmp_path)
+    (tmp_path / "MD5.txt").write_bytes(b"\t" + line + b" \t " + line)
+    assert subprocess.run(["md5sum", "-c", "--strict", "MD5.txt"], cwd=tmp_path).returncode == 0
+    done = check(tmp_path / "MD5.txt")
+    assert done.returncode == 0 and done.stdout.endswith(b"SUCCEEDED: 2 OK\n")

@@ -135,7 +135,7 @@ def read_gnu(data: bytes, manifest: Manifest, decode_name: Callable[[bytes], byt
     for number, line in _lines(data):
         if not line.strip() or line.lstrip().startswith(b"#"):
             continue
-        parsed = parse_gnu_line(line.lstrip(b" "))
+        parsed = parse_gnu_line(line.lstrip(b" \t"))  # coreutils skips leading blanks
         if decode_name and not isinstance(parsed, str):
             parsed.name = decode_name(parsed.name)
         manifest.add(number, parsed)
