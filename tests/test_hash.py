@@ -327,3 +327,11 @@ def test_a_bad_name_with_line_breaks_still_gets_one_stderr_line(tmp_path):
     assert done.stderr.decode().splitlines() == [f"seqfixity: {tmp_path}/no\\nsuch: no such file or directory",
                                                  f"seqfixity: {tmp_path}/no\\rway: no such file or directory"]
     assert done.stdout == subprocess.run(["md5sum", good], capture_output=True).stdout
+
+
+def test_etag_presets_with_a_bad_size_is_a_usage_error_not_a_traceback():
+    done = run_cli("etag", "presets", "5XB")
+    assert done.returncode == 128 and b"Traceback" not in done.stderr
+    assert b"unknown unit 'XB' in '5XB'" in done.stderr
+    shown = run_cli("etag", "presets", "5GiB")
+    assert shown.returncode == 0 and b"aws-cli" in shown.stdout and b"-> 640 parts of 8MiB" in shown.stdout
