@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 
@@ -130,3 +131,15 @@ def test_written_lines_read_back_to_the_same_name(name):
         entry = parse_gnu_line(line.rstrip(b"\n"))
         assert not isinstance(entry, str) and entry.name == name and entry.digests == {"md5": MD5}
     assert bagit_decode(bagit_line(MD5, name)[34:-1]) == name
+
+
+@pytest.mark.parametrize("size", ["3\u00b2", "x", "", "-1"])
+def test_a_size_that_is_not_a_plain_number_is_left_out_not_a_crash(size):
+    from seqfixity.manifest_read import read_manifest
+
+    md5 = "0" * 32
+    ena = read_manifest("filereport.tsv", "ena",
+                        f"run_accession\tfastq_ftp\tfastq_md5\tfastq_bytes\nR1\tftp/a\t{md5}\t{size}\n".encode())
+    jsonl = read_manifest("s.jsonl", "jsonl", json.dumps({"path": "a", "md5": md5, "size": size}).encode())
+    for manifest in (ena, jsonl):
+        assert not manifest.problems and [(e.size, e.digests) for e in manifest.entries] == [(None, {"md5": md5})]

@@ -264,7 +264,7 @@ def read_ena(data: bytes, manifest: Manifest) -> None:
             if found is None:
                 manifest.problems.append(ManifestProblem(number, f"{checksum!r} is not a hex digest"))
                 continue
-            size = int(sizes[index]) if sizes and sizes[index].isdigit() else None
+            size = int(sizes[index]) if sizes and sizes[index].strip().isdecimal() else None
             manifest.entries.append(ManifestEntry(os.fsencode(url.strip()), {found[0]: found[1]}, size, number))
 
 
@@ -277,7 +277,7 @@ def _entry_from_mapping(data: dict) -> ManifestEntry | str:
     if not digests:
         return "no digest field (md5, etag, xxh128, sha256, ...)"
     size = data.get("size")
-    size = int(size) if str(size).isdigit() else None
+    size = int(size) if str(size).isdecimal() else None
     return ManifestEntry(os.fsencode(record.path), digests, size, etag_part_size=int(record.etag_part_size or 0))
 
 
