@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from seqfixity.manifest import unescape_name
-from seqfixity.record import FileRecord
 
 INPUT_FORMATS = ("auto", "gnu", "bsd", "sidecar", "hashdeep", "bagit", "rclone", "ena", "jsonl", "tsv")
 HEX_ALGORITHMS = {32: "md5", 40: "sha1", 56: "sha224", 64: "sha256", 96: "sha384", 128: "sha512"}
@@ -264,21 +263,32 @@ def read_ena(data: bytes, manifest: Manifest) -> None:
             if found is None:
                 manifest.problems.append(ManifestProblem(number, f"{checksum!r} is not a hex digest"))
                 continue
-            size = int(sizes[index]) if sizes and sizes[index].strip().isdecimal() else None
+            size = _whole_number(sizes[index]) if sizes else None
             manifest.entries.append(ManifestEntry(os.fsencode(url.strip()), {found[0]: found[1]}, size, number))
 
 
-def _entry_from_mapping(data: dict) -> ManifestEntry | str:
-    if not isinstance(data, dict) or not data.get("path"):
-        return "no 'path' field"
-    record = FileRecord.from_dict({k: v for k, v in data.items() if k in NOT_DIGESTS or isinstance(v, str)})
-    digests = {k: v.lower() if _HEX_TEXT.match(v) else v for k, v in record.digests.items()
-               if k not in NOT_DIGESTS and v}
+def _whole_number(value: object) -> int | None:
+    """``value`` as a number of bytes when it is a non-negative integer or its decimal text, else None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if value >= 0 else None
+    if isinstance(value, str) and value.strip().isdecimal():
+        return int(value)
+    return None
+
+
+def _entry_from_mapping(data: object) -> ManifestEntry | str:
+    """An entry from one of seqfixity's own records (a JSONL object or a TSV row), or what is wrong with it."""
+    if not isinstance(data, dict) or not isinstance(data.get("path"), str) or not data["path"]:
+        return "no 'path' field (the file name as text)"
+    digests = {key: value.lower() if _HEX_TEXT.match(value) else value for key, value in data.items()
+               if key not in NOT_DIGESTS and isinstance(value, str) and value}
     if not digests:
         return "no digest field (md5, etag, xxh128, sha256, ...)"
-    size = data.get("size")
-    size = int(size) if str(size).isdecimal() else None
-    return ManifestEntry(os.fsencode(record.path), digests, size, etag_part_size=int(record.etag_part_size or 0))
+    part_size = _whole_number(data.get("etag_part_size"))
+    if part_size is None and data.get("etag_part_size") not in (None, ""):
+        return f"etag_part_size {data['etag_part_size']!r} is not a number of bytes"
+    return ManifestEntry(os.fsencode(data["path"]), digests, _whole_number(data.get("size")),
+                         etag_part_size=part_size or 0)
 
 
 def read_jsonl(data: bytes, manifest: Manifest) -> None:
