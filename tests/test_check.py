@@ -429,3 +429,11 @@ def test_leading_blanks_before_the_digest_are_skipped_as_md5sum_does(tmp_path):
     assert subprocess.run(["md5sum", "-c", "--strict", "MD5.txt"], cwd=tmp_path).returncode == 0
     done = check(tmp_path / "MD5.txt")
     assert done.returncode == 0 and done.stdout.endswith(b"SUCCEEDED: 2 OK\n")
+
+
+def test_an_empty_batch_is_failed_and_does_not_exit_zero():
+    from seqfixity.results import BatchResult
+
+    empty = BatchResult()
+    assert empty.outcome.value == "FAILED" and empty.exit_code == 64
+    assert empty.to_dict()["exit_code"] == 64 and empty.summary_line() == "FAILED: no files"

@@ -73,7 +73,13 @@ class BatchResult:
 
     @property
     def exit_code(self) -> int:
-        """The bitmask of the failing verdicts (see :mod:`seqfixity.verdict`)."""
+        """The bitmask of the failing verdicts (see :mod:`seqfixity.verdict`).
+
+        A batch with nothing in it is FAILED, so it exits with the manifest/listing
+        bit rather than 0: an empty listing proves nothing.
+        """
+        if not self.results:
+            return Verdict.MANIFEST_ERROR.bit
         return exit_code((r.verdict for r in self.results), self.fail_on)
 
     def counts(self) -> dict[str, int]:
