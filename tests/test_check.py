@@ -437,3 +437,11 @@ def test_an_empty_batch_is_failed_and_does_not_exit_zero():
     empty = BatchResult()
     assert empty.outcome.value == "FAILED" and empty.exit_code == 64
     assert empty.to_dict()["exit_code"] == 64 and empty.summary_line() == "FAILED: no files"
+
+
+def test_a_listed_folder_is_unreadable_without_advice_check_cannot_follow(tmp_path):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "MD5.txt").write_text(f"{'0' * 32}  folder\n")
+    done = check(tmp_path / "MD5.txt")
+    assert done.returncode == 16
+    assert done.stdout.decode().splitlines()[0] == "folder: UNREADABLE (is a directory, not a file)"

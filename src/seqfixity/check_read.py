@@ -56,7 +56,7 @@ class DigestSource:
         """Return the stat of a regular file, or None (remembering why) when it cannot be read."""
         if path not in self.stats and path not in self.errors:
             try:
-                self.stats[path] = check_regular_file(path)
+                self.stats[path] = check_regular_file(path, folder_hint=", not a file")
             except InputError as err:
                 self.errors[path] = ("missing" if err.missing else "unreadable", err.reason)
         return self.stats.get(path)

@@ -58,8 +58,14 @@ class FileIdentity:
     device: int
 
 
-def check_regular_file(path: str) -> os.stat_result:
-    """Return ``os.stat(path)``, or raise :class:`InputError` saying why it cannot be hashed."""
+FOLDER_HINT = " (use --recursive to hash the files in it)"
+
+
+def check_regular_file(path: str, folder_hint: str = FOLDER_HINT) -> os.stat_result:
+    """Return ``os.stat(path)``, or raise :class:`InputError` saying why it cannot be hashed.
+
+    ``folder_hint`` follows "is a directory" (a command without ``--recursive`` passes "").
+    """
     try:
         info = os.stat(path)
     except FileNotFoundError:
@@ -69,7 +75,7 @@ def check_regular_file(path: str) -> os.stat_result:
     except OSError as err:
         raise InputError(path, f"cannot stat: {err.strerror}") from None
     if stat.S_ISDIR(info.st_mode):
-        raise InputError(path, "is a directory (use --recursive to hash the files in it)")
+        raise InputError(path, f"is a directory{folder_hint}")
     if not stat.S_ISREG(info.st_mode):
         kind = "FIFO" if stat.S_ISFIFO(info.st_mode) else "device or socket"
         raise InputError(path, f"is a {kind}, not a regular file; copy it to a file first")
