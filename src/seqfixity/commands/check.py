@@ -37,8 +37,9 @@ verdicts:
   UNVERIFIABLE    nothing comparable (e.g. a non-MD5 ETag, sha512 only)
   MANIFEST_ERROR  a malformed line (named FILE:LINE) or a refused path; always
                   a failure, as with md5sum -c --strict (see --fail-on)
-Each failure carries a hint. The last line is the batch outcome: SUCCEEDED,
-PARTIALLY_SUCCEEDED or FAILED.
+Each failure carries a hint. Lines come out as files are judged, in manifest
+order (EXTRA files last); the last line is the batch outcome: SUCCEEDED (nothing
+failed), PARTIALLY_SUCCEEDED, or FAILED (something failed and nothing was OK).
 
 quick mode: --quick reuses digests cached by an earlier run when device,
 inode, size and mtime_ns all still match; --quick --rehash xxh128 re-reads
@@ -90,7 +91,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     judge.add_argument("--fail-on", type=_verdict_set, default=None, metavar="LIST",
                        help="verdicts that fail the run, e.g. mismatch,size_mismatch,missing (default: all)")
     judge.add_argument("--ignore-missing", action="store_true",
-                       help="missing files do not fail the run (but all missing still does, as in coreutils)")
+                       help="missing files do not fail the run, unless no file was verified OK "
+                            "(coreutils: 'no file was verified')")
     judge.add_argument("--strict", action="store_true",
                        help="accepted for md5sum compatibility; check is always strict: a malformed "
                             "line is a MANIFEST_ERROR and fails the run (--fail-on without manifest_error "
