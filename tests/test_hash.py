@@ -335,3 +335,14 @@ def test_etag_presets_with_a_bad_size_is_a_usage_error_not_a_traceback():
     assert b"unknown unit 'XB' in '5XB'" in done.stderr
     shown = run_cli("etag", "presets", "5GiB")
     assert shown.returncode == 0 and b"aws-cli" in shown.stdout and b"-> 640 parts of 8MiB" in shown.stdout
+
+
+def test_output_through_a_symbolic_link_keeps_the_link(tmp_path):
+    x = write_random(tmp_path / "x.bin", 100)
+    (tmp_path / "runs").mkdir()
+    real = tmp_path / "runs" / "42.md5"
+    real.write_bytes(b"old\n")
+    link = tmp_path / "current.md5"
+    link.symlink_to(real)
+    assert run_cli("hash", "-o", link, x).returncode == 0
+    assert link.is_symlink() and real.read_bytes() == subprocess.run(["md5sum", x], capture_output=True).stdout

@@ -16,9 +16,12 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     """Open a temporary file next to ``path`` for binary writing; rename it onto ``path`` on success.
 
     If the block raises, or the process dies, ``path`` keeps its old content (or
-    stays absent) and the temporary file is removed where possible.
+    stays absent) and the temporary file is removed where possible. A symbolic
+    link at ``path`` stays a link: the file it points to is the one replaced.
     """
     target = Path(path)
+    if target.is_symlink():  # write through the link, as `> path` would, rather than replace the link
+        target = Path(os.path.realpath(target))
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
