@@ -445,3 +445,24 @@ def test_a_listed_folder_is_unreadable_without_advice_check_cannot_follow(tmp_pa
     done = check(tmp_path / "MD5.txt")
     assert done.returncode == 16
     assert done.stdout.decode().splitlines()[0] == "folder: UNREADABLE (is a directory, not a file)"
+
+
+def test_a_folder_that_cannot_be_listed_is_reported_not_silently_skipped(tmp_path, monkeypatch):
+    from seqfixity.check import CheckOptions, check_manifests
+    from seqfixity.manifest_read import read_manifest
+
+    make_tree(tmp_path, ["a.bin", "locked/hidden.bin", "open/extra.bin"])
+    (tmp_path / "MD5.txt").write_bytes(md5sum_manifest(tmp_path).splitlines(keepends=True)[0])
+    real_scandir = os.scandir
+
+    def scandir(path="."):  # root can read any folder, so a refusal is simulated where os.walk lists
+        if os.fspath(path) == str(tmp_path / "locked"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    batch = check_manifests([read_manifest(str(tmp_path / "MD5.txt"))], CheckOptions(completeness=True))
+    assert [(r.path, r.verdict.name) for r in batch.results] == [
+        ("a.bin", "OK"), (f"{tmp_path}/open/extra.bin", "EXTRA"), (f"{tmp_path}/locked", "UNREADABLE")]
+    assert batch.results[-1].hint == "cannot list folder: Permission denied; files in it were not searched"
+    assert batch.exit_code == 8 | 16

@@ -71,25 +71,26 @@ def _show(path: str) -> str:
     return path[len(here):] if path.startswith(here) else path
 
 
-def _walk(root: str, subfolder: str = "") -> list[str]:
-    """Return the absolute paths of all files below ``root`` (or ``root/subfolder``), sorted."""
+def _walk(root: str, unlistable: dict[str, OSError]) -> list[str]:
+    """Return the absolute paths of all files below ``root``, sorted; note folders that cannot be listed."""
     found = []
-    for folder, subfolders, files in os.walk(os.path.join(root, subfolder)):
+    for folder, subfolders, files in os.walk(root, onerror=lambda err: unlistable.setdefault(err.filename, err)):
         subfolders.sort()
         found.extend(os.path.join(folder, name) for name in sorted(files))
     return found
 
 
 class _RootIndex:
-    """Files below each root, listed once and only when needed."""
+    """Files below each root, listed once and only when needed, and the folders that could not be listed."""
 
     def __init__(self) -> None:
         self._files: dict[str, list[str]] = {}
         self._by_name: dict[str, dict[str, list[str]]] = {}
+        self.unlistable: dict[str, OSError] = {}
 
     def files(self, root: str) -> list[str]:
         if root not in self._files:
-            self._files[root] = _walk(root)
+            self._files[root] = _walk(root, self.unlistable)
         return self._files[root]
 
     def named(self, root: str, name: str) -> list[str]:
@@ -308,6 +309,9 @@ def check_manifests(manifests: Iterable[Manifest], options: CheckOptions,
             if path not in moved_to:
                 emit(FileResult(path=_show(path), verdict=Verdict.EXTRA,
                                 hint="on disk under the root but not listed", actual={"size": _size(path)}))
+    for folder, error in sorted(index.unlistable.items()):
+        emit(FileResult(path=_show(folder), verdict=Verdict.UNREADABLE,
+                        hint=f"cannot list folder: {error.strerror}; files in it were not searched"))
     _apply_ignore_missing(batch, options)
     return batch
 
