@@ -82,7 +82,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="path: the manifest path under the root (default); basename: find the file by name "
                             "anywhere under the root (default for ENA/SRA reports)")
     where.add_argument("--allow-outside-root", action="store_true",
-                       help="accept absolute paths and paths climbing out of the root with '..'")
+                       help="accept absolute paths and paths climbing out of the root with '..' "
+                            "(the test is on the name: symbolic links under the root are followed, "
+                            "as md5sum follows them)")
     judge = parser.add_argument_group("what to report")
     judge.add_argument("--completeness", action="store_true",
                        help="also report files under the root that no manifest lists (EXTRA)")
