@@ -11,7 +11,6 @@ from collections import defaultdict
 from seqfixity.atomic import write_bytes_atomic
 from seqfixity.commands.common import add_settings_options, say, settings_from_args
 from seqfixity.discover import read_sample_sheet
-from seqfixity.examine import examine_files
 from seqfixity.manifest import gnu_line
 from seqfixity.record import FileRecord, sample_id
 from seqfixity.settings import NAMING_MODES, VALIDATE_LEVELS
@@ -59,6 +58,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Examine the files, write one checksum file and one record file per sample; return 0."""
+    from seqfixity.examine import examine_files  # imports numpy: only for this command, not every start-up
+
     started = time.time()
     settings = settings_from_args(args).with_overrides(validate=args.validate, naming=args.naming)
     sheet = read_sample_sheet(args.samples) if args.samples else {}
