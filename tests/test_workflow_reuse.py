@@ -142,6 +142,8 @@ def test_digest_reuses_nothing_modified_less_than_2_s_before_it_read(tmp_path):
     paths = sorted(str(p) for p in data.iterdir())
 
     def digest(*args: str) -> dict:
+        for path in paths[1:]:
+            os.utime(path)  # modified just now: read, and read again by the next run
         done = run_cli("digest", *paths, "--outdir", tmp_path / "out", "--done", tmp_path / "done.json", *args)
         assert done.returncode == 0, done.stderr
         return json.loads((tmp_path / "done.json").read_text())
@@ -151,5 +153,8 @@ def test_digest_reuses_nothing_modified_less_than_2_s_before_it_read(tmp_path):
     fresh_bytes = sum(os.path.getsize(p) for p in paths[1:])
     assert (again["read"], again["reused"], again["bytes_read"]) == (2, 1, fresh_bytes)
     assert digest("--no-reuse")["read"] == 3
+    (tmp_path / "off.yaml").write_text("reuse_unchanged: false\n")
+    assert digest("--config", str(tmp_path / "off.yaml"))["read"] == 3
+    assert digest("--config", str(tmp_path / "off.yaml"), "--reuse")["read"] == 2
     assert digest("--naming", "off")["read"] == 3
     assert (tmp_path / "out" / ".seqfixity" / "reuse" / "A_R1.json").is_file()

@@ -71,13 +71,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Examine the files, write one checksum file and one record file per sample; return 0."""
+    """Examine the files (reusing unchanged files' earlier records), write one checksum and one record file
+    per sample; return 0."""
     started = time.time()
     settings = settings_from_args(args).with_overrides(validate=args.validate, naming=args.naming)
     sheet = read_sample_sheet(args.samples) if args.samples else {}
     items = [(path, sheet.get(os.path.normpath(path)) or sample_id(os.path.basename(path))) for path in args.paths]
     reuse = RecordReuse(args.outdir, settings, items)
-    reuse_on = args.reuse if args.reuse is not None else bool(settings.extra.get("reuse_unchanged", True))
+    reuse_on = args.reuse if args.reuse is not None else settings.extra.get("reuse_unchanged") not in (False, "false")
     previous = reuse.previous() if reuse_on else {}
     fresh = examine_files([item for item in items if item[0] not in previous], settings, jobs=max(1, args.jobs))
     by_sample: dict[str, list[FileRecord]] = defaultdict(list)
