@@ -22,6 +22,7 @@ include: "rules/common.smk"
 include: "rules/validate.smk"
 include: "rules/checksum.smk"
 include: "rules/report.smk"
+include: "rules/verify.smk"
 
 
 rule all:
@@ -29,3 +30,4 @@ rule all:
     input:
         REPORTS,
         PASSED,
+        VERIFY_TARGETS,

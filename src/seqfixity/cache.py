@@ -43,7 +43,9 @@ class DigestCache:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             if data.get("version") == CACHE_VERSION and isinstance(data.get("entries"), dict):
-                self.entries = data["entries"]
+                # a damaged or hand-edited cache loses its odd entries, never crashes a check
+                self.entries = {key: value for key, value in data["entries"].items()
+                                if isinstance(value, dict) and all(isinstance(v, str) for v in value.values())}
         except (OSError, ValueError, AttributeError):
             self.entries = {}
 

@@ -13,11 +13,13 @@ from seqfixity.commands import digest as digest_command
 from seqfixity.commands import etag as etag_command
 from seqfixity.commands import hash as hash_command
 from seqfixity.commands import pipeline_def as pipeline_def_command
+from seqfixity.commands import verify as verify_command
 from seqfixity.commands.common import EXIT_CODES_HELP, say
 from seqfixity.errors import SeqfixityError
 from seqfixity.verdict import USAGE_ERROR_EXIT
 
-COMMANDS = (hash_command, etag_command, check_command, digest_command, aggregate_command, pipeline_def_command)
+COMMANDS = (hash_command, etag_command, check_command, verify_command, digest_command, aggregate_command,
+            pipeline_def_command)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -191,3 +191,13 @@ def config_list(config: Mapping, key: str, default: Sequence[str] = ()) -> list[
     if value is None:
         return list(default)
     return [value] if isinstance(value, str) else [str(v) for v in value]
+
+
+def verify_root(config: Mapping) -> str:
+    """Return the local folder to verify against ``verify_against``: ``verify_root``, else the first input."""
+    inputs = config_list(config, "inputs")
+    root = config.get("verify_root") or (inputs[0] if inputs else "")
+    if not config.get("verify_against") or not root:
+        raise SettingsError("set verify_against (s3://..., ica://... or an export file) and verify_root "
+                            "(or inputs) in config.yaml to verify against a remote")
+    return root

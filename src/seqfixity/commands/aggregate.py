@@ -43,8 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="warn: list naming findings (default); strict: they fail the file; off: ignore")
     parser.add_argument("--path-style", choices=("full", "name"), default="full",
                         help="path column: the path as given (default) or the base name only")
-    parser.add_argument("--check", metavar="SUMMARY.json",
-                        help="only read this summary, print its line, exit non-zero unless SUCCEEDED")
+    parser.add_argument("--check", metavar="REPORT.json",
+                        help="only read this summary.json (or a check/verify --report), print its one-line "
+                             "outcome, and exit with its exit code (0 only when SUCCEEDED)")
     parser.set_defaults(run=run)
 
 
@@ -54,6 +55,13 @@ def run(args: argparse.Namespace) -> int:
         with open(args.check, encoding="utf-8") as handle:
             summary = json.load(handle)
         say(summary["line"])
+        listed = summary.get("files") if isinstance(summary.get("files"), list) else []  # check/verify reports
+        failed = [f for f in listed if f.get("verdict", "OK") != "OK"]
+        for entry in failed[:20]:
+            hint = f" ({entry['hint']})" if entry.get("hint") else ""
+            say(f"{entry['path']}: {entry['verdict']}{hint}")
+        if len(failed) > 20:
+            say(f"... and {len(failed) - 20} more: see {args.check}")
         return summary["exit_code"]
     from seqfixity.report import file_rows, load_records, summarise, write_reports  # pandas: only when needed
 

@@ -1,0 +1,45 @@
+"""What a remote holds: one :class:`RemoteObject` per file in S3 or an ICA project.
+
+The readers in :mod:`seqfixity.remote.s3` and :mod:`seqfixity.remote.ica` turn
+listings (S3, ICA exports, the ICA API) into these objects; :mod:`seqfixity.verify`
+compares them with local files without downloading anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from seqfixity.errors import SeqfixityError
+
+AVAILABLE = "AVAILABLE"
+
+
+class RemoteError(SeqfixityError):
+    """A remote listing that cannot be read at all (bad URL, credentials, missing columns, HTTP errors)."""
+
+
+@dataclass
+class RemoteObject:
+    """One file as the remote describes it.
+
+    ``name`` is the object's path as listed (an S3 key or an ICA path);
+    ``checksums`` maps a lowercase algorithm (``crc32``, ``crc32c``,
+    ``crc64nvme``, ``sha1``, ``sha256``) to the value the server returned;
+    ``checksum_type`` is ``FULL_OBJECT``, ``COMPOSITE`` or empty when the server
+    did not say. ``part_size``/``parts`` are exact when the server reported
+    them (S3 ``HeadObject`` with ``PartNumber=1``), else 0. ``etag_is_md5`` is
+    false when the ETag is known not to be an MD5 (SSE-KMS, SSE-C). ``error``
+    describes a listing entry that could not be parsed.
+    """
+
+    name: str
+    size: int | None = None
+    etag: str = ""
+    checksums: dict[str, str] = field(default_factory=dict)
+    checksum_type: str = ""
+    part_size: int = 0
+    parts: int = 0
+    etag_is_md5: bool = True
+    status: str = AVAILABLE
+    source: str = ""
+    error: str = ""

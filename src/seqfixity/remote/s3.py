@@ -1,0 +1,98 @@
+"""What an S3 prefix holds: sizes, ETags, exact part sizes and additional checksums, without downloading.
+
+``ListObjectsV2`` gives each key's size and ETag. For every object one
+``HeadObject`` with ``ChecksumMode=ENABLED`` adds its additional checksum
+(CRC64NVME, CRC32C, CRC32, SHA-1, SHA-256) and its encryption; for a multipart
+ETag (``hex-N``) a second ``HeadObject`` with ``PartNumber=1`` gives the first
+part's length and ``PartsCount``: the exact part size, so nothing is guessed.
+Credentials, profile and region come from the standard AWS environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlparse
+
+from seqfixity.remote import RemoteError, RemoteObject
+
+CHECKSUM_FIELDS = {
+    "ChecksumCRC64NVME": "crc64nvme",
+    "ChecksumCRC32C": "crc32c",
+    "ChecksumCRC32": "crc32",
+    "ChecksumSHA1": "sha1",
+    "ChecksumSHA256": "sha256",
+}
+HEAD_WORKERS = 8
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    """Split ``s3://bucket/prefix`` into ``(bucket, prefix)``; a non-empty prefix ends with ``/``."""
+    parsed = urlparse(url)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise RemoteError(f"{url}: not an S3 URL (expected s3://bucket/prefix)")
+    prefix = parsed.path.lstrip("/")
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    return parsed.netloc, prefix
+
+
+def make_client(endpoint_url: str | None = None):
+    """Return a boto3 S3 client from the standard AWS environment, at ``endpoint_url`` when given."""
+    try:
+        import boto3
+        from botocore.config import Config
+    except ImportError:
+        raise RemoteError("S3 needs boto3: pip install 'seqfixity[remote]'") from None
+    config = Config(retries={"max_attempts": 5, "mode": "standard"})
+    return boto3.session.Session().client("s3", endpoint_url=endpoint_url, config=config)
+
+
+def list_s3(url: str, client=None, endpoint_url: str | None = None) -> Iterator[RemoteObject]:
+    """Yield one :class:`RemoteObject` per object under ``url`` (folder markers skipped), keys in order.
+
+    Each object's ``name`` is its key relative to the URL's prefix (a folder:
+    ``s3://b/run42`` lists ``run42/...``); ``source`` is its full ``s3://`` URL.
+
+    Raises :class:`RemoteError` when the bucket cannot be listed (missing,
+    denied, no credentials, endpoint unreachable).
+    """
+    bucket, prefix = parse_s3_url(url)
+    client = client or make_client(endpoint_url)
+    listed = []
+    try:
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            listed.extend(item for item in page.get("Contents", []) if not item["Key"].endswith("/"))
+    except Exception as err:  # botocore raises many unrelated classes; all mean "cannot list"
+        raise RemoteError(f"s3://{bucket}/{prefix}: cannot list: {_describe(err)}") from None
+    with ThreadPoolExecutor(max_workers=HEAD_WORKERS, thread_name_prefix="seqfixity-head") as pool:
+        yield from pool.map(lambda item: _describe_object(client, bucket, prefix, item), listed)
+
+
+def _describe_object(client, bucket: str, prefix: str, item: dict) -> RemoteObject:
+    key = item["Key"]
+    found = RemoteObject(name=key[len(prefix):], size=int(item["Size"]), etag=item.get("ETag", "").strip('"'),
+                         source=f"s3://{bucket}/{key}")
+    try:
+        head = client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        found.checksums = {kind: head[name] for name, kind in CHECKSUM_FIELDS.items() if head.get(name)}
+        found.checksum_type = head.get("ChecksumType", "") or ""
+        found.etag_is_md5 = not (str(head.get("ServerSideEncryption", "")).startswith("aws:kms")
+                                 or head.get("SSECustomerAlgorithm"))
+        if "-" in found.etag:
+            first = client.head_object(Bucket=bucket, Key=key, PartNumber=1)
+            if first.get("PartsCount"):
+                found.part_size = int(first["ContentLength"])
+                found.parts = int(first["PartsCount"])
+    except Exception as err:  # the object vanished or cannot be read: judged per file, not fatal
+        found.error = f"cannot read object metadata: {_describe(err)}"
+    return found
+
+
+def _describe(err: Exception) -> str:
+    """Return a short reason for a botocore error (its code and message), or the exception text."""
+    response = getattr(err, "response", None)
+    if isinstance(response, dict) and "Error" in response:
+        error = response["Error"]
+        return f"{error.get('Code', '')} {error.get('Message', '')}".strip()
+    return str(err) or type(err).__name__

@@ -1,0 +1,413 @@
+"""Local files against what a remote holds (S3, ICA): per-file verdicts and the batch outcome.
+
+Nothing is downloaded. Each remote object is matched to a local file by
+relative path (or base name); sizes are compared first, then one read of the
+local file computes its MD5, the multipart ETag (at the exact part size the
+server reported, else at every likely candidate), and each additional
+checksum the object carries (full-object or composite), all from the same
+bytes. Remote names never resolve outside the local root: a leading ``/`` is
+taken relative to it and a name with a ``..`` component is refused.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from seqfixity.composite import S3_CHECKSUMS, CompositeChecksum, FullObjectChecksum, s3_text
+from seqfixity.digest import check_regular_file, read_once
+from seqfixity.errors import InputError
+from seqfixity.etag import MAX_GUESS_CANDIDATES, EtagError, ETagHasher, ParsedEtag, guess_candidates, parse_etag
+from seqfixity.hashes import DIGEST_KINDS
+from seqfixity.record import FileRecord
+from seqfixity.remote import AVAILABLE, RemoteObject
+from seqfixity.results import BatchResult, FileResult
+from seqfixity.units import format_size
+from seqfixity.verdict import ALL_FAILURE_VERDICTS, Verdict
+
+MATCH_MODES = ("path", "basename")
+_COMPOSITE_ONLY = ("sha1", "sha256")
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    """How remote names map to local files, and how hard to look for an unknown part size."""
+
+    strip_prefix: str = ""
+    match: str = "path"
+    jobs: int = 2
+    max_candidates: int = MAX_GUESS_CANDIDATES
+    fail_on: frozenset[Verdict] = ALL_FAILURE_VERDICTS
+    exclude: frozenset[str] = field(default_factory=frozenset)
+    records: Mapping[str, FileRecord] = field(default_factory=dict)
+
+
+def load_records(paths: Iterable[str]) -> dict[str, FileRecord]:
+    """Read digest-stage records (JSON lines of :class:`FileRecord`), keyed by each file's real path.
+
+    ``paths`` are JSONL files or folders holding them. Raises :class:`InputError`
+    for a file that cannot be read or a line that is not a record.
+    """
+    records: dict[str, FileRecord] = {}
+    for path in paths:
+        files = [path]
+        if os.path.isdir(path):
+            files = sorted(glob.glob(os.path.join(path, "**", "*.jsonl"), recursive=True))
+        for name in files:
+            records.update(_records_in(name))
+    return records
+
+
+def _records_in(name: str) -> dict[str, FileRecord]:
+    found: dict[str, FileRecord] = {}
+    number = 0
+    try:
+        with open(name, encoding="utf-8", errors="surrogateescape") as handle:
+            for number, line in enumerate(handle, 1):  # noqa: B007 (named in the error below)
+                if line.strip():
+                    record = FileRecord.from_dict(json.loads(line))
+                    if record.ok:
+                        found[os.path.realpath(record.path)] = record
+    except OSError as err:
+        raise InputError(name, f"cannot read records: {err.strerror}") from None
+    except (ValueError, TypeError) as err:
+        raise InputError(name, f"line {number}: not a seqfixity record: {err}") from None
+    return found
+
+
+def safe_relative(name: str) -> str | None:
+    """Return ``name`` as a clean relative path (``/`` separated), or None when it is unsafe.
+
+    A leading ``/`` is dropped (ICA paths start at the project root); empty and
+    ``.`` components are dropped; any ``..`` component, a NUL byte, or an empty
+    result makes the name unsafe.
+    """
+    if "\0" in name:
+        return None
+    parts = [part for part in name.split("/") if part not in ("", ".")]
+    if not parts or ".." in parts:
+        return None
+    return "/".join(parts)
+
+
+def strip_prefix(name: str, prefix: str) -> str | None:
+    """Return ``name`` without the folder ``prefix`` (leading ``/`` ignored on both), or None if outside it."""
+    clean_prefix = prefix.strip("/")
+    clean_name = name.lstrip("/")
+    if not clean_prefix:
+        return clean_name
+    if clean_name.startswith(clean_prefix + "/"):
+        return clean_name[len(clean_prefix) + 1:]
+    return None
+
+
+def local_files(root: str, exclude: Iterable[str] = ()) -> dict[str, str]:
+    """Map each file below ``root`` to its path, keyed by its ``/``-separated path relative to ``root``."""
+    skip = {os.path.abspath(p) for p in exclude}
+    found: dict[str, str] = {}
+    for folder, subfolders, files in os.walk(root):
+        subfolders.sort()
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            if os.path.abspath(path) not in skip:
+                found[os.path.relpath(path, root).replace(os.sep, "/")] = path
+    return found
+
+
+@dataclass
+class _Pair:
+    """A remote object, the local file it maps to, and the finished result once judged."""
+
+    key: str
+    remote: RemoteObject | None
+    local: str | None
+    result: FileResult | None = None
+
+
+def verify(
+    local_root: str,
+    objects: Iterable[RemoteObject],
+    options: VerifyOptions | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+) -> tuple[BatchResult, dict[str, Any]]:
+    """Judge every remote object and every local file below ``local_root``; return the batch and context.
+
+    The context says how many remote objects lay outside ``strip_prefix`` (ignored).
+    """
+    options = options or VerifyOptions()
+    local = local_files(local_root, options.exclude)
+    by_basename: dict[str, list[str]] = {}
+    for relative in local:
+        by_basename.setdefault(relative.rsplit("/", 1)[-1], []).append(relative)
+    pairs: dict[str, _Pair] = {}
+    extra: list[FileResult] = []
+    ignored = 0
+    for remote in objects:
+        stripped = strip_prefix(remote.name, options.strip_prefix)
+        if stripped is None:
+            ignored += 1
+            continue
+        relative = safe_relative(stripped)
+        if relative is None:
+            extra.append(_listing_error(remote, "remote name is not a safe relative path (empty, '..' or NUL); "
+                                                "it is not looked up"))
+            continue
+        key = relative
+        if options.match == "basename":
+            key = relative.rsplit("/", 1)[-1]
+            candidates = by_basename.get(key, [])
+            if len(candidates) > 1:
+                extra.append(FileResult(key, Verdict.UNVERIFIABLE, f"{len(candidates)} local files are named {key}: "
+                                        f"{', '.join(candidates)}; use --match path", source=remote.source))
+                continue
+            local_key = candidates[0] if candidates else None
+        else:
+            local_key = relative if relative in local else None
+        if key in pairs:
+            extra.append(_listing_error(remote, f"another remote object ({pairs[key].remote.source}) "
+                                                f"maps to the same local file {key}"))
+            continue
+        pairs[key] = _Pair(local_key or key, remote, local.pop(local_key) if local_key else None)
+    for relative, path in local.items():
+        pairs[relative] = _Pair(relative, None, path)
+    with ThreadPoolExecutor(max_workers=max(1, options.jobs), thread_name_prefix="seqfixity-verify") as pool:
+        results = list(pool.map(lambda pair: judge(pair.key, pair.remote, pair.local, options, on_bytes),
+                                pairs.values()))
+    batch = BatchResult(fail_on=options.fail_on)
+    for result in sorted(results + extra, key=lambda r: r.path):
+        batch.add(result)
+    return batch, {"ignored_outside_prefix": ignored}
+
+
+def _listing_error(remote: RemoteObject, hint: str) -> FileResult:
+    return FileResult(remote.name, Verdict.MANIFEST_ERROR, hint, source=remote.source)
+
+
+def _expected(remote: RemoteObject) -> dict[str, Any]:
+    expected: dict[str, Any] = {"size": remote.size, "etag": remote.etag or None}
+    if remote.checksums:
+        expected["checksums"] = dict(remote.checksums)
+    if remote.checksum_type:
+        expected["checksum_type"] = remote.checksum_type
+    if remote.part_size:
+        expected.update(part_size=remote.part_size, parts=remote.parts)
+    if remote.status != AVAILABLE:
+        expected["status"] = remote.status
+    return expected
+
+
+def judge(
+    relative: str,
+    remote: RemoteObject | None,
+    local: str | None,
+    options: VerifyOptions,
+    on_bytes: Callable[[int], None] | None = None,
+) -> FileResult:
+    """Return the verdict on one local file against one remote object (either may be None)."""
+    if remote is None:
+        return FileResult(relative, Verdict.MISSING_REMOTE, "local file has no remote object",
+                          actual={"size": _size_or_none(local)})
+    expected = _expected(remote)
+    if remote.error:
+        return FileResult(relative, Verdict.MANIFEST_ERROR, remote.error, expected=expected, source=remote.source)
+    if local is None:
+        return FileResult(relative, Verdict.MISSING_LOCAL, "remote object has no local file", expected=expected,
+                          source=remote.source)
+    if remote.status != AVAILABLE:
+        return FileResult(relative, Verdict.UNVERIFIABLE, f"remote status {remote.status}: only AVAILABLE files "
+                          "are complete and verified", expected=expected, source=remote.source)
+    try:
+        info = check_regular_file(local)
+    except InputError as err:
+        verdict = Verdict.MISSING_LOCAL if err.missing else Verdict.UNREADABLE
+        return FileResult(relative, verdict, err.reason, expected=expected, source=remote.source)
+    size, mtime_ns = info.st_size, info.st_mtime_ns
+    if size != remote.size:
+        return FileResult(relative, Verdict.SIZE_MISMATCH, f"local {size} bytes, remote {remote.size} bytes",
+                          expected=expected, actual={"size": size}, source=remote.source)
+    plan = _Plan(remote, size, options.max_candidates)
+    record = options.records.get(os.path.realpath(local))
+    values = plan.from_record(record) if record and (record.size, record.mtime_ns) == (size, mtime_ns) else None
+    if values is None:
+        try:
+            values = plan.read(local, on_bytes)
+        except InputError as err:
+            verdict = Verdict.MISSING_LOCAL if err.missing else Verdict.UNREADABLE
+            return FileResult(relative, verdict, err.reason, expected=expected, source=remote.source)
+    verdict, hint, actual = plan.decide(values)
+    return FileResult(relative, verdict, hint, expected=expected, actual={"size": size, **actual},
+                      source=remote.source)
+
+
+def _size_or_none(path: str | None) -> int | None:
+    try:
+        return os.stat(path).st_size if path else None
+    except OSError:
+        return None
+
+
+@dataclass
+class _Values:
+    """Digests of one local file: from this read, or from the digest stage's records."""
+
+    md5: str | None
+    etags: dict[int, str]
+    checksums: dict[str, list[str]]
+    from_records: bool = False
+
+
+class _Plan:
+    """What one read of a local file must compute to judge it against ``remote``, and the judgement."""
+
+    def __init__(self, remote: RemoteObject, size: int, max_candidates: int) -> None:
+        self.remote = remote
+        self.notes: list[str] = []
+        self.etag: ParsedEtag | None = None
+        self.part_sizes: list[int] = []
+        self.exact = False
+        self.candidates_in_range = 0
+        self.forms: dict[str, tuple[bool, bool]] = {}
+        self._plan_etag(size, max_candidates)
+        self._plan_checksums()
+
+    def _plan_etag(self, size: int, max_candidates: int) -> None:
+        remote = self.remote
+        if not remote.etag:
+            return
+        if not remote.etag_is_md5:
+            self.notes.append("ETag is not an MD5 (SSE-KMS or SSE-C encryption)")
+            return
+        try:
+            self.etag = parse_etag(remote.etag)
+        except EtagError:
+            self.notes.append(f"ETag {remote.etag!r} is not MD5-based")
+            return
+        if not self.etag.multipart:
+            return
+        if remote.part_size and remote.parts == self.etag.parts:
+            self.exact = True
+            self.part_sizes = [remote.part_size]
+            return
+        try:
+            self.part_sizes, self.candidates_in_range = guess_candidates(size, self.etag.parts, max(1, max_candidates))
+        except EtagError as err:
+            self.notes.append(f"ETag {self.etag}: {err}")
+            self.etag = None
+
+    def _plan_checksums(self) -> None:
+        """Decide, per checksum, whether to compute its full-object form, its composite form, or both."""
+        remote = self.remote
+        multipart = bool(self.etag and self.etag.multipart) or remote.parts > 0
+        for kind, value in remote.checksums.items():
+            if kind not in S3_CHECKSUMS:
+                continue
+            suffixed = _parts_suffix(value) is not None
+            kind_type = remote.checksum_type.upper()
+            full = not suffixed and kind_type != "COMPOSITE" and (not multipart or kind not in _COMPOSITE_ONLY)
+            composite = multipart and (suffixed or kind_type == "COMPOSITE" or (not kind_type and kind != "crc64nvme"))
+            if composite and not remote.part_size:
+                composite = False
+                if not full:
+                    self.notes.append(f"composite {kind} needs the exact part size, which the remote did not give")
+            if full or composite:
+                self.forms[kind] = (full, composite)
+
+    def read(self, path: str, on_bytes: Callable[[int], None] | None) -> _Values:
+        """Read ``path`` once, feeding every hasher the plan needs; return what they computed."""
+        md5 = DIGEST_KINDS["md5"].new()
+        etags = {part_size: ETagHasher(part_size) for part_size in self.part_sizes}
+        checksums: dict[str, list[FullObjectChecksum | CompositeChecksum]] = {}
+        for kind, (full, composite) in self.forms.items():
+            checksums[kind] = ([FullObjectChecksum(kind)] if full else []) + (
+                [CompositeChecksum(kind, self.remote.part_size)] if composite else [])
+        weighted: list[tuple[Any, float]] = [(md5, 1.0), *((h, 1.0) for h in etags.values())]
+        weighted += [(h, DIGEST_KINDS[kind].cost) for kind, forms in checksums.items() for h in forms]
+        read_once(path, weighted, on_bytes=on_bytes)
+        return _Values(md5.result(), {p: h.hexdigest() for p, h in etags.items()},
+                       {kind: [h.result() for h in forms] for kind, forms in checksums.items()})
+
+    def from_record(self, record: FileRecord) -> _Values | None:
+        """Return the values the digest stage already computed, or None when they do not settle every check."""
+        digests = record.digests
+        md5 = digests.get("md5") or (digests.get("etag") if record.etag_parts == 0 else None)
+        etags: dict[int, str] = {}
+        if self.etag is not None and not self.etag.multipart and not md5:
+            return None
+        if self.etag is not None and self.etag.multipart:
+            known = digests.get("etag")
+            if not known or record.etag_parts != self.etag.parts:
+                return None
+            if self.exact and record.etag_part_size != self.remote.part_size:
+                return None
+            if not self.exact and known != str(self.etag):
+                return None
+            etags = {record.etag_part_size: known}
+        checksums: dict[str, list[str]] = {}
+        for kind, (_full, composite) in self.forms.items():
+            if composite or not digests.get(kind):
+                return None
+            checksums[kind] = [s3_text(kind, digests[kind])]
+        return _Values(md5, etags, checksums, from_records=True)
+
+    def decide(self, values: _Values) -> tuple[Verdict, str, dict[str, Any]]:
+        """Compare the computed values with the remote; return (verdict, hint, actual values)."""
+        actual: dict[str, Any] = {"md5": values.md5}
+        agree: list[str] = []
+        differ: list[str] = []
+        weak: list[str] = []
+        if self.etag is not None and not self.etag.multipart:
+            actual["etag"] = values.md5
+            (agree if values.md5 == self.etag.hex else differ).append("ETag (MD5)")
+        elif self.etag is not None:
+            matched = [p for p, value in values.etags.items() if value == str(self.etag)]
+            actual["part_size_source"] = "exact" if self.exact else "inferred"
+            if matched:
+                actual.update(etag=str(self.etag), etag_part_size=matched[0], etag_parts=self.etag.parts)
+                agree.append(f"ETag (part size {format_size(matched[0])}, {actual['part_size_source']})")
+            elif self.exact:
+                actual.update(etag=values.etags[self.remote.part_size], etag_part_size=self.remote.part_size)
+                differ.append(f"ETag at the object's part size {self.remote.part_size}")
+            else:
+                actual["tried_part_sizes"] = sorted(values.etags)
+                more = self.candidates_in_range - len(values.etags)
+                weak.append(f"no part size reproduces ETag {self.etag} (tried {len(values.etags)}"
+                            + (f"; {more} more in range, raise --max-candidates" if more > 0 else "") + ")")
+        computed_checksums: dict[str, str] = {}
+        for kind, computed in values.checksums.items():
+            hit = next((v for v in computed if _same_checksum(v, self.remote.checksums[kind])), None)
+            computed_checksums[kind] = hit or computed[0]
+            (agree if hit else differ).append(kind.upper())
+        if computed_checksums:
+            actual["checksums"] = computed_checksums
+        notes = [*weak, *self.notes]
+        if values.from_records:
+            actual["from_records"] = True
+            notes.append("digests from the digest stage's records; not re-read")
+        if differ or (weak and not agree):
+            return Verdict.MISMATCH, "; ".join([_listed(differ, "differs", "differ")] * bool(differ) + notes), actual
+        if agree:
+            return Verdict.OK, "; ".join([_listed(agree, "matches", "match"), *notes]), actual
+        reason = "; ".join(self.notes) or "the remote has no ETag or checksum to compare"
+        return Verdict.UNVERIFIABLE, f"size matches, content unverified: {reason}", actual
+
+
+def _listed(names: list[str], one: str, several: str) -> str:
+    return f"{', '.join(names)} {one if len(names) == 1 else several}"
+
+
+def _parts_suffix(value: str) -> int | None:
+    """Return N of a composite checksum ``base64-N``, or None."""
+    head, dash, tail = value.rpartition("-")
+    return int(tail) if dash and head and tail.isdigit() else None
+
+
+def _same_checksum(computed: str, remote: str) -> bool:
+    """True when a computed checksum (``b64`` or ``b64-N``) equals the remote's (with or without ``-N``)."""
+    if _parts_suffix(remote) is not None:
+        return computed == remote
+    return computed.rpartition("-")[0] == remote if _parts_suffix(computed) is not None else computed == remote

@@ -1,0 +1,206 @@
+"""``seqfixity verify`` against the ICA REST API, served by a small HTTP server on 127.0.0.1.
+
+The stand-in answers like ICA's OpenAPI (ProjectData items with data.details,
+paging by pageToken or pageOffset) and can refuse the key (401), throttle
+(429 then 200) or fail (500). The API key must never show in any output.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli
+from ica_fixtures import EXPECTED, PART_SIZES, PROJECT, make_local, project_data
+from seqfixity.remote import RemoteError
+from seqfixity.remote.ica import MEDIA_TYPE, IcaClient
+from seqfixity.verdict import Verdict
+from servers import IcaStandIn, free_port
+
+KEY = "ica-test-key-0123-SECRET-9f8e7d6c"
+DATA_PATH = f"/ica/rest/api/projects/{PROJECT}/data"
+PAGE = 3
+
+
+def unauthorized(headers: dict) -> tuple[int, dict] | None:
+    if headers.get("x-api-key") != KEY:
+        return 401, {"type": "about:blank", "title": "Unauthorized", "status": 401}
+    return None
+
+
+def listing(query: dict, mode: str = "token") -> dict:
+    """One page of the project's data, paged by token or by offset, filtered by filePath."""
+    items = project_data()
+    prefix = query.get("filePath", "")
+    items = [i for i in items if i["data"]["details"]["path"].lower().startswith(prefix.lower())]
+    if mode == "token":
+        start = int(query.get("pageToken", "p0")[1:]) * PAGE
+        token = f"p{start // PAGE + 1}" if start + PAGE < len(items) else None
+        return {"items": items[start:start + PAGE], "nextPageToken": token}
+    start = int(query.get("pageOffset", 0))
+    return {"items": items[start:start + PAGE], "pageOffset": start, "totalItemCount": len(items)}
+
+
+class Throttled:
+    """Serve the listing by token; the first request for each page after the first gets 429."""
+
+    def __init__(self) -> None:
+        self.throttled: set[str] = set()
+
+    def __call__(self, path: str, query: dict, headers: dict) -> tuple[int, dict]:
+        refused = unauthorized(headers)
+        if refused:
+            return refused
+        if path != DATA_PATH:
+            return 404, {"title": "Not Found", "detail": f"no such path; key was {headers.get('x-api-key')}"}
+        token = query.get("pageToken")
+        if token and token not in self.throttled:
+            self.throttled.add(token)
+            return 429, {"title": "Too Many Requests"}
+        return 200, listing(query)
+
+
+@pytest.fixture(scope="module")
+def local_root(tmp_path_factory) -> Path:
+    return make_local(tmp_path_factory.mktemp("ica-api") / "local")
+
+
+def cli_with_key(*args, key: str | None = KEY, **env_extra):
+    saved = os.environ.get("ICA_API_KEY")
+    if key is None:
+        os.environ.pop("ICA_API_KEY", None)
+    else:
+        os.environ["ICA_API_KEY"] = key
+    try:
+        return run_cli(*args)
+    finally:
+        if saved is None:
+            os.environ.pop("ICA_API_KEY", None)
+        else:
+            os.environ["ICA_API_KEY"] = saved
+
+
+def assert_key_absent(done, *files: Path) -> None:
+    for text in (done.stdout.decode(), done.stderr.decode(), *(f.read_text() for f in files if f.exists())):
+        assert KEY not in text
+        assert KEY[8:20] not in text
+
+
+def test_paged_listing_with_429_then_200(local_root, tmp_path):
+    report = tmp_path / "report.json"
+    with IcaStandIn(Throttled()) as server:
+        done = cli_with_key("verify", local_root, "--against", f"ica://{PROJECT}/fastq", "--ica-server", server.url,
+                            "--report", report, "--retry-backoff", "0.01")
+    found = {e["path"]: e for e in json.loads(report.read_text())["files"]}
+    assert {p: e["verdict"] for p, e in found.items()} == EXPECTED
+    for name, part_size in PART_SIZES.items():
+        assert found[name]["actual"]["etag_part_size"] == part_size
+        assert found[name]["source"].startswith("fil.")
+    assert done.returncode == Verdict.MISMATCH.bit | Verdict.UNVERIFIABLE.bit | Verdict.MISSING.bit
+    pages = [query.get("pageToken") for _path, query, _headers in server.requests]
+    assert pages == [None, "p1", "p1", "p2", "p2"]          # each later page: 429, then 200
+    for _path, query, headers in server.requests:
+        assert headers["x-api-key"] == KEY and headers["accept"] == MEDIA_TYPE
+        assert query["filePath"] == "/fastq/" and query["type"] == "FILE"
+    assert done.stderr.decode().count("HTTP 429; retrying") == 2
+    assert_key_absent(done, report)
+
+
+def test_offset_paging_and_get_data():
+    def route(path: str, query: dict, headers: dict) -> tuple[int, dict]:
+        refused = unauthorized(headers)
+        if refused:
+            return refused
+        if path.startswith(DATA_PATH + "/"):
+            wanted = path.rsplit("/", 1)[1]
+            return 200, next(i for i in project_data() if i["data"]["id"] == wanted)
+        return 200, listing(query, mode="offset")
+
+    with IcaStandIn(route) as server:
+        client = IcaClient(server.url, KEY)
+        objects = list(client.list_data(PROJECT))
+        one = client.get_data(PROJECT, "fil.0002")
+    assert sorted(o.name for o in objects) == sorted(f"/fastq/{n}" for n in EXPECTED if n != "S9_R1.fastq.gz")
+    assert [q.get("pageOffset") for _p, q, _h in server.requests[:3]] == [None, "3", "6"]
+    assert one.name == "/fastq/S1_R2.fastq.gz" and one.source == "fil.0002" and one.size == 8 * 1024 * 1024 + 1
+    assert KEY not in repr(client)
+
+
+def test_500_is_retried_with_backoff_then_reported(local_root, tmp_path, caplog):
+    with IcaStandIn(lambda path, query, headers: (500, {"title": "Internal Server Error"})) as server:
+        done = cli_with_key("verify", local_root, "--against", f"ica://{PROJECT}", "--ica-server", server.url,
+                            "--retries", "2", "--retry-backoff", "0.01", "--report", tmp_path / "r.json")
+        waits = []
+        client = IcaClient(server.url, KEY, retries=3, backoff=0.5, sleep=waits.append)
+        with caplog.at_level(logging.WARNING, logger="seqfixity.ica"), pytest.raises(RemoteError) as raised:
+            list(client.list_data(PROJECT))
+    assert done.returncode == Verdict.MANIFEST_ERROR.bit
+    assert len(server.requests) == 3 + 4
+    assert "kept failing (HTTP 500) after 3 attempts" in done.stderr.decode()
+    assert not (tmp_path / "r.json").exists()
+    assert len(waits) == 3 and all(0.5 * 2**i <= w <= 0.5 * 2**i + 0.125 for i, w in enumerate(waits))
+    assert_key_absent(done)
+    assert KEY not in str(raised.value) and KEY not in caplog.text and "HTTP 500" in caplog.text
+
+
+def test_flaky_500_then_ok(local_root, tmp_path):
+    calls = []
+
+    def route(path: str, query: dict, headers: dict) -> tuple[int, dict]:
+        calls.append(path)
+        return (503, {}) if len(calls) <= 2 else (200, listing(query))
+
+    with IcaStandIn(route) as server:
+        client = IcaClient(server.url, KEY, sleep=lambda seconds: None)
+        objects = list(client.list_data(PROJECT))
+    assert len(objects) == len(EXPECTED) - 1 and len(calls) == 2 + 3
+
+
+def test_wrong_key_is_one_clear_error_without_the_key(local_root, tmp_path):
+    wrong = "wrong-key-should-not-print-1234"
+    with IcaStandIn(Throttled()) as server:
+        done = cli_with_key("verify", local_root, "--against", f"ica://{PROJECT}", "--ica-server", server.url,
+                            key=wrong)
+    assert done.returncode == Verdict.MANIFEST_ERROR.bit
+    stderr = done.stderr.decode()
+    assert stderr.count("\n") == 1 and "rejected the API key (HTTP 401)" in stderr
+    assert wrong not in stderr and wrong not in done.stdout.decode()
+    assert len(server.requests) == 1                                  # 401 is not retried
+
+
+@pytest.mark.parametrize(("status", "words"), [(401, "rejected the API key"), (403, "may not read this project"),
+                                               (404, "not found (HTTP 404)")])
+def test_client_errors_are_clear_and_not_retried(status, words):
+    with IcaStandIn(lambda path, query, headers: (status, {"detail": f"echo {headers.get('x-api-key')}"})) as server:
+        client = IcaClient(server.url, KEY, sleep=lambda seconds: pytest.fail("must not retry"))
+        with pytest.raises(RemoteError) as raised:
+            client.get_data(PROJECT, "fil.9999")
+    assert words in str(raised.value) and KEY not in str(raised.value)
+    assert raised.value.__context__ is None and KEY not in repr(raised.value)
+    assert len(server.requests) == 1
+
+
+def test_key_file_and_missing_key(local_root, tmp_path):
+    key_file = tmp_path / "ica.key"
+    key_file.write_text(KEY + "\n")
+    report = tmp_path / "r.json"
+    with IcaStandIn(Throttled()) as server:
+        done = cli_with_key("verify", local_root, "--against", f"ica://{PROJECT}/fastq/", "--ica-server", server.url,
+                            "--api-key-file", key_file, "--report", report, "--retry-backoff", "0", key=None)
+        missing = cli_with_key("verify", local_root, "--against", f"ica://{PROJECT}", "--ica-server", server.url,
+                               key=None)
+    assert done.returncode != Verdict.MANIFEST_ERROR.bit and report.exists()
+    assert_key_absent(done, report)
+    assert missing.returncode == Verdict.MANIFEST_ERROR.bit
+    assert "no ICA API key: set ICA_API_KEY or pass --api-key-file FILE" in missing.stderr.decode()
+
+
+def test_unreachable_server_is_retried_and_reported():
+    client = IcaClient(f"http://127.0.0.1:{free_port()}", KEY, retries=1, sleep=lambda seconds: None, timeout=2)
+    with pytest.raises(RemoteError, match="kept failing .cannot connect: ConnectionError. after 2 attempts") as raised:
+        list(client.list_data(PROJECT))
+    assert KEY not in str(raised.value)
