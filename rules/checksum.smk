@@ -3,6 +3,8 @@
 # Outputs per sample, written atomically by `seqfixity digest`:
 #   {outdir}/checksums/{sample}_md5.txt and {outdir}/records/{sample}.jsonl
 # The batch's own output is a small JSON listing those records (and its timing).
+# A re-run job (a touched input, --forcerun) reads only the files whose device, inode,
+# size, mtime or settings changed; the others keep their earlier record (reuse_unchanged).
 
 
 rule digest:
@@ -16,6 +18,7 @@ rule digest:
         settings=shlex.join(SETTINGS.to_cli_args()),
         validation=VALIDATION_ARGS,
         samples=f"--samples {shlex.quote(config['samples'])}" if config.get("samples") else "",
+        reuse=reuse_flag,
     threads: batch_threads
     resources:
         mem_mb=batch_mem_mb,
@@ -28,4 +31,4 @@ rule digest:
         "../envs/seqfixity.yaml"
     shell:
         "{params.seqfixity} digest {input:q} --outdir {params.outdir:q} {params.settings} {params.validation}"
-        " {params.samples} --jobs {threads} --done {output:q} 2> {log:q}"
+        " {params.samples} {params.reuse} --jobs {threads} --done {output:q} 2> {log:q}"

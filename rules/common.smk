@@ -79,3 +79,12 @@ def batch_runtime(wildcards):
     """Minutes, at a pessimistic 20 MB/s (validation of gzip on a slow disk), plus 5."""
     return 5 + BATCHES[wildcards.batch].size // (20 * 10**6 * 60)
 
+
+def reuse_flag(wildcards, output):
+    """``--reuse`` or ``--no-reuse`` (reuse_unchanged), as a function of the output on purpose.
+
+    Snakemake re-runs a job when a plain param changes, but not one derived from the
+    output; reuse never changes the records, only whether unchanged files are read
+    again, so turning it off takes ``--forcerun digest`` (and turning it on re-runs nothing).
+    """
+    return "--reuse" if config["reuse_unchanged"] in (True, "true") else "--no-reuse"

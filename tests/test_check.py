@@ -313,3 +313,156 @@ def test_manifest_from_stdin(tmp_path):
     root = make_tree(tmp_path / "run", ["x.bin"])
     done = run_cli("check", "--no-cache", "-", cwd=root, input=md5sum_manifest(root))
     assert done.returncode == 0 and done.stdout.decode().splitlines() == ["x.bin: OK", "SUCCEEDED: 1 OK"]
+
+
+def _naive_etag(data: bytes, part: int) -> str:
+    """A multipart ETag written out by hand: MD5 of the parts' binary MD5s, then -N."""
+    parts = [hashlib.md5(data[i:i + part]).digest() for i in range(0, len(data), part)]
+    return f"{hashlib.md5(b''.join(parts)).hexdigest()}-{len(parts)}"
+
+
+def test_check_honours_the_etag_layout_options_and_offers_no_digests_flag(tmp_path):
+    mib = 1024 * 1024
+    data = write_random(tmp_path / "f.bin", 11 * mib, 7).read_bytes()
+    manifest = tmp_path / "etags.txt"
+    manifest.write_text(f"{_naive_etag(data, 5 * mib)}  f.bin\n")
+    assert check(manifest).returncode == 1  # ica: 11 MiB is below its 16 MiB threshold
+    layout = ("--part-size", "5MiB", "--threshold", "5MiB")
+    assert check(*layout, manifest).returncode == 0
+    manifest.write_text(f"{_naive_etag(data, 8 * mib)}  f.bin\n")
+    assert check(manifest).returncode == 1
+    assert check("--etag-preset", "aws-cli", manifest).returncode == 0
+    config = tmp_path / "config.yaml"
+    config.write_text("etag_preset: aws-cli\n")
+    assert check("--config", config, manifest).returncode == 0
+    assert b"--digests" not in check("--help").stdout
+    assert check("--digests", "md5", manifest).returncode == 128
+
+
+def test_check_is_always_strict_like_md5sum_strict_and_rejects_bad_escapes(tmp_path):
+    make_tree(tmp_path, ["a.txt", "b\\x.txt"])
+    good = md5sum_manifest(tmp_path).splitlines(keepends=True)
+    digest = hashlib.md5((tmp_path / "b\\x.txt").read_bytes()).hexdigest()
+    # md5sum -c refuses an escaped name holding an escape it never writes (\x): an improper line
+    manifest = tmp_path / "MD5.txt"
+    manifest.write_bytes(good[0] + f"\\{digest}  b\\x.txt\n".encode())
+    for strict in ((), ("--strict",)):
+        oracle = subprocess.run(["md5sum", "-c", *strict, "MD5.txt"], cwd=tmp_path, capture_output=True)
+        assert oracle.returncode == (1 if strict else 0) and b"improperly formatted" in oracle.stderr
+        done = check(*strict, "--report", tmp_path / "r.json", manifest)
+        assert done.returncode == 64, done.stderr
+        assert verdicts(tmp_path / "r.json") == {"a.txt": "OK", f"{manifest}:2": "MANIFEST_ERROR"}
+        assert f"{manifest}:2: escaped name has the escape \\x".encode() in done.stderr
+    # the same line unescaped (no leading backslash) is a plain name with a backslash in it
+    manifest.write_bytes(f"{digest}  b\\x.txt\n".encode())
+    assert subprocess.run(["md5sum", "-c", "--strict", "MD5.txt"], cwd=tmp_path).returncode == 0
+    assert check("--strict", manifest).returncode == 0
+    # tolerated only when asked, as md5sum -c without --strict tolerates it
+    manifest.write_bytes(good[0] + b"garbage\n")
+    assert check("--fail-on", "mismatch,missing", manifest).returncode == 0
+
+
+def test_results_stream_in_manifest_order_as_files_are_read(tmp_path):
+    from seqfixity.check import CheckOptions, check_manifests
+    from seqfixity.manifest_read import read_manifest
+
+    make_tree(tmp_path, ["a.bin", "b.bin", "c.bin"])
+    (tmp_path / "MD5.txt").write_bytes(md5sum_manifest(tmp_path) + b"garbage\n")
+    (tmp_path / "c.bin").unlink()
+    seen = []
+
+    def on_result(result):
+        seen.append((result.path, result.verdict.name))
+        if result.path == "a.bin":  # b.bin is read only after a.bin's verdict is out
+            (tmp_path / "b.bin").write_bytes(b"changed after a.bin was judged\n")
+
+    batch = check_manifests([read_manifest(str(tmp_path / "MD5.txt"))], CheckOptions(jobs=1), on_result=on_result)
+    assert seen == [("a.bin", "OK"), ("b.bin", "MISMATCH"), ("c.bin", "MISSING"),
+                    (f"{tmp_path}/MD5.txt:4", "MANIFEST_ERROR")]
+    assert [(r.path, r.verdict.name) for r in batch.results] == seen
+    lines = check("--jobs", "2", tmp_path / "MD5.txt").stdout.decode().splitlines()
+    starts = ["a.bin: OK", "b.bin: MISMATCH (md5 differs", "c.bin: MISSING", f"{tmp_path}/MD5.txt:4: MANIFEST_ERROR",
+              "PARTIALLY_SUCCEEDED: 1 OK, 1 MANIFEST_ERROR, 1 MISMATCH, 1 MISSING"]
+    assert len(lines) == len(starts) and all(line.startswith(s) for line, s in zip(lines, starts, strict=True))
+
+
+def test_outcome_counts_only_ok_files_as_passed(tmp_path):
+    root = make_tree(tmp_path / "run", ["x.bin", "y.bin"])
+    (root / "MD5.txt").write_bytes(md5sum_manifest(root))
+    (root / "new.bin").write_bytes(b"extra")
+    for name in ("x.bin", "y.bin"):
+        (root / name).write_bytes(b"all changed\n")
+    done = check("--completeness", "--fail-on", "mismatch", root / "MD5.txt")
+    assert done.returncode == 1
+    assert done.stdout.decode().splitlines()[-1] == "FAILED: 1 EXTRA, 2 MISMATCH"  # nothing was OK
+    (root / "y.bin").unlink()
+    done = check("--fail-on", "mismatch", root / "MD5.txt")
+    assert done.returncode == 1 and done.stdout.decode().splitlines()[-1] == "FAILED: 1 MISMATCH, 1 MISSING"
+
+
+def test_ignore_missing_needs_one_file_verified_ok_like_coreutils(tmp_path):
+    root = make_tree(tmp_path / "run", ["x.bin", "y.bin"])
+    (root / "MD5.txt").write_bytes(md5sum_manifest(root))
+    (root / "x.bin").unlink()
+    (root / "y.bin").write_bytes(b"changed\n")
+    oracle = subprocess.run(["md5sum", "-c", "--ignore-missing", "MD5.txt"], cwd=root, capture_output=True)
+    assert oracle.returncode == 1 and b"no file was verified" in oracle.stderr  # a mismatch verifies nothing
+    done = check("--ignore-missing", root / "MD5.txt")
+    assert done.returncode == 1 | 4 and b"no file was verified" in done.stderr
+    assert done.stdout.decode().splitlines()[-1] == "FAILED: 1 MISMATCH, 1 MISSING"
+
+
+def test_ok_lines_are_byte_for_byte_those_of_md5sum_check(tmp_path):
+    names = ["a b.txt", "new\nline.txt", "back\\slash.txt", "both\\and\nnew.txt", os.fsdecode(b"bad\xffname.bin")]
+    root = make_tree(tmp_path / "run", names)
+    (root / "MD5.txt").write_bytes(md5sum_manifest(root))
+    oracle = subprocess.run(["md5sum", "-c", "MD5.txt"], cwd=root, capture_output=True, check=True)
+    ours = check("MD5.txt", cwd=root)
+    assert ours.returncode == 0
+    assert ours.stdout.splitlines(keepends=True)[:-1] == oracle.stdout.splitlines(keepends=True)
+
+
+def test_leading_blanks_before_the_digest_are_skipped_as_md5sum_does(tmp_path):
+    make_tree(tmp_path, ["a.txt"])
+    line = md5sum_manifest(tmp_path)
+    (tmp_path / "MD5.txt").write_bytes(b"\t" + line + b" \t " + line)
+    assert subprocess.run(["md5sum", "-c", "--strict", "MD5.txt"], cwd=tmp_path).returncode == 0
+    done = check(tmp_path / "MD5.txt")
+    assert done.returncode == 0 and done.stdout.endswith(b"SUCCEEDED: 2 OK\n")
+
+
+def test_an_empty_batch_is_failed_and_does_not_exit_zero():
+    from seqfixity.results import BatchResult
+
+    empty = BatchResult()
+    assert empty.outcome.value == "FAILED" and empty.exit_code == 64
+    assert empty.to_dict()["exit_code"] == 64 and empty.summary_line() == "FAILED: no files"
+
+
+def test_a_listed_folder_is_unreadable_without_advice_check_cannot_follow(tmp_path):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "MD5.txt").write_text(f"{'0' * 32}  folder\n")
+    done = check(tmp_path / "MD5.txt")
+    assert done.returncode == 16
+    assert done.stdout.decode().splitlines()[0] == "folder: UNREADABLE (is a directory, not a file)"
+
+
+def test_a_folder_that_cannot_be_listed_is_reported_not_silently_skipped(tmp_path, monkeypatch):
+    from seqfixity.check import CheckOptions, check_manifests
+    from seqfixity.manifest_read import read_manifest
+
+    make_tree(tmp_path, ["a.bin", "locked/hidden.bin", "open/extra.bin"])
+    (tmp_path / "MD5.txt").write_bytes(md5sum_manifest(tmp_path).splitlines(keepends=True)[0])
+    real_scandir = os.scandir
+
+    def scandir(path="."):  # root can read any folder, so a refusal is simulated where os.walk lists
+        if os.fspath(path) == str(tmp_path / "locked"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    batch = check_manifests([read_manifest(str(tmp_path / "MD5.txt"))], CheckOptions(completeness=True))
+    assert [(r.path, r.verdict.name) for r in batch.results] == [
+        ("a.bin", "OK"), (f"{tmp_path}/open/extra.bin", "EXTRA"), (f"{tmp_path}/locked", "UNREADABLE")]
+    assert batch.results[-1].hint == "cannot list folder: Permission denied; files in it were not searched"
+    assert batch.exit_code == 8 | 16

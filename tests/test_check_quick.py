@@ -129,3 +129,29 @@ def test_non_md5_digests_from_jsonl(tmp_path):
     for digests in ("sha256", "crc32c", "xxh128"):
         done = run_cli("check", "--no-cache", "--root", root, tmp_path / f"{digests}.jsonl")
         assert done.returncode == 1 and f"{digests} differs".encode() in done.stdout, done.stdout
+
+
+def test_a_damaged_cache_entry_is_ignored_not_a_crash(tmp_path):
+    root = make_tree(tmp_path / "run", ["x.bin"])
+    manifest = root / "MD5.txt"
+    manifest.write_bytes(md5sum_manifest(root))
+    info = os.stat(root / "x.bin")
+    key = f"{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}"
+    cache = tmp_path / "cache.json"
+    for damaged in ("md5 xxh128", {"md5": 5, "xxh128": None}, ["md5"]):
+        cache.write_text(json.dumps({"version": 1, "entries": {key: damaged}}))
+        done = run_cli("check", "--quick", "--cache", cache, manifest)
+        assert done.returncode == 0 and done.stdout.endswith(b"SUCCEEDED: 1 OK\n"), done.stderr
+
+
+def test_swapped_content_is_named_for_manifests_of_plain_etags(tmp_path):
+    root = make_tree(tmp_path / "run", ["x.bin", "y.bin"])
+    rows = [{"path": r["path"], "etag": r["etag"]} for r in _jsonl(root)]  # below the threshold: ETag == MD5
+    _write_jsonl(tmp_path / "etags.jsonl", rows)
+    x, y = (root / "x.bin").read_bytes(), (root / "y.bin").read_bytes()
+    (root / "x.bin").write_bytes(y)
+    (root / "y.bin").write_bytes(x)
+    done = run_cli("check", "--no-cache", "--root", root, tmp_path / "etags.jsonl")
+    assert done.returncode == 1
+    assert "./x.bin: MISMATCH (md5 differs" in done.stdout.decode()
+    assert b"content is that of listed './y.bin' (swapped or overwritten?)" in done.stdout

@@ -257,3 +257,92 @@ def test_python_api():
     hasher = seqfixity.ETagHasher(5)
     hasher.update(b"0123456789ab")
     assert hasher.hexdigest() == reference_etag(b"0123456789ab", 5)
+
+
+def test_output_file_mode_follows_the_umask_or_the_file_it_replaces(tmp_path):
+    write_random(tmp_path / "x.bin", 100)
+    command = [sys.executable, "-m", "seqfixity", "hash", "-o"]
+    for umask, mode in ((0o077, 0o600), (0o002, 0o664)):
+        out = tmp_path / f"new-{umask:o}.md5"
+        subprocess.run([*command, out, tmp_path / "x.bin"], env=cli_env(), umask=umask, check=True)
+        assert out.stat().st_mode & 0o777 == mode
+    kept = tmp_path / "kept.md5"
+    kept.write_bytes(b"old\n")
+    kept.chmod(0o640)
+    subprocess.run([*command, kept, tmp_path / "x.bin"], env=cli_env(), umask=0o022, check=True)
+    assert kept.stat().st_mode & 0o777 == 0o640
+    assert kept.read_bytes().endswith(b"  " + bytes(tmp_path / "x.bin") + b"\n")
+
+
+class _SlowMd5:
+    """An MD5 that dawdles, so the reading lane runs ahead and must wait for its buffers to come back."""
+
+    def __init__(self, fail_after: int | None = None):
+        self.md5, self.calls, self.fail_after = hashlib.md5(), 0, fail_after
+
+    def update(self, chunk):
+        import time
+
+        self.calls += 1
+        if self.fail_after is not None and self.calls > self.fail_after:
+            raise MemoryError("lane broke")
+        time.sleep(0.002)
+        self.md5.update(chunk)
+
+
+def test_two_lanes_never_overwrite_a_buffer_still_in_use_and_pass_on_a_lane_failure(tmp_path, monkeypatch):
+    import seqfixity.digest as digest
+
+    monkeypatch.setattr(digest, "SPLIT_MIN_SIZE", 0)
+    path = write_random(tmp_path / "f", 3 * MiB + 17, seed=9)
+    data = path.read_bytes()
+    ring = BufferRing(count=2, size=64 * 1024)  # 49 chunks through two buffers
+    slow, fast = _SlowMd5(), hashlib.md5()
+    read_once(str(path), [(slow, 1.0), (fast, 1.0)], ring)
+    assert slow.md5.hexdigest() == fast.hexdigest() == hashlib.md5(data).hexdigest()
+    with pytest.raises(MemoryError, match="lane broke"):  # raised in the reading thread, nothing hangs
+        read_once(str(path), [(_SlowMd5(fail_after=3), 1.0), (_SlowMd5(fail_after=3), 1.0)], ring)
+    after = hashlib.md5()
+    read_once(str(path), [(after, 1.0), (_SlowMd5(), 1.0)], ring)  # the same ring still works
+    assert after.hexdigest() == hashlib.md5(data).hexdigest()
+
+
+def test_hash_files_keeps_the_order_and_reports_each_failure_in_place(tmp_path):
+    from seqfixity.digest import hash_files
+
+    paths = [write_random(tmp_path / f"f{i}", 1000 * i + 1, seed=i) for i in range(6)]
+    (tmp_path / "folder").mkdir()
+    order = [paths[0], tmp_path / "none", paths[1], tmp_path / "folder", *paths[2:]]
+    for jobs in (1, 2, 4):
+        records = list(hash_files([str(p) for p in order], Settings(digests=("md5",)), jobs=jobs))
+        assert [r.path for r in records] == [str(p) for p in order]
+        assert [r.error_kind for r in records] == ["", "missing", "", "unreadable", "", "", "", ""]
+        assert all(r.digests["md5"] == hashlib.md5(Path(r.path).read_bytes()).hexdigest() for r in records if r.ok)
+
+
+def test_a_bad_name_with_line_breaks_still_gets_one_stderr_line(tmp_path):
+    good = write_random(tmp_path / "good", 10)
+    done = run_cli("hash", tmp_path / "no\nsuch", tmp_path / "no\rway", good)
+    assert done.returncode == 4
+    assert done.stderr.decode().splitlines() == [f"seqfixity: {tmp_path}/no\\nsuch: no such file or directory",
+                                                 f"seqfixity: {tmp_path}/no\\rway: no such file or directory"]
+    assert done.stdout == subprocess.run(["md5sum", good], capture_output=True).stdout
+
+
+def test_etag_presets_with_a_bad_size_is_a_usage_error_not_a_traceback():
+    done = run_cli("etag", "presets", "5XB")
+    assert done.returncode == 128 and b"Traceback" not in done.stderr
+    assert b"unknown unit 'XB' in '5XB'" in done.stderr
+    shown = run_cli("etag", "presets", "5GiB")
+    assert shown.returncode == 0 and b"aws-cli" in shown.stdout and b"-> 640 parts of 8MiB" in shown.stdout
+
+
+def test_output_through_a_symbolic_link_keeps_the_link(tmp_path):
+    x = write_random(tmp_path / "x.bin", 100)
+    (tmp_path / "runs").mkdir()
+    real = tmp_path / "runs" / "42.md5"
+    real.write_bytes(b"old\n")
+    link = tmp_path / "current.md5"
+    link.symlink_to(real)
+    assert run_cli("hash", "-o", link, x).returncode == 0
+    assert link.is_symlink() and real.read_bytes() == subprocess.run(["md5sum", x], capture_output=True).stdout

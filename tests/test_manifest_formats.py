@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 
@@ -130,3 +131,29 @@ def test_written_lines_read_back_to_the_same_name(name):
         entry = parse_gnu_line(line.rstrip(b"\n"))
         assert not isinstance(entry, str) and entry.name == name and entry.digests == {"md5": MD5}
     assert bagit_decode(bagit_line(MD5, name)[34:-1]) == name
+
+
+@pytest.mark.parametrize("size", ["3\u00b2", "x", "", "-1"])
+def test_a_size_that_is_not_a_plain_number_is_left_out_not_a_crash(size):
+    from seqfixity.manifest_read import read_manifest
+
+    md5 = "0" * 32
+    ena = read_manifest("filereport.tsv", "ena",
+                        f"run_accession\tfastq_ftp\tfastq_md5\tfastq_bytes\nR1\tftp/a\t{md5}\t{size}\n".encode())
+    jsonl = read_manifest("s.jsonl", "jsonl", json.dumps({"path": "a", "md5": md5, "size": size}).encode())
+    for manifest in (ena, jsonl):
+        assert not manifest.problems and [(e.size, e.digests) for e in manifest.entries] == [(None, {"md5": md5})]
+
+
+def test_odd_fields_in_our_own_records_are_problems_not_crashes():
+    from seqfixity.manifest_read import read_manifest
+
+    md5 = "0" * 32
+    tsv = read_manifest("s.tsv", "tsv", f"path\tmd5\tetag_part_size\na\t{md5}\tabc\nb\t{md5}\t8388608\n".encode())
+    assert [(p.line, p.message) for p in tsv.problems] == [(2, "etag_part_size 'abc' is not a number of bytes")]
+    assert [(e.name, e.etag_part_size, e.line) for e in tsv.entries] == [(b"b", 8388608, 3)]
+    rows = [{"path": 5, "md5": md5}, {"path": "a", "md5": 5}, {"path": "a", "md5": md5, "etag_part_size": -1},
+            {"path": "c", "md5": md5.upper(), "size": 7, "mtime": 1.5, "reads": None, "naming": []}]
+    jsonl = read_manifest("s.jsonl", "jsonl", "".join(json.dumps(r) + "\n" for r in rows).encode())
+    assert [p.line for p in jsonl.problems] == [1, 2, 3]
+    assert [(e.name, e.digests, e.size, e.line) for e in jsonl.entries] == [(b"c", {"md5": md5}, 7, 4)]

@@ -33,14 +33,19 @@ def cache_key(info: os.stat_result) -> str:
 class DigestCache:
     """Digests by file identity, loaded from and saved to one JSON file."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], load: bool = True) -> None:
+        """Load the cache at ``path``; with ``load=False`` start empty and replace the file on :meth:`save`."""
         self.path = Path(path)
         self.entries: dict[str, dict[str, str]] = {}
-        self.dirty = False
+        self.dirty = not load
+        if not load:
+            return
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             if data.get("version") == CACHE_VERSION and isinstance(data.get("entries"), dict):
-                self.entries = data["entries"]
+                # a damaged or hand-edited cache loses its odd entries, never crashes a check
+                self.entries = {key: value for key, value in data["entries"].items()
+                                if isinstance(value, dict) and all(isinstance(v, str) for v in value.values())}
         except (OSError, ValueError, AttributeError):
             self.entries = {}
 

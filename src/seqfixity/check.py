@@ -11,8 +11,8 @@ EXTRA (``completeness``), UNREADABLE, UNVERIFIABLE or MANIFEST_ERROR.
 from __future__ import annotations
 
 import os
-from collections import defaultdict
-from collections.abc import Iterable
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from seqfixity.cache import DigestCache
@@ -71,25 +71,26 @@ def _show(path: str) -> str:
     return path[len(here):] if path.startswith(here) else path
 
 
-def _walk(root: str, subfolder: str = "") -> list[str]:
-    """Return the absolute paths of all files below ``root`` (or ``root/subfolder``), sorted."""
+def _walk(root: str, unlistable: dict[str, OSError]) -> list[str]:
+    """Return the absolute paths of all files below ``root``, sorted; note folders that cannot be listed."""
     found = []
-    for folder, subfolders, files in os.walk(os.path.join(root, subfolder)):
+    for folder, subfolders, files in os.walk(root, onerror=lambda err: unlistable.setdefault(err.filename, err)):
         subfolders.sort()
         found.extend(os.path.join(folder, name) for name in sorted(files))
     return found
 
 
 class _RootIndex:
-    """Files below each root, listed once and only when needed."""
+    """Files below each root, listed once and only when needed, and the folders that could not be listed."""
 
     def __init__(self) -> None:
         self._files: dict[str, list[str]] = {}
         self._by_name: dict[str, dict[str, list[str]]] = {}
+        self.unlistable: dict[str, OSError] = {}
 
     def files(self, root: str) -> list[str]:
         if root not in self._files:
-            self._files[root] = _walk(root)
+            self._files[root] = _walk(root, self.unlistable)
         return self._files[root]
 
     def named(self, root: str, name: str) -> list[str]:
@@ -99,6 +100,19 @@ class _RootIndex:
                 index[os.path.basename(path)].append(path)
             self._by_name[root] = index
         return self._by_name[root].get(name, [])
+
+
+def _promised(entry: ManifestEntry) -> dict[str, str]:
+    """The digests ``entry`` promises; a single-part ETag (a plain MD5) also stands as the MD5."""
+    digests = dict(entry.digests)
+    if "etag" in digests and "md5" not in digests:
+        try:
+            etag = parse_etag(digests["etag"])
+        except EtagError:
+            return digests
+        if not etag.multipart:
+            digests["md5"] = etag.hex
+    return digests
 
 
 def _wanted_digests(entry: ManifestEntry) -> tuple[dict[str, int], str]:
@@ -191,14 +205,9 @@ def _judge(target: Target, hasher: DigestSource, owners: dict[str, str]) -> File
         return _result(target, Verdict.SIZE_MISMATCH, _size_hint(target.entry.size, info.st_size), actual)
     found = hasher.digests.get(path, {})
     actual.update(found)
-    compared = [d for d in target.entry.digests if d in found and d != "etag"]
-    expected_md5 = target.entry.digests.get("md5")
-    if "md5" not in target.entry.digests and "etag" in target.entry.digests and "md5" in found:
-        etag = parse_etag(target.entry.digests["etag"])
-        if not etag.multipart:
-            expected_md5 = etag.hex
-            compared.append("md5")
-    wrong = [d for d in compared if found[d] != (expected_md5 if d == "md5" else target.entry.digests[d])]
+    promised = _promised(target.entry)
+    compared = [d for d in promised if d in found and d != "etag"]
+    wrong = [d for d in compared if found[d] != promised[d]]
     etag_hint = ""
     if "etag" in found and "etag" in target.entry.digests and found["etag"] != target.entry.digests["etag"]:
         want, got = parse_etag(target.entry.digests["etag"]), parse_etag(found["etag"])
@@ -213,9 +222,7 @@ def _judge(target: Target, hasher: DigestSource, owners: dict[str, str]) -> File
         name = wrong[0]
         value = found.get(name, "")
         other = owners.get(value)
-        hint = etag_hint if name == "etag" else (
-            f"{name} differs: expected {(expected_md5 if name == 'md5' else target.entry.digests[name])}, "
-            f"found {value}")
+        hint = etag_hint if name == "etag" else f"{name} differs: expected {promised[name]}, found {value}"
         if other and other != target.entry.display:
             hint += f"; content is that of listed {other!r} (swapped or overwritten?)"
         return _result(target, Verdict.MISMATCH, hint, actual)
@@ -224,8 +231,14 @@ def _judge(target: Target, hasher: DigestSource, owners: dict[str, str]) -> File
     return _result(target, Verdict.OK, "", actual)
 
 
-def check_manifests(manifests: Iterable[Manifest], options: CheckOptions) -> BatchResult:
-    """Check every entry of ``manifests``; return one result per entry, malformed line and extra file."""
+def check_manifests(manifests: Iterable[Manifest], options: CheckOptions,
+                    on_result: Callable[[FileResult], None] | None = None) -> BatchResult:
+    """Check every entry of ``manifests``; return one result per entry, malformed line and extra file.
+
+    ``on_result`` is called with each result as soon as it is decided, in the
+    order of the returned batch (manifest order, then EXTRA files), so a caller
+    can stream them as ``md5sum -c`` does.
+    """
     manifests = list(manifests)
     index = _RootIndex()
     rows: list[tuple[int, int, FileResult | Target]] = []
@@ -245,35 +258,60 @@ def check_manifests(manifests: Iterable[Manifest], options: CheckOptions) -> Bat
             target.wanted = wanted
             targets.append(target)
             rows.append((number, entry.line, target))
+    rows.sort(key=lambda item: (item[0], item[1]))
     hasher = DigestSource(options.settings, options.cache, options.quick, options.rehash, options.jobs,
                           options.progress)
+    owners = {v: t.entry.display for t in targets for v in _promised(t.entry).values()}
     needs: dict[str, dict[str, int]] = defaultdict(dict)
     for target in targets:
         if target.result is None and target.local:
             info = hasher.stat(target.local)
-            if info is not None and not (target.entry.size is not None and target.entry.size != info.st_size):
+            if info is None or (target.entry.size is not None and target.entry.size != info.st_size):
+                target.result = _judge(target, hasher, owners)
+            else:
                 needs[target.local].update(target.wanted)
-    hasher.compute(needs)
-    owners = {v: t.entry.display for t in targets for v in t.entry.digests.values()}
-    for target in targets:
-        if target.result is None:
-            target.result = _judge(target, hasher, owners)
     listed = {t.local for t in targets if t.local}
     excluded = listed | {os.path.abspath(m.source) for m in manifests} | {os.path.abspath(p) for p in options.exclude}
     hunt = options.find_moved and not options.ignore_missing
-    missing = [t for t in targets if t.result.verdict is Verdict.MISSING and t.wanted]
+    missing = [t for t in targets if t.result is not None and t.result.verdict is Verdict.MISSING and t.wanted]
     # sizes narrow the search for moved content; without them only --completeness reads unlisted files
     searchable = [t for t in missing if t.entry.size is not None or options.completeness] if hunt else []
     unlisted = _unlisted(manifests, targets, index, excluded) if options.completeness or searchable else []
+    # moved content is looked for first, so every listed row is final when its file has been read
     moved_to = _find_moved(searchable, unlisted, hasher) if searchable else set()
     batch = BatchResult(fail_on=options.fail_on)
-    for _, _, row in sorted(rows, key=lambda item: (item[0], item[1])):
-        batch.add(row.result if isinstance(row, Target) else row)
+
+    def emit(result: FileResult) -> None:
+        batch.add(result)
+        if on_result is not None:
+            on_result(result)
+
+    queue = deque(item for _, _, item in rows)
+    read: set[str] = set()
+
+    def flush(final: bool) -> None:
+        """Emit rows from the front of the queue while they are decided (all of them when ``final``)."""
+        while queue:
+            item = queue[0]
+            if isinstance(item, Target) and item.result is None:
+                if not final and item.local not in read:
+                    return
+                item.result = _judge(item, hasher, owners)
+            queue.popleft()
+            emit(item.result if isinstance(item, Target) else item)
+
+    for path in hasher.stream(needs):
+        read.add(path)
+        flush(final=False)
+    flush(final=True)
     if options.completeness:
         for path in unlisted:
             if path not in moved_to:
-                batch.add(FileResult(path=_show(path), verdict=Verdict.EXTRA,
-                                     hint="on disk under the root but not listed", actual={"size": _size(path)}))
+                emit(FileResult(path=_show(path), verdict=Verdict.EXTRA,
+                                hint="on disk under the root but not listed", actual={"size": _size(path)}))
+    for folder, error in sorted(index.unlistable.items()):
+        emit(FileResult(path=_show(folder), verdict=Verdict.UNREADABLE,
+                        hint=f"cannot list folder: {error.strerror}; files in it were not searched"))
     _apply_ignore_missing(batch, options)
     return batch
 
@@ -313,8 +351,7 @@ def _find_moved(missing: list[Target], unlisted: list[str], hasher: DigestSource
     moved: set[str] = set()
     for target in missing:
         for digest in target.wanted:
-            expected = target.entry.digests.get(digest) or (
-                parse_etag(target.entry.digests["etag"]).hex if digest == "md5" else "")
+            expected = _promised(target.entry).get(digest, "")
             place = by_digest.get(expected)
             if place and place not in moved:
                 moved.add(place)
@@ -326,9 +363,6 @@ def _find_moved(missing: list[Target], unlisted: list[str], hasher: DigestSource
 
 
 def _apply_ignore_missing(batch: BatchResult, options: CheckOptions) -> None:
-    """With ``ignore_missing``, MISSING stops failing the run, unless nothing at all was verified."""
-    if not options.ignore_missing:
-        return
-    verified = [r for r in batch.results if r.verdict not in (Verdict.MISSING, Verdict.MANIFEST_ERROR)]
-    if verified:
+    """With ``ignore_missing``, MISSING stops failing the run, unless no file was verified OK (as in coreutils)."""
+    if options.ignore_missing and any(r.verdict is Verdict.OK for r in batch.results):
         batch.fail_on = batch.fail_on - {Verdict.MISSING}

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections import defaultdict
+from collections.abc import Iterator
 
 from seqfixity.cache import DigestCache
-from seqfixity.digest import check_regular_file, hash_files
+from seqfixity.digest import check_regular_file, hash_planned
 from seqfixity.errors import InputError
 from seqfixity.progress import byte_progress
+from seqfixity.record import FileRecord
 from seqfixity.settings import Settings
 
 CACHE_DIGEST = "xxh128"
@@ -55,55 +56,61 @@ class DigestSource:
         """Return the stat of a regular file, or None (remembering why) when it cannot be read."""
         if path not in self.stats and path not in self.errors:
             try:
-                self.stats[path] = check_regular_file(path)
+                self.stats[path] = check_regular_file(path, folder_hint=", not a file")
             except InputError as err:
                 self.errors[path] = ("missing" if err.missing else "unreadable", err.reason)
         return self.stats.get(path)
 
     def compute(self, needs: dict[str, dict[str, int]]) -> None:
-        """Compute ``needs`` ({path: {digest: part size}}), one read per file, grouped by settings."""
-        groups: dict[tuple, list[str]] = defaultdict(list)
-        cache = self.cache
+        """Compute ``needs`` ({path: {digest: part size}}), one read per file."""
+        for _ in self.stream(needs):
+            pass
+
+    def stream(self, needs: dict[str, dict[str, int]]) -> Iterator[str]:
+        """Compute ``needs`` one read per file; yield each path, in order, once its digests or error are known."""
+        plans: dict[str, tuple] = {}
         for path, wanted in needs.items():
             info = self.stat(path)
             if info is None:
                 continue
-            if cache is not None:
-                wanted = {**wanted, CACHE_DIGEST: 0}
-                needs[path] = wanted
-            cached = cache.get(info) if cache is not None and self.quick else None
+            if self.cache is not None:
+                wanted = needs[path] = {**wanted, CACHE_DIGEST: 0}
+            cached = self.cache.get(info) if self.cache is not None and self.quick else None
             names = {d: _cache_name(d, p, self.settings) for d, p in wanted.items()}
             if cached and all(n in cached for n in names.values()):
                 self.digests[path] = {d: cached[n] for d, n in names.items()}
                 if self.rehash:
-                    groups[(REHASH_PLAN, (self.rehash, 0))].append(path)
+                    plans[path] = (REHASH_PLAN, (self.rehash, 0))
                     self.rehashed[path] = cached.get(self.rehash, "")
                 continue
-            groups[tuple(sorted(wanted.items()))].append(path)
-        total = sum(self.stats[p].st_size for paths in groups.values() for p in paths)
-        with byte_progress(total, self.progress, "checking") as advance:
-            for plan, paths in groups.items():
-                self._read(plan, paths, advance)
-
-    def _read(self, plan: tuple, paths: list[str], advance) -> None:
-        rehash_only = plan[0] == REHASH_PLAN
-        wanted = dict(plan[1:] if rehash_only else plan)
-        settings = _plan_settings(wanted, self.settings)
+            plans[path] = tuple(sorted(wanted.items()))
+        settings = {plan: _plan_settings(dict(plan[1:] if plan[0] == REHASH_PLAN else plan), self.settings)
+                    for plan in set(plans.values())}
+        total = sum(self.stats[p].st_size for p in plans)
         read_at = time.time()
-        for record in hash_files(paths, settings, jobs=self.jobs, on_bytes=advance):
-            path = record.path
-            if not record.ok:
-                self.errors[path] = (record.error_kind, record.error)
-                self.digests.pop(path, None)
-                continue
-            if rehash_only:
-                now = record.digests[self.rehash]
-                if now != self.rehashed[path]:
-                    self.errors[path] = ("rehash", f"{self.rehash} differs from the cached read at the "
-                                                   "same size and mtime: changed in place or bit rot")
-                continue
-            self.digests[path] = dict(record.digests)
-            info = self.stats[path]
-            if self.cache is not None and (record.size, record.mtime_ns) == (info.st_size, info.st_mtime_ns):
-                named = {_cache_name(d, wanted.get(d, 0), settings): v for d, v in record.digests.items()}
-                self.cache.put(info, path, named, read_at)
+        with byte_progress(total, self.progress, "checking") as advance:
+            records = hash_planned(((p, settings[plan]) for p, plan in plans.items()), self.jobs, advance)
+            for path in needs:
+                if path in plans:
+                    record = next(records)
+                    self._take(record, plans[path], settings[plans[path]], read_at)
+                yield path
+
+    def _take(self, record: FileRecord, plan: tuple, settings: Settings, read_at: float) -> None:
+        """Remember what one read found (and cache it), or why it failed."""
+        path = record.path
+        if not record.ok:
+            self.errors[path] = (record.error_kind, record.error)
+            self.digests.pop(path, None)
+            return
+        if plan[0] == REHASH_PLAN:
+            if record.digests[self.rehash] != self.rehashed[path]:
+                self.errors[path] = ("rehash", f"{self.rehash} differs from the cached read at the "
+                                               "same size and mtime: changed in place or bit rot")
+            return
+        self.digests[path] = dict(record.digests)
+        info = self.stats[path]
+        if self.cache is not None and (record.size, record.mtime_ns) == (info.st_size, info.st_mtime_ns):
+            wanted = dict(plan)
+            named = {_cache_name(d, wanted.get(d, 0), settings): v for d, v in record.digests.items()}
+            self.cache.put(info, path, named, read_at)

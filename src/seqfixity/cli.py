@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
 from seqfixity import __version__
-from seqfixity.commands import aggregate as aggregate_command
-from seqfixity.commands import check as check_command
-from seqfixity.commands import digest as digest_command
-from seqfixity.commands import etag as etag_command
-from seqfixity.commands import hash as hash_command
-from seqfixity.commands import pipeline_def as pipeline_def_command
-from seqfixity.commands import verify as verify_command
 from seqfixity.commands.common import EXIT_CODES_HELP, say
 from seqfixity.errors import SeqfixityError
 from seqfixity.verdict import USAGE_ERROR_EXIT
 
-COMMANDS = (hash_command, etag_command, check_command, verify_command, digest_command, aggregate_command,
-            pipeline_def_command)
+# Subcommand -> the module that registers it. Only the module of the subcommand given is imported, so
+# `seqfixity hash` starts without loading what check, verify or the workflow need (start-up time counts
+# against md5sum on every file).
+COMMANDS = {
+    "hash": "seqfixity.commands.hash",
+    "etag": "seqfixity.commands.etag",
+    "check": "seqfixity.commands.check",
+    "verify": "seqfixity.commands.verify",
+    "digest": "seqfixity.commands.digest",
+    "aggregate": "seqfixity.commands.aggregate",
+    "pipeline-def": "seqfixity.commands.pipeline_def",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,8 +35,8 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(USAGE_ERROR_EXIT)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the parser with every subcommand registered."""
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """Return the parser: with only the subcommand ``argv`` starts with, else with every subcommand."""
     parser = _Parser(
         prog="seqfixity",
         description="Prove sequencing data arrived intact: MD5, S3/ICA multipart ETags and fast "
@@ -43,14 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"seqfixity {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                        parser_class=_Parser)
-    for command in COMMANDS:
-        command.register(subparsers)
+    chosen = [COMMANDS[argv[0]]] if argv and argv[0] in COMMANDS else COMMANDS.values()
+    for module in chosen:
+        importlib.import_module(module).register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         return args.run(args)
     except SeqfixityError as err:

@@ -58,8 +58,14 @@ class FileIdentity:
     device: int
 
 
-def check_regular_file(path: str) -> os.stat_result:
-    """Return ``os.stat(path)``, or raise :class:`InputError` saying why it cannot be hashed."""
+FOLDER_HINT = " (use --recursive to hash the files in it)"
+
+
+def check_regular_file(path: str, folder_hint: str = FOLDER_HINT) -> os.stat_result:
+    """Return ``os.stat(path)``, or raise :class:`InputError` saying why it cannot be hashed.
+
+    ``folder_hint`` follows "is a directory" (a command without ``--recursive`` passes "").
+    """
     try:
         info = os.stat(path)
     except FileNotFoundError:
@@ -69,7 +75,7 @@ def check_regular_file(path: str) -> os.stat_result:
     except OSError as err:
         raise InputError(path, f"cannot stat: {err.strerror}") from None
     if stat.S_ISDIR(info.st_mode):
-        raise InputError(path, "is a directory (use --recursive to hash the files in it)")
+        raise InputError(path, f"is a directory{folder_hint}")
     if not stat.S_ISREG(info.st_mode):
         kind = "FIFO" if stat.S_ISFIFO(info.st_mode) else "device or socket"
         raise InputError(path, f"is a {kind}, not a regular file; copy it to a file first")
@@ -261,18 +267,28 @@ def hash_files(
     still hashed.
     """
     settings = settings or Settings()
+    return hash_planned(((path, settings) for path in paths), jobs, on_bytes)
 
-    def one(path: str) -> FileRecord:
+
+def hash_planned(
+    plan: Iterable[tuple[str, Settings]],
+    jobs: int = 2,
+    on_bytes: ProgressCallback | None = None,
+) -> Iterator[FileRecord]:
+    """Like :func:`hash_files`, with each path's own settings: yield one record per ``(path, settings)``, in order."""
+
+    def one(item: tuple[str, Settings]) -> FileRecord:
+        path, settings = item
         try:
             return hash_file(path, settings, on_bytes=on_bytes)
         except (InputError, EtagError) as err:
             return failed_record(path, err)
 
-    paths = list(paths)
-    if jobs <= 1 or len(paths) <= 1:
-        yield from map(one, paths)
+    plan = list(plan)
+    if jobs <= 1 or len(plan) <= 1:
+        yield from map(one, plan)
         return
     from concurrent.futures import ThreadPoolExecutor  # imported here to keep start-up short
 
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="seqfixity-worker") as pool:
-        yield from pool.map(one, paths)
+        yield from pool.map(one, plan)

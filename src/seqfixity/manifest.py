@@ -34,15 +34,26 @@ def escape_name(name: str | bytes) -> tuple[bytes, bool]:
     return escaped, True
 
 
+_UNESCAPES = {b"\\": b"\\", b"n": b"\n", b"r": b"\r"}
+
+
 def unescape_name(escaped: bytes) -> bytes:
-    """Undo :func:`escape_name` (for a line that began with a backslash)."""
+    """Undo :func:`escape_name` (for a line that began with a backslash).
+
+    Raises :class:`ValueError` for any other backslash sequence, or a lone
+    backslash at the end, which ``md5sum -c`` rejects as an improperly formatted line.
+    """
     out = bytearray()
     index = 0
     while index < len(escaped):
         char = escaped[index:index + 1]
-        if char == b"\\" and index + 1 < len(escaped):
+        if char == b"\\":
             following = escaped[index + 1:index + 2]
-            out += {b"\\": b"\\", b"n": b"\n", b"r": b"\r"}.get(following, b"\\" + following)
+            if following not in _UNESCAPES:
+                shown = "a lone backslash at its end" if not following else \
+                    f"the escape \\{following.decode('ascii', 'replace')}"
+                raise ValueError(f"escaped name has {shown} (md5sum writes only \\\\, \\n and \\r)")
+            out += _UNESCAPES[following]
             index += 2
         else:
             out += char

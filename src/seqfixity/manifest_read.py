@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from seqfixity.manifest import unescape_name
-from seqfixity.record import FileRecord
 
 INPUT_FORMATS = ("auto", "gnu", "bsd", "sidecar", "hashdeep", "bagit", "rclone", "ena", "jsonl", "tsv")
 HEX_ALGORITHMS = {32: "md5", 40: "sha1", 56: "sha224", 64: "sha256", 96: "sha384", 128: "sha512"}
@@ -70,6 +69,14 @@ class Manifest:
     problems: list[ManifestProblem] = field(default_factory=list)
     default_match: str = "path"
 
+    def add(self, line: int, parsed: ManifestEntry | str) -> None:
+        """Keep what a reader made of ``line``: an entry, or (as text) what is wrong with the line."""
+        if isinstance(parsed, str):
+            self.problems.append(ManifestProblem(line, parsed))
+        else:
+            parsed.line = line
+            self.entries.append(parsed)
+
     @property
     def folder(self) -> str:
         """The folder manifest paths are relative to by default (the current one for stdin)."""
@@ -115,7 +122,10 @@ def parse_gnu_line(line: bytes) -> ManifestEntry | str:
     if not name:
         return "no file name after the checksum"
     if escaped:
-        name = unescape_name(name)
+        try:
+            name = unescape_name(name)
+        except ValueError as err:
+            return str(err)
     return ManifestEntry(name=name, digests={found[0]: found[1]})
 
 
@@ -124,14 +134,10 @@ def read_gnu(data: bytes, manifest: Manifest, decode_name: Callable[[bytes], byt
     for number, line in _lines(data):
         if not line.strip() or line.lstrip().startswith(b"#"):
             continue
-        parsed = parse_gnu_line(line.lstrip(b" "))
-        if isinstance(parsed, str):
-            manifest.problems.append(ManifestProblem(number, parsed))
-            continue
-        if decode_name:
+        parsed = parse_gnu_line(line.lstrip(b" \t"))  # coreutils skips leading blanks
+        if decode_name and not isinstance(parsed, str):
             parsed.name = decode_name(parsed.name)
-        parsed.line = number
-        manifest.entries.append(parsed)
+        manifest.add(number, parsed)
 
 
 _RCLONE_QUOTE = "\u201b"
@@ -257,21 +263,32 @@ def read_ena(data: bytes, manifest: Manifest) -> None:
             if found is None:
                 manifest.problems.append(ManifestProblem(number, f"{checksum!r} is not a hex digest"))
                 continue
-            size = int(sizes[index]) if sizes and sizes[index].isdigit() else None
+            size = _whole_number(sizes[index]) if sizes else None
             manifest.entries.append(ManifestEntry(os.fsencode(url.strip()), {found[0]: found[1]}, size, number))
 
 
-def _entry_from_mapping(data: dict, number: int) -> ManifestEntry | str:
-    if not isinstance(data, dict) or not data.get("path"):
-        return "no 'path' field"
-    record = FileRecord.from_dict({k: v for k, v in data.items() if k in NOT_DIGESTS or isinstance(v, str)})
-    digests = {k: v.lower() if _HEX_TEXT.match(v) else v for k, v in record.digests.items()
-               if k not in NOT_DIGESTS and v}
+def _whole_number(value: object) -> int | None:
+    """``value`` as a number of bytes when it is a non-negative integer or its decimal text, else None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if value >= 0 else None
+    if isinstance(value, str) and value.strip().isdecimal():
+        return int(value)
+    return None
+
+
+def _entry_from_mapping(data: object) -> ManifestEntry | str:
+    """An entry from one of seqfixity's own records (a JSONL object or a TSV row), or what is wrong with it."""
+    if not isinstance(data, dict) or not isinstance(data.get("path"), str) or not data["path"]:
+        return "no 'path' field (the file name as text)"
+    digests = {key: value.lower() if _HEX_TEXT.match(value) else value for key, value in data.items()
+               if key not in NOT_DIGESTS and isinstance(value, str) and value}
     if not digests:
         return "no digest field (md5, etag, xxh128, sha256, ...)"
-    size = data.get("size")
-    size = int(size) if str(size).isdigit() else None
-    return ManifestEntry(os.fsencode(record.path), digests, size, number, int(record.etag_part_size or 0))
+    part_size = _whole_number(data.get("etag_part_size"))
+    if part_size is None and data.get("etag_part_size") not in (None, ""):
+        return f"etag_part_size {data['etag_part_size']!r} is not a number of bytes"
+    return ManifestEntry(os.fsencode(data["path"]), digests, _whole_number(data.get("size")),
+                         etag_part_size=part_size or 0)
 
 
 def read_jsonl(data: bytes, manifest: Manifest) -> None:
@@ -280,13 +297,10 @@ def read_jsonl(data: bytes, manifest: Manifest) -> None:
         if not line.strip():
             continue
         try:
-            parsed = _entry_from_mapping(json.loads(line), number)
+            parsed = _entry_from_mapping(json.loads(line))
         except (ValueError, TypeError) as err:
             parsed = f"not a JSON object: {err}"
-        if isinstance(parsed, str):
-            manifest.problems.append(ManifestProblem(number, parsed))
-        else:
-            manifest.entries.append(parsed)
+        manifest.add(number, parsed)
 
 
 def _tsv_unescape(text: str) -> str:
@@ -301,11 +315,7 @@ def read_tsv(data: bytes, manifest: Manifest) -> None:
             manifest.problems.append(ManifestProblem(number, f"{len(cells)} columns, header has {len(header)}"))
             continue
         row = {key: _tsv_unescape(value) for key, value in zip(header, cells, strict=True) if value != ""}
-        parsed = _entry_from_mapping(row, number)
-        if isinstance(parsed, str):
-            manifest.problems.append(ManifestProblem(number, parsed))
-        else:
-            manifest.entries.append(parsed)
+        manifest.add(number, _entry_from_mapping(row))
 
 
 def read_rclone(data: bytes, manifest: Manifest) -> None:

@@ -28,3 +28,15 @@ def byte_progress(total: int, enabled: bool, description: str = "hashing") -> It
                 bar.update(count)
 
         yield advance
+
+
+@contextlib.contextmanager
+def bars_lifted() -> Iterator[None]:
+    """Take any progress bar off the terminal while the block writes to stdout, then redraw it."""
+    if "tqdm" not in sys.modules or not sys.stderr.isatty():
+        yield
+        return
+    from tqdm import tqdm
+
+    with tqdm.external_write_mode(file=sys.stdout):
+        yield

@@ -18,8 +18,13 @@ from seqfixity.verdict import ALL_FAILURE_VERDICTS, Outcome, Verdict, exit_code,
 
 
 def _printable(text: str) -> str:
-    """Escape line breaks and backslashes as md5sum does, so each result stays on one line."""
-    if not any(c in text for c in "\\\n\r"):
+    """Show a name as ``md5sum -c`` does: as is, unless a line break would split the line.
+
+    A name holding a newline (or, unlike md5sum, a lone CR) gets a leading
+    backslash and ``\\``, ``\\n``, ``\\r`` escapes; a name that only holds a
+    backslash is shown unchanged, as md5sum shows it.
+    """
+    if "\n" not in text and "\r" not in text:
         return text
     return "\\" + text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
 
@@ -34,6 +39,12 @@ class FileResult:
     expected: dict[str, Any] = field(default_factory=dict)
     actual: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+
+    def line(self) -> str:
+        """Return ``path: VERDICT (hint)`` and a newline, escaped so that it stays one line."""
+        hint = f" ({self.hint})" if self.hint else ""
+        hint = hint.replace("\n", "\\n").replace("\r", "\\r")
+        return f"{_printable(self.path)}: {self.verdict.name}{hint}\n"
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (the verdict by name)."""
@@ -62,7 +73,13 @@ class BatchResult:
 
     @property
     def exit_code(self) -> int:
-        """The bitmask of the failing verdicts (see :mod:`seqfixity.verdict`)."""
+        """The bitmask of the failing verdicts (see :mod:`seqfixity.verdict`).
+
+        A batch with nothing in it is FAILED, so it exits with the manifest/listing
+        bit rather than 0: an empty listing proves nothing.
+        """
+        if not self.results:
+            return Verdict.MANIFEST_ERROR.bit
         return exit_code((r.verdict for r in self.results), self.fail_on)
 
     def counts(self) -> dict[str, int]:
@@ -99,7 +116,5 @@ class BatchResult:
         for result in self.results:
             if quiet and result.verdict is Verdict.OK:
                 continue
-            hint = f" ({result.hint})" if result.hint else ""
-            hint = hint.replace("\n", "\\n").replace("\r", "\\r")
-            stream.write(f"{_printable(result.path)}: {result.verdict.name}{hint}\n")
+            stream.write(result.line())
         stream.write(self.summary_line() + "\n")

@@ -83,12 +83,17 @@ def exit_code(verdicts: Iterable[Verdict], fail_on: frozenset[Verdict] = ALL_FAI
 
 
 def outcome(verdicts: Iterable[Verdict], fail_on: frozenset[Verdict] = ALL_FAILURE_VERDICTS) -> Outcome:
-    """SUCCEEDED when nothing failed, FAILED when nothing passed, else PARTIALLY_SUCCEEDED."""
+    """SUCCEEDED when nothing failed, FAILED when something failed and nothing was OK, else PARTIALLY_SUCCEEDED.
+
+    A verdict left out of ``fail_on`` (``--fail-on``, ``--ignore-missing``) does
+    not fail the run, but neither does it count as a file that passed: a batch
+    of mismatches and ignored extras is FAILED, not PARTIALLY_SUCCEEDED.
+    """
     passed = failed = 0
     for verdict in verdicts:
         if verdict in fail_on:
             failed += 1
-        else:
+        elif verdict is Verdict.OK:
             passed += 1
     if not failed:
         return Outcome.SUCCEEDED

@@ -10,6 +10,8 @@ from seqfixity.cache import DigestCache, default_cache_path
 from seqfixity.check import MATCH_MODES, CheckOptions, check_manifests
 from seqfixity.commands.common import EXIT_CODES_HELP, add_settings_options, say, settings_from_args
 from seqfixity.manifest_read import INPUT_FORMATS, read_manifest
+from seqfixity.progress import bars_lifted
+from seqfixity.results import FileResult
 from seqfixity.verdict import USAGE_ERROR_EXIT, Verdict, parse_verdicts
 
 DESCRIPTION = """\
@@ -33,9 +35,11 @@ verdicts:
   EXTRA           under the root but not listed (only with --completeness)
   UNREADABLE      not a regular file, read error, or changed while read
   UNVERIFIABLE    nothing comparable (e.g. a non-MD5 ETag, sha512 only)
-  MANIFEST_ERROR  a malformed line (named FILE:LINE) or a refused path
-Each failure carries a hint. The last line is the batch outcome: SUCCEEDED,
-PARTIALLY_SUCCEEDED or FAILED.
+  MANIFEST_ERROR  a malformed line (named FILE:LINE) or a refused path; always
+                  a failure, as with md5sum -c --strict (see --fail-on)
+Each failure carries a hint. Lines come out as files are judged, in manifest
+order (EXTRA files last); the last line is the batch outcome: SUCCEEDED (nothing
+failed), PARTIALLY_SUCCEEDED, or FAILED (something failed and nothing was OK).
 
 quick mode: --quick reuses digests cached by an earlier run when device,
 inode, size and mtime_ns all still match; --quick --rehash xxh128 re-reads
@@ -43,6 +47,11 @@ content with xxh3 only (about 15 GB/s) and compares it with the cached read.
 Every full run fills the cache (--cache FILE; default
 $XDG_CACHE_HOME/seqfixity/quick-cache.json). Files changed in the last 2 s
 are not cached.
+
+ETag layout: a manifest's multipart ETag (HEX-N) is recomputed with the part
+size the manifest gives (JSONL/TSV etag_part_size), else with --etag-preset,
+--part-size and --threshold (or --config). A different part count is reported
+as such; `seqfixity etag guess FILE ETAG` finds the part size.
 
 examples:
   seqfixity check MD5.txt
@@ -73,7 +82,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="path: the manifest path under the root (default); basename: find the file by name "
                             "anywhere under the root (default for ENA/SRA reports)")
     where.add_argument("--allow-outside-root", action="store_true",
-                       help="accept absolute paths and paths climbing out of the root with '..'")
+                       help="accept absolute paths and paths climbing out of the root with '..' "
+                            "(the test is on the name: symbolic links under the root are followed, "
+                            "as md5sum follows them)")
     judge = parser.add_argument_group("what to report")
     judge.add_argument("--completeness", action="store_true",
                        help="also report files under the root that no manifest lists (EXTRA)")
@@ -82,9 +93,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     judge.add_argument("--fail-on", type=_verdict_set, default=None, metavar="LIST",
                        help="verdicts that fail the run, e.g. mismatch,size_mismatch,missing (default: all)")
     judge.add_argument("--ignore-missing", action="store_true",
-                       help="missing files do not fail the run (but all missing still does, as in coreutils)")
+                       help="missing files do not fail the run, unless no file was verified OK "
+                            "(coreutils: 'no file was verified')")
     judge.add_argument("--strict", action="store_true",
-                       help="md5sum compatibility: malformed lines always fail here (MANIFEST_ERROR)")
+                       help="accepted for md5sum compatibility; check is always strict: a malformed "
+                            "line is a MANIFEST_ERROR and fails the run (--fail-on without manifest_error "
+                            "tolerates such lines, as md5sum -c does without --strict)")
     judge.add_argument("--quiet", action="store_true", help="do not print OK lines (nor the progress bar)")
     judge.add_argument("--status", action="store_true", help="print nothing; the exit status tells")
     judge.add_argument("--report", metavar="FILE", help="write a JSON report of every file (atomically)")
@@ -96,7 +110,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="with --quick: re-read cached files with this fast hash only and compare")
     speed.add_argument("--cache", metavar="FILE", help=f"quick-mode cache file (default: {default_cache_path()})")
     speed.add_argument("--no-cache", action="store_true", help="neither read nor update the cache")
-    add_settings_options(parser)
+    add_settings_options(parser, digests=False)
     parser.set_defaults(run=run)
 
 
@@ -139,7 +153,15 @@ def run(args: argparse.Namespace) -> int:
         exclude=frozenset(p for p in (args.report, None if args.no_cache else str(cache_path)) if p),
         **({"fail_on": args.fail_on} if args.fail_on is not None else {}),
     )
-    batch = check_manifests(manifests, options)
+    out = None if args.status else io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", errors="surrogateescape",
+                                                    line_buffering=True)
+
+    def show(result: FileResult) -> None:
+        if out is not None and not (args.quiet and result.verdict is Verdict.OK):
+            with bars_lifted():
+                out.write(result.line())
+
+    batch = check_manifests(manifests, options, on_result=show)
     if cache is not None:
         try:
             cache.save()
@@ -150,11 +172,8 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         batch.write_report(args.report, command="check", manifests=args.manifests,
                            manifest_formats=[m.format for m in manifests], root=args.root)
-    if not args.status:
-        out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", errors="surrogateescape",
-                               line_buffering=False, write_through=False)
-        batch.print_lines(out, quiet=args.quiet)
+    if out is not None:
+        out.write(batch.summary_line() + "\n")
         out.flush()
         out.detach()
     return batch.exit_code
-

@@ -28,7 +28,8 @@ exit status (a bitmask; add the numbers):
 
 
 def say(message: str) -> None:
-    """Print ``seqfixity: message`` on stderr."""
+    """Print ``seqfixity: message`` on stderr, on one line (a line break in a file name is shown as ``\\n``)."""
+    message = message.replace("\n", "\\n").replace("\r", "\\r")
     print(f"seqfixity: {message}", file=sys.stderr, flush=True)
 
 
@@ -49,9 +50,13 @@ def digest_argument(text: str) -> tuple[str, ...]:
     return names
 
 
-def add_settings_options(parser: argparse.ArgumentParser) -> None:
-    """Add ``--config``, ``--etag-preset``, ``--part-size``, ``--threshold`` and ``--digests``."""
-    group = parser.add_argument_group("digests and ETag layout")
+def add_settings_options(parser: argparse.ArgumentParser, digests: bool = True) -> None:
+    """Add ``--config``, ``--etag-preset``, ``--part-size``, ``--threshold`` and (when ``digests``) ``--digests``.
+
+    Commands that choose their digests themselves (``check`` computes what each
+    manifest names) pass ``digests=False`` so they do not offer a flag they ignore.
+    """
+    group = parser.add_argument_group("digests and ETag layout" if digests else "ETag layout")
     group.add_argument("--config", metavar="YAML",
                        help="read settings from this file (as config/config.yaml); flags override it")
     group.add_argument("--etag-preset", choices=list(PRESETS), default=None,
@@ -60,16 +65,18 @@ def add_settings_options(parser: argparse.ArgumentParser) -> None:
                        help="multipart part size, e.g. 8MiB, 16MB, 15728640 (overrides the preset)")
     group.add_argument("--threshold", type=size_argument, metavar="SIZE",
                        help="files at least this big get a multipart ETag (overrides the preset)")
-    group.add_argument("--digests", type=digest_argument, metavar="LIST",
-                       help=f"comma-separated digests to compute: {', '.join(DIGEST_KINDS)} "
-                            "(default: md5,etag,xxh128)")
+    if digests:
+        group.add_argument("--digests", type=digest_argument, metavar="LIST",
+                           help=f"comma-separated digests to compute: {', '.join(DIGEST_KINDS)} "
+                                "(default: md5,etag,xxh128)")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """Build :class:`Settings` from ``--config`` plus the flags given on the command line."""
     base = Settings.from_yaml(args.config) if getattr(args, "config", None) else Settings()
     return base.with_overrides(
-        etag_preset=args.etag_preset, part_size=args.part_size, threshold=args.threshold, digests=args.digests,
+        etag_preset=args.etag_preset, part_size=args.part_size, threshold=args.threshold,
+        digests=getattr(args, "digests", None),
     )
 
 

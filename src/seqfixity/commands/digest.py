@@ -11,9 +11,9 @@ from collections import defaultdict
 from seqfixity.atomic import write_bytes_atomic
 from seqfixity.commands.common import add_settings_options, say, settings_from_args
 from seqfixity.discover import read_sample_sheet
-from seqfixity.examine import examine_files
 from seqfixity.manifest import gnu_line
 from seqfixity.record import FileRecord, sample_id
+from seqfixity.reuse import RecordReuse, record_line, records_path
 from seqfixity.settings import NAMING_MODES, VALIDATE_LEVELS
 
 EXAMPLES = """\
@@ -24,6 +24,12 @@ examples:
   seqfixity digest big.fastq.gz --outdir results --validate gzip --config config/config.yaml
   seqfixity aggregate results/records/*.jsonl --outdir results
       the tables and summary.json over every sample
+
+reuse:
+  When DIR/records/{sample}.jsonl holds a file's record from an earlier run with the same
+  settings, and the file's device, inode, size and mtime are unchanged, that record is
+  reused instead of reading the file again (files modified less than 2 s before the earlier
+  run are always read again). --no-reuse reads every file (the config's reuse_unchanged: false).
 
 exit status:
   0    the records were written (a FASTQ that is invalid or unreadable is reported in its record)
@@ -51,35 +57,52 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="ICA file-name lint: off, warn (default) or strict")
     parser.add_argument("--samples", metavar="TSV", help="sample sheet (sample and file columns) naming samples")
     parser.add_argument("--done", metavar="FILE",
-                        help="when finished, write this JSON (records written, bytes, start and end times)")
+                        help="when finished, write this JSON (records written, files read and reused, bytes, "
+                             "start and end times)")
+    reuse = parser.add_mutually_exclusive_group()
+    reuse.add_argument("--reuse", dest="reuse", action="store_true", default=None,
+                       help="reuse the records of unchanged files from DIR/records (default, unless the "
+                            "--config file says reuse_unchanged: false)")
+    reuse.add_argument("--no-reuse", dest="reuse", action="store_false", help="read every file again")
     parser.add_argument("-j", "--jobs", type=int, default=2, help="files read at once (default: 2)")
     add_settings_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Examine the files, write one checksum file and one record file per sample; return 0."""
+    """Examine the files (reusing unchanged files' earlier records), write one checksum and one record file
+    per sample; return 0."""
+    from seqfixity.examine import examine_files  # imports numpy: only for this command, not every start-up
+
     started = time.time()
     settings = settings_from_args(args).with_overrides(validate=args.validate, naming=args.naming)
     sheet = read_sample_sheet(args.samples) if args.samples else {}
     items = [(path, sheet.get(os.path.normpath(path)) or sample_id(os.path.basename(path))) for path in args.paths]
+    reuse = RecordReuse(args.outdir, settings, items)
+    reuse_on = args.reuse if args.reuse is not None else settings.extra.get("reuse_unchanged") not in (False, "false")
+    previous = reuse.previous() if reuse_on else {}
+    fresh = examine_files([item for item in items if item[0] not in previous], settings, jobs=max(1, args.jobs))
     by_sample: dict[str, list[FileRecord]] = defaultdict(list)
-    for record in examine_files(items, settings, jobs=max(1, args.jobs)):
+    for record in (previous[path] if path in previous else next(fresh) for path, _ in items):
         by_sample[record.sample].append(record)
         _report_problems(record)
     written = []
     for sample, records in sorted(by_sample.items()):
         records.sort(key=lambda r: (os.path.basename(r.path), r.path))
         checksums = os.path.join(args.outdir, "checksums", f"{sample}_md5.txt")
-        lines = [gnu_line(r.digests["md5"], os.path.basename(r.path)) for r in records if r.ok and "md5" in r.digests]
-        write_bytes_atomic(checksums, b"".join(lines))
-        record_file = os.path.join(args.outdir, "records", f"{sample}.jsonl")
-        text = "".join(json.dumps(r.to_dict()) + "\n" for r in records)
-        write_bytes_atomic(record_file, text.encode("utf-8", "surrogateescape"))
+        md5_lines = [gnu_line(r.digests["md5"], os.path.basename(r.path)) for r in records
+                     if r.ok and "md5" in r.digests]
+        write_bytes_atomic(checksums, b"".join(md5_lines))
+        record_file = records_path(args.outdir, sample)
+        lines = [record_line(r) for r in records]
+        write_bytes_atomic(record_file, "".join(lines).encode("utf-8", "surrogateescape"))
+        reuse.remember(sample, records, lines)
         written.append(record_file)
     if args.done:
-        done = {"records": written, "files": len(items), "bytes": sum(r.size for rs in by_sample.values() for r in rs),
-                "started": started, "finished": time.time()}
+        read = [r for rs in by_sample.values() for r in rs if r.path not in previous]
+        done = {"records": written, "files": len(items), "read": len(read), "reused": len(items) - len(read),
+                "bytes": sum(r.size for rs in by_sample.values() for r in rs),
+                "bytes_read": sum(r.size for r in read), "started": started, "finished": time.time()}
         write_bytes_atomic(args.done, (json.dumps(done, indent=1) + "\n").encode())
     return 0
 

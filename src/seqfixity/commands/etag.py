@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from seqfixity.commands.common import say
+from seqfixity.commands.common import say, size_argument
 from seqfixity.errors import InputError
 from seqfixity.etag import MAX_GUESS_CANDIDATES, PRESETS, EtagError, parse_etag, resolve_layout
 from seqfixity.guess import guess_part_size
-from seqfixity.units import format_size, parse_size
+from seqfixity.units import format_size
 from seqfixity.verdict import USAGE_ERROR_EXIT, Verdict
 
 GUESS_EPILOG = """\
@@ -43,7 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     guess.set_defaults(run=run_guess)
     presets = actions.add_parser("presets", help="show each uploader's threshold, part size and source",
                                  description="Show each preset's rule, and its layout for a given size.")
-    presets.add_argument("size", nargs="?", help="also show the part layout for a file of this size (e.g. 5GiB)")
+    presets.add_argument("size", nargs="?", type=size_argument,
+                         help="also show the part layout for a file of this size (e.g. 5GiB)")
     presets.set_defaults(run=run_presets)
 
 
@@ -81,7 +82,7 @@ def run_guess(args: argparse.Namespace) -> int:
 
 def run_presets(args: argparse.Namespace) -> int:
     """Print one line per preset, with the layout for ``size`` when given."""
-    size = parse_size(args.size) if args.size else None
+    size = args.size
     for preset in PRESETS.values():
         line = (f"{preset.name:11} multipart from {format_size(preset.threshold):>9}, "
                 f"parts {format_size(preset.part_size):>6}")
