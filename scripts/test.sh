@@ -15,5 +15,11 @@ bash scripts/check-pipeline-defs.sh
 echo "== snakemake --lint"
 python3 -m snakemake --lint --quiet >/dev/null
 
+if [ "$(id -u)" -eq 0 ]; then
+  echo "== local SLURM cluster (for tests/test_slurm.py)"
+  bash scripts/slurm-local-cluster.sh start
+  trap 'bash scripts/slurm-local-cluster.sh stop' EXIT
+fi
+
 echo "== pytest"
 python3 -m pytest -q -p no:cacheprovider "$@"
