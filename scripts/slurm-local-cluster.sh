@@ -260,6 +260,11 @@ stop() {
   fi
   local i
   for ((i = ${#DAEMONS[@]} - 1; i >= 0; i--)); do stop_daemon "${DAEMONS[$i]}"; done
+  # Leave no config pointing at a stopped controller: with it, every `scontrol` (which the Snakemake
+  # SLURM plugin runs whenever Snakemake starts, for any executor) waits 9 s for a reply.
+  if [ "$(readlink /etc/slurm/slurm.conf 2>/dev/null)" = "$CONF_DIR/slurm.conf" ]; then
+    rm -f /etc/slurm/slurm.conf
+  fi
   say "stopped"
 }
 

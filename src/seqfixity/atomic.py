@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import stat
 import tempfile
@@ -18,6 +19,9 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     If the block raises, or the process dies, ``path`` keeps its old content (or
     stays absent) and the temporary file is removed where possible. A symbolic
     link at ``path`` stays a link: the file it points to is the one replaced.
+    There is no ``fsync``: the rename guards against killed processes, which is
+    what a report needs, and an fsync per file cost the workflow more than the
+    hashing of its small files (750 reports per batch).
     """
     target = Path(path)
     if target.is_symlink():  # write through the link, as `> path` would, rather than replace the link
@@ -27,8 +31,6 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
         os.chmod(temporary, _mode_for(target))
         os.replace(temporary, target)
     except BaseException:
@@ -51,6 +53,7 @@ def _mode_for(target: Path) -> int:
         return 0o666 & ~_umask()
 
 
+@functools.cache
 def _umask() -> int:
     """The process umask, read without changing it where Linux allows (other threads may be creating files)."""
     try:
