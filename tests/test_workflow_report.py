@@ -66,3 +66,17 @@ def test_aggregate_check_and_batches_that_cannot_be_read_are_one_line(tmp_path):
         assert done.returncode == 128, done.stderr
         stderr = done.stderr.decode()
         assert stderr.count("\n") == 1 and words in stderr and "Traceback" not in stderr
+
+
+def test_control_characters_in_names_do_not_stop_the_xlsx(tmp_path):
+    from seqfixity.record import FileRecord
+    from seqfixity.report import file_rows, summarise, write_reports
+
+    name = "bell\x07and\x1bescape_R1.fastq"
+    record = FileRecord(path=name, size=3, mtime_ns=0, sample="bell", digests={"md5": "0" * 32}, reads=1,
+                        fastq_verdict="OK")
+    rows = file_rows([record])
+    write_reports(rows, summarise(rows), str(tmp_path))
+    cells = pd.read_excel(tmp_path / "seqfixity.xlsx")
+    assert cells.loc[0, "file"] == "bell\\x07and\\x1bescape_R1.fastq"
+    assert pd.read_csv(tmp_path / "seqfixity.tsv", sep="\t").loc[0, "file"] == name
