@@ -272,6 +272,8 @@ class _Plan:
         self.exact = False
         self.candidates_in_range = 0
         self.forms: dict[str, tuple[bool, bool]] = {}
+        # S3 lets an uploader vary its part sizes; part 1's length then does not give the layout.
+        self.uneven = bool(remote.part_size and remote.parts and -(-size // remote.part_size) != remote.parts)
         self._plan_etag(size, max_candidates)
         self._plan_checksums()
 
@@ -290,6 +292,11 @@ class _Plan:
         if not self.etag.multipart:
             return
         if remote.part_size and remote.parts == self.etag.parts:
+            if self.uneven:
+                self.notes.append(f"ETag {self.etag}: parts of different sizes (part 1 has {remote.part_size} bytes, "
+                                  f"{remote.parts} parts hold {size}), so it cannot be reproduced")
+                self.etag = None
+                return
             self.exact = True
             self.part_sizes = [remote.part_size]
             return
@@ -310,10 +317,11 @@ class _Plan:
             kind_type = remote.checksum_type.upper()
             full = not suffixed and kind_type != "COMPOSITE" and (not multipart or kind not in _COMPOSITE_ONLY)
             composite = multipart and (suffixed or kind_type == "COMPOSITE" or (not kind_type and kind != "crc64nvme"))
-            if composite and not remote.part_size:
+            if composite and (not remote.part_size or self.uneven):
                 composite = False
                 if not full:
-                    self.notes.append(f"composite {kind} needs the exact part size, which the remote did not give")
+                    self.notes.append(f"composite {kind} needs the exact part size of every part, which the "
+                                      "remote did not give")
             if full or composite:
                 self.forms[kind] = (full, composite)
 
