@@ -171,3 +171,27 @@ def test_blank_lines_between_records_are_malformed():
         broken = data[:middle] + b"\n" * blank + data[middle:]
         for chunk in (3, 1 << 20):
             assert validate(broken, chunk=chunk).verdict == MALFORMED
+
+
+def test_a_crash_in_the_parsing_thread_is_raised_not_a_hang(monkeypatch):
+    import threading
+
+    import seqfixity.fastq as fastq
+
+    def broken(self, data, final=False):
+        raise RuntimeError("parser bug")
+
+    monkeypatch.setattr(fastq._RecordChecker, "feed", broken)
+    outcome = {}
+
+    def run():
+        try:
+            validate(fastq_bytes(200, seed=12), chunk=100, threaded=True)
+        except RuntimeError as err:
+            outcome["raised"] = str(err)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    assert not worker.is_alive(), "the reader blocked on the queue of a dead parsing thread"
+    assert outcome == {"raised": "parser bug"}

@@ -250,6 +250,7 @@ class FastqValidator:
         self._inflater: _Inflater | None = None
         self._started = False
         self._failure: _Invalid | None = None
+        self._crash: Exception | None = None
         self._queue: queue.Queue[bytes | None] | None = None
         self._thread: threading.Thread | None = None
         if threaded:
@@ -281,19 +282,21 @@ class FastqValidator:
             self._parser.feed(chunk)
 
     def _parse_loop(self) -> None:
+        """Parse queued chunks until None; after a failure or a crash keep draining, so the reader never blocks."""
         while (chunk := self._queue.get()) is not None:
-            if self._failure is None:
+            if self._failure is None and self._crash is None:
                 try:
                     self._parser.feed(chunk)
                 except _Invalid as failure:
                     self._failure = failure
+                except Exception as crash:  # a bug, not a verdict: result() raises it in the caller's thread
+                    self._crash = crash
 
     def result(self) -> FastqResult:
         """Finish and return the verdict (a truncated gzip or a partial last record is TRUNCATED)."""
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join()
-            self._thread = None
+        self.close()
+        if self._crash is not None:
+            raise self._crash
         try:
             if self._failure is None:
                 if self._inflater is not None:
