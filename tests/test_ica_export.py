@@ -164,12 +164,14 @@ def test_prefix_and_empty_runs_are_reported(project, tmp_path):
     root, files = project
     done = run_cli("verify", root, "--against", files["list.json"], "--strip-prefix", "/elsewhere")
     assert b"6 remote object(s) outside '/elsewhere' ignored" in done.stderr
+    assert b"with --strip-prefix" in done.stderr
     assert done.stdout.decode().splitlines()[-1] == "FAILED: 6 MISSING_REMOTE"
     empty = tmp_path / "empty"
     empty.mkdir()
     (tmp_path / "none.json").write_text(json.dumps({"items": []}))
     done = run_cli("verify", empty, "--against", tmp_path / "none.json")
     assert done.returncode == Verdict.MISSING.bit and b"nothing to verify" in done.stderr
+    assert b"--against names the right" in done.stderr
 
 
 def test_unknown_source_and_missing_root_are_usage_errors(project, tmp_path):
