@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -216,3 +218,32 @@ def test_records_from_the_digest_stage_spare_the_second_read(tmp_path):
     bad.write_text("not json\n")
     done = run_cli("verify", root, "--against", export, "--records", bad)
     assert done.returncode == Verdict.MANIFEST_ERROR.bit and b"bad.jsonl: line 1: not a seqfixity record" in done.stderr
+
+
+def test_a_folder_that_cannot_be_listed_is_unreadable_not_missing(tmp_path, monkeypatch):
+    """Tests run as root, which lists any folder: the refusal is simulated where os.walk meets it."""
+    from seqfixity.remote import RemoteObject
+    from seqfixity.verify import VerifyOptions, verify
+
+    root = tmp_path / "local"
+    (root / "locked").mkdir(parents=True)
+    (root / "locked" / "a.txt").write_bytes(b"abc")
+    (root / "b.txt").write_bytes(b"xyz")
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if os.fspath(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    objects = [RemoteObject(name="locked/a.txt", size=3, etag=hashlib.md5(b"abc").hexdigest()),
+               RemoteObject(name="locked/gone.txt", size=3, etag=hashlib.md5(b"abc").hexdigest()),
+               RemoteObject(name="b.txt", size=3, etag=hashlib.md5(b"xyz").hexdigest())]
+    batch, _ = verify(str(root), objects, VerifyOptions(jobs=1))
+    verdicts = {r.path: (r.verdict.name, r.hint) for r in batch.results}
+    assert verdicts["locked/"][0] == "UNREADABLE"
+    assert "cannot list this folder: Permission denied" in verdicts["locked/"][1]
+    assert verdicts["locked/a.txt"][0] == "OK"             # stat and open still work for this user
+    assert verdicts["locked/gone.txt"][0] == "MISSING_LOCAL"
+    assert verdicts["b.txt"][0] == "OK"

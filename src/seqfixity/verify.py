@@ -106,11 +106,20 @@ def strip_prefix(name: str, prefix: str) -> str | None:
     return None
 
 
-def local_files(root: str, exclude: Iterable[str] = ()) -> dict[str, str]:
-    """Map each file below ``root`` to its path, keyed by its ``/``-separated path relative to ``root``."""
+def local_files(root: str, exclude: Iterable[str] = (), unlisted: dict[str, str] | None = None) -> dict[str, str]:
+    """Map each file below ``root`` to its path, keyed by its ``/``-separated path relative to ``root``.
+
+    A folder that cannot be listed is added to ``unlisted`` (relative path -> reason) when it is given.
+    """
     skip = {os.path.abspath(p) for p in exclude}
     found: dict[str, str] = {}
-    for folder, subfolders, files in os.walk(root):
+
+    def failed(err: OSError) -> None:
+        if unlisted is not None:
+            folder = os.path.relpath(err.filename or root, root).replace(os.sep, "/")
+            unlisted[folder] = err.strerror or str(err)
+
+    for folder, subfolders, files in os.walk(root, onerror=failed):
         subfolders.sort()
         for name in sorted(files):
             path = os.path.join(folder, name)
@@ -140,12 +149,14 @@ def verify(
     The context says how many remote objects lay outside ``strip_prefix`` (ignored).
     """
     options = options or VerifyOptions()
-    local = local_files(local_root, options.exclude)
+    unlisted: dict[str, str] = {}
+    local = local_files(local_root, options.exclude, unlisted)
     by_basename: dict[str, list[str]] = {}
     for relative in local:
         by_basename.setdefault(relative.rsplit("/", 1)[-1], []).append(relative)
     pairs: dict[str, _Pair] = {}
-    extra: list[FileResult] = []
+    extra = [FileResult(f"{folder}/", Verdict.UNREADABLE, f"cannot list this folder: {reason}; remote objects "
+                        "under it are judged by their paths") for folder, reason in sorted(unlisted.items())]
     ignored = 0
     for remote in objects:
         stripped = strip_prefix(remote.name, options.strip_prefix)
@@ -172,7 +183,10 @@ def verify(
             extra.append(_listing_error(remote, f"another remote object ({pairs[key].remote.source}) "
                                                 f"maps to the same local file {key}"))
             continue
-        pairs[key] = _Pair(local_key or key, remote, local.pop(local_key) if local_key else None)
+        path = local.pop(local_key) if local_key else None
+        if path is None and options.match == "path" and _under(relative, unlisted):
+            path = os.path.join(local_root, *relative.split("/"))  # not listed, perhaps there: judge() looks
+        pairs[key] = _Pair(local_key or key, remote, path)
     for relative, path in local.items():
         pairs[relative] = _Pair(relative, None, path)
     with ThreadPoolExecutor(max_workers=max(1, options.jobs), thread_name_prefix="seqfixity-verify") as pool:
@@ -182,6 +196,11 @@ def verify(
     for result in sorted(results + extra, key=lambda r: r.path):
         batch.add(result)
     return batch, {"ignored_outside_prefix": ignored}
+
+
+def _under(relative: str, folders: Mapping[str, str]) -> bool:
+    """True when ``relative`` lies below one of ``folders`` (``.`` is the root itself)."""
+    return any(folder == "." or relative.startswith(folder + "/") for folder in folders)
 
 
 def _listing_error(remote: RemoteObject, hint: str) -> FileResult:
