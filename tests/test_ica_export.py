@@ -247,3 +247,12 @@ def test_a_folder_that_cannot_be_listed_is_unreadable_not_missing(tmp_path, monk
     assert verdicts["locked/a.txt"][0] == "OK"             # stat and open still work for this user
     assert verdicts["locked/gone.txt"][0] == "MISSING_LOCAL"
     assert verdicts["b.txt"][0] == "OK"
+
+
+def test_an_export_that_is_not_utf8_is_one_clear_error(tmp_path):
+    export = tmp_path / "windows.csv"
+    export.write_bytes("Path,File size in bytes,Object ETag\n/r/café.fastq.gz,3,x\n".encode("cp1252"))
+    done = run_cli("verify", tmp_path, "--against", export)
+    stderr = done.stderr.decode()
+    assert done.returncode == Verdict.MANIFEST_ERROR.bit and stderr.count("\n") == 1
+    assert "windows.csv: not UTF-8 text (it holds byte 0xe9)" in stderr and "save it as CSV UTF-8" in stderr

@@ -151,6 +151,9 @@ def read_export(path: str | os.PathLike[str]) -> list[RemoteObject]:
             return _objects_from_rows(path, _xlsx_rows(path))
     except OSError as err:
         raise RemoteError(f"{path}: cannot read ICA export: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise RemoteError(f"{path}: not UTF-8 text (it holds byte 0x{err.object[err.start]:02x}); "
+                          "save it as CSV UTF-8, or export it from ICA again") from None
     raise RemoteError(f"{path}: unknown export format (expected {', '.join(EXPORT_SUFFIXES)})")
 
 
