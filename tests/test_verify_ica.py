@@ -235,3 +235,16 @@ def test_a_body_that_is_not_a_json_object_is_one_clear_error(body):
         client = IcaClient(server.url, KEY)
         with pytest.raises(RemoteError, match="not a JSON object; check --ica-server"):
             list(client.list_data(PROJECT))
+
+
+def test_a_redirect_never_carries_the_key_to_another_host():
+    with IcaStandIn(lambda path, query, headers: (200, {"items": []})) as elsewhere:
+        def route(path: str, query: dict, headers: dict) -> tuple[int, dict, dict]:
+            return 302, {}, {"Location": f"{elsewhere.url}{path}"}
+
+        with IcaStandIn(route) as server:
+            client = IcaClient(server.url, KEY, sleep=lambda seconds: pytest.fail("must not retry"))
+            with pytest.raises(RemoteError, match=r"redirected \(HTTP 302\) to http://127\.0\.0\.1:\d+/ica/rest"):
+                list(client.list_data(PROJECT))
+    assert len(server.requests) == 1
+    assert all(headers.get("x-api-key") != KEY for _path, _query, headers in elsewhere.requests)

@@ -268,12 +268,18 @@ class IcaClient:
         url = f"{self.server}/ica/rest/api{path}"
         for attempt in range(self.retries + 1):
             try:
-                response = self._session.get(url, params=params, timeout=self.timeout)
+                # No redirects: requests would send the X-API-Key header on to whatever host they name.
+                response = self._session.get(url, params=params, timeout=self.timeout, allow_redirects=False)
             except self._requests.RequestException as err:
                 problem = f"cannot connect: {type(err).__name__}"
                 status, wait = None, None
             else:
                 status = response.status_code
+                if 300 <= status < 400:
+                    location = response.headers.get("Location", "elsewhere")
+                    raise RemoteError(self._scrub(f"{url}: the ICA API redirected (HTTP {status}) to {location}; "
+                                                  "the key was not sent there: if you trust that server, give it "
+                                                  "as --ica-server"))
                 if status < 400:
                     try:
                         body = response.json()
