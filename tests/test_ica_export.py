@@ -256,3 +256,16 @@ def test_an_export_that_is_not_utf8_is_one_clear_error(tmp_path):
     stderr = done.stderr.decode()
     assert done.returncode == Verdict.MANIFEST_ERROR.bit and stderr.count("\n") == 1
     assert "windows.csv: not UTF-8 text (it holds byte 0xe9)" in stderr and "save it as CSV UTF-8" in stderr
+
+
+def test_an_ambiguous_base_name_is_unverifiable_and_its_files_are_not_missing_remote(tmp_path):
+    from seqfixity.remote import RemoteObject
+    from seqfixity.verify import VerifyOptions, verify
+
+    for folder in ("d1", "d2"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "a.fq").write_bytes(b"abc")
+    remote = RemoteObject(name="/x/a.fq", size=3, etag=hashlib.md5(b"abc").hexdigest())
+    batch, _ = verify(str(tmp_path), [remote], VerifyOptions(jobs=1, match="basename"))
+    assert [(r.path, r.verdict.name) for r in batch.results] == [("a.fq", "UNVERIFIABLE")]
+    assert "d1/a.fq, d2/a.fq" in batch.results[0].hint

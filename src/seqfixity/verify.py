@@ -175,6 +175,8 @@ def verify(
             if len(candidates) > 1:
                 extra.append(FileResult(key, Verdict.UNVERIFIABLE, f"{len(candidates)} local files are named {key}: "
                                         f"{', '.join(candidates)}; use --match path", source=remote.source))
+                for candidate in candidates:  # named in this result; not also MISSING_REMOTE
+                    local.pop(candidate, None)
                 continue
             local_key = candidates[0] if candidates else None
         else:
