@@ -301,3 +301,16 @@ def test_parts_of_different_sizes_are_unverifiable_not_a_mismatch(moto_s3, blob,
     assert entry["verdict"] == "UNVERIFIABLE", entry
     assert "parts of different sizes" in entry["hint"]
     assert done.returncode == Verdict.UNVERIFIABLE.bit
+
+
+def test_missing_credentials_say_where_they_come_from(tmp_path, monkeypatch):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    done = run_cli("verify", tmp_path, "--against", "s3://bucket/run", "--endpoint-url", "http://127.0.0.1:9")
+    stderr = done.stderr.decode()
+    assert done.returncode == Verdict.MANIFEST_ERROR.bit and stderr.count("\n") == 1
+    assert "Unable to locate credentials" in stderr and "AWS_PROFILE" in stderr
