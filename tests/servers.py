@@ -74,7 +74,7 @@ def moto_s3() -> Iterator[str]:
 class IcaStandIn:
     """A loopback HTTP server answering like ICA's REST API; ``route`` decides each response.
 
-    ``route(path, query, headers)`` returns ``(status, body dict)``. Every request
+    ``route(path, query, headers)`` returns ``(status, body dict)`` or ``(status, body, extra headers)``. Every request
     is recorded in ``requests`` as ``(path, query, headers)``.
     """
 
@@ -89,11 +89,13 @@ class IcaStandIn:
                 query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 stand_in.requests.append((parsed.path, query, headers))
-                status, body = stand_in.route(parsed.path, query, headers)
+                status, body, *extra = stand_in.route(parsed.path, query, headers)
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/vnd.illumina.v3+json")
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in (extra[0] if extra else {}).items():
+                    self.send_header(name, value)
                 if status == 429:
                     self.send_header("Retry-After", "0")
                 self.end_headers()

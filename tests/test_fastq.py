@@ -139,3 +139,59 @@ def test_highly_compressible_gzip_is_inflated_in_bounded_pieces(monkeypatch):
     inflater.finish()
     assert max(sizes) == 1000 and sum(sizes) == len(record) * 2005
     assert validate(compressed, chunk=700).reads == 2005
+
+
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n"])
+@pytest.mark.parametrize("blank", [1, 3, 4, 5, 9])
+@pytest.mark.parametrize("level", ["gzip", "fastq"])
+def test_blank_lines_at_the_end_are_not_records(tmp_path, ending, blank, level):
+    data = fastq_bytes(10, seed=9).replace(b"\n", ending) + ending * blank
+    path = tmp_path / "blank.fastq"
+    path.write_bytes(data)
+    for chunk in (7, 64, 1 << 20):
+        for threaded in (False, True):
+            result = validate(data, level, chunk=chunk, threaded=threaded)
+            assert (result.verdict, result.reads) == (OK, pysam_count(path)) == (OK, 10)
+
+
+@pytest.mark.parametrize("level", ["gzip", "fastq"])
+def test_an_empty_last_read_is_still_a_read(tmp_path, level):
+    data = fastq_bytes(3, seed=10) + b"@empty\n\n+\n\n"
+    path = tmp_path / "empty-read.fastq"
+    path.write_bytes(data)
+    for chunk in (5, 1 << 20):
+        assert validate(data, level, chunk=chunk).reads == pysam_count(path) == 4
+    assert validate(data + b"\n\n", level).reads == 4
+
+
+def test_blank_lines_between_records_are_malformed():
+    data = fastq_bytes(10, seed=11)
+    middle = data.index(b"@read5")
+    for blank in (1, 4, 70):
+        broken = data[:middle] + b"\n" * blank + data[middle:]
+        for chunk in (3, 1 << 20):
+            assert validate(broken, chunk=chunk).verdict == MALFORMED
+
+
+def test_a_crash_in_the_parsing_thread_is_raised_not_a_hang(monkeypatch):
+    import threading
+
+    import seqfixity.fastq as fastq
+
+    def broken(self, data, final=False):
+        raise RuntimeError("parser bug")
+
+    monkeypatch.setattr(fastq._RecordChecker, "feed", broken)
+    outcome = {}
+
+    def run():
+        try:
+            validate(fastq_bytes(200, seed=12), chunk=100, threaded=True)
+        except RuntimeError as err:
+            outcome["raised"] = str(err)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    assert not worker.is_alive(), "the reader blocked on the queue of a dead parsing thread"
+    assert outcome == {"raised": "parser bug"}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -164,12 +166,14 @@ def test_prefix_and_empty_runs_are_reported(project, tmp_path):
     root, files = project
     done = run_cli("verify", root, "--against", files["list.json"], "--strip-prefix", "/elsewhere")
     assert b"6 remote object(s) outside '/elsewhere' ignored" in done.stderr
+    assert b"with --strip-prefix" in done.stderr
     assert done.stdout.decode().splitlines()[-1] == "FAILED: 6 MISSING_REMOTE"
     empty = tmp_path / "empty"
     empty.mkdir()
     (tmp_path / "none.json").write_text(json.dumps({"items": []}))
     done = run_cli("verify", empty, "--against", tmp_path / "none.json")
     assert done.returncode == Verdict.MISSING.bit and b"nothing to verify" in done.stderr
+    assert b"--against names the right" in done.stderr
 
 
 def test_unknown_source_and_missing_root_are_usage_errors(project, tmp_path):
@@ -214,3 +218,54 @@ def test_records_from_the_digest_stage_spare_the_second_read(tmp_path):
     bad.write_text("not json\n")
     done = run_cli("verify", root, "--against", export, "--records", bad)
     assert done.returncode == Verdict.MANIFEST_ERROR.bit and b"bad.jsonl: line 1: not a seqfixity record" in done.stderr
+
+
+def test_a_folder_that_cannot_be_listed_is_unreadable_not_missing(tmp_path, monkeypatch):
+    """Tests run as root, which lists any folder: the refusal is simulated where os.walk meets it."""
+    from seqfixity.remote import RemoteObject
+    from seqfixity.verify import VerifyOptions, verify
+
+    root = tmp_path / "local"
+    (root / "locked").mkdir(parents=True)
+    (root / "locked" / "a.txt").write_bytes(b"abc")
+    (root / "b.txt").write_bytes(b"xyz")
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if os.fspath(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    objects = [RemoteObject(name="locked/a.txt", size=3, etag=hashlib.md5(b"abc").hexdigest()),
+               RemoteObject(name="locked/gone.txt", size=3, etag=hashlib.md5(b"abc").hexdigest()),
+               RemoteObject(name="b.txt", size=3, etag=hashlib.md5(b"xyz").hexdigest())]
+    batch, _ = verify(str(root), objects, VerifyOptions(jobs=1))
+    verdicts = {r.path: (r.verdict.name, r.hint) for r in batch.results}
+    assert verdicts["locked/"][0] == "UNREADABLE"
+    assert "cannot list this folder: Permission denied" in verdicts["locked/"][1]
+    assert verdicts["locked/a.txt"][0] == "OK"             # stat and open still work for this user
+    assert verdicts["locked/gone.txt"][0] == "MISSING_LOCAL"
+    assert verdicts["b.txt"][0] == "OK"
+
+
+def test_an_export_that_is_not_utf8_is_one_clear_error(tmp_path):
+    export = tmp_path / "windows.csv"
+    export.write_bytes("Path,File size in bytes,Object ETag\n/r/café.fastq.gz,3,x\n".encode("cp1252"))
+    done = run_cli("verify", tmp_path, "--against", export)
+    stderr = done.stderr.decode()
+    assert done.returncode == Verdict.MANIFEST_ERROR.bit and stderr.count("\n") == 1
+    assert "windows.csv: not UTF-8 text (it holds byte 0xe9)" in stderr and "save it as CSV UTF-8" in stderr
+
+
+def test_an_ambiguous_base_name_is_unverifiable_and_its_files_are_not_missing_remote(tmp_path):
+    from seqfixity.remote import RemoteObject
+    from seqfixity.verify import VerifyOptions, verify
+
+    for folder in ("d1", "d2"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "a.fq").write_bytes(b"abc")
+    remote = RemoteObject(name="/x/a.fq", size=3, etag=hashlib.md5(b"abc").hexdigest())
+    batch, _ = verify(str(tmp_path), [remote], VerifyOptions(jobs=1, match="basename"))
+    assert [(r.path, r.verdict.name) for r in batch.results] == [("a.fq", "UNVERIFIABLE")]
+    assert "d1/a.fq, d2/a.fq" in batch.results[0].hint

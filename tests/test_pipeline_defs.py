@@ -137,6 +137,16 @@ def test_every_process_keeps_icas_rules(variants, variant):
     assert re.search(r"^docker\.enabled = true$", variants[variant]["nextflow.config"], re.M)
 
 
+def test_processes_follow_nf_core_module_style(variants):
+    for name, body in processes(variants["seqfixity"]["main.nf"]).items():
+        directives = re.findall(r"^    (\w+) ", body, re.M)
+        assert directives[:3] == ["tag", "label", "container"], name
+        assert re.search(r"^    label 'process_(single|low|medium|high)'$", body, re.M), name
+        outputs = re.search(r"^    output:\n(.*?)\n\n", body, re.M | re.S)
+        for line in outputs.group(1).splitlines() if outputs else []:
+            assert re.search(r", emit: \w+$", line), f"{name}: {line.strip()} has no emit:"
+
+
 def test_settings_reach_the_directives_and_defaults(variants):
     custom = variants["custom"]
     digest = processes(custom["main.nf"])["DIGEST"]

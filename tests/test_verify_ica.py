@@ -204,3 +204,47 @@ def test_unreachable_server_is_retried_and_reported():
     with pytest.raises(RemoteError, match="kept failing .cannot connect: ConnectionError. after 2 attempts") as raised:
         list(client.list_data(PROJECT))
     assert KEY not in str(raised.value)
+
+
+def test_a_page_token_that_comes_back_stops_the_listing():
+    calls = []
+
+    def route(path: str, query: dict, headers: dict) -> tuple[int, dict]:
+        calls.append(query.get("pageToken"))
+        if len(calls) > 20:  # a bound for the test only: a client that loops ends up here
+            return 200, {"items": []}
+        return 200, {"items": project_data()[:2], "nextPageToken": "again"}
+
+    with IcaStandIn(route) as server:
+        client = IcaClient(server.url, KEY, sleep=lambda seconds: None)
+        with pytest.raises(RemoteError, match="page token came back"):
+            list(client.list_data(PROJECT))
+    assert calls == [None, "again"]
+
+
+def test_ids_are_quoted_into_the_url_path():
+    with IcaStandIn(lambda path, query, headers: (200, project_data()[0])) as server:
+        client = IcaClient(server.url, KEY)
+        client.get_data("p/../x", "fil.1?pageSize=1")
+    assert server.requests[0][0] == "/ica/rest/api/projects/p%2F..%2Fx/data/fil.1%3FpageSize%3D1"
+
+
+@pytest.mark.parametrize("body", [[1, 2], "text"])
+def test_a_body_that_is_not_a_json_object_is_one_clear_error(body):
+    with IcaStandIn(lambda path, query, headers: (200, body)) as server:
+        client = IcaClient(server.url, KEY)
+        with pytest.raises(RemoteError, match="not a JSON object; check --ica-server"):
+            list(client.list_data(PROJECT))
+
+
+def test_a_redirect_never_carries_the_key_to_another_host():
+    with IcaStandIn(lambda path, query, headers: (200, {"items": []})) as elsewhere:
+        def route(path: str, query: dict, headers: dict) -> tuple[int, dict, dict]:
+            return 302, {}, {"Location": f"{elsewhere.url}{path}"}
+
+        with IcaStandIn(route) as server:
+            client = IcaClient(server.url, KEY, sleep=lambda seconds: pytest.fail("must not retry"))
+            with pytest.raises(RemoteError, match=r"redirected \(HTTP 302\) to http://127\.0\.0\.1:\d+/ica/rest"):
+                list(client.list_data(PROJECT))
+    assert len(server.requests) == 1
+    assert all(headers.get("x-api-key") != KEY for _path, _query, headers in elsewhere.requests)

@@ -279,3 +279,38 @@ def test_full_object_crc_of_a_multipart_object(tmp_path):
     bare = RemoteObject(name="a.bin", size=len(data), etag=etag)
     batch, _ = verify(str(tmp_path), [bare], VerifyOptions(jobs=1, max_candidates=2))
     assert batch.results[0].verdict is Verdict.MISMATCH and "raise --max-candidates" in batch.results[0].hint
+
+
+def test_parts_of_different_sizes_are_unverifiable_not_a_mismatch(moto_s3, blob, tmp_path):  # noqa: F811
+    """S3 lets an uploader vary its part sizes; from part 1's length alone the ETag cannot be predicted."""
+    s3 = client(moto_s3, request_checksum_calculation="when_required")
+    s3.create_bucket(Bucket="uneven")
+    upload = s3.create_multipart_upload(Bucket="uneven", Key="run/a.bin")["UploadId"]
+    bounds = [(0, 5 * MiB), (5 * MiB, 15 * MiB + 3)]                   # 5 MiB, then 10 MiB + 3
+    parts = [{"ETag": s3.upload_part(Bucket="uneven", Key="run/a.bin", UploadId=upload, PartNumber=number,
+                                     Body=blob[start:end])["ETag"], "PartNumber": number}
+             for number, (start, end) in enumerate(bounds, 1)]
+    s3.complete_multipart_upload(Bucket="uneven", Key="run/a.bin", UploadId=upload, MultipartUpload={"Parts": parts})
+    root = tmp_path / "local"
+    root.mkdir()
+    (root / "a.bin").write_bytes(blob[:15 * MiB + 3])
+    report = tmp_path / "verify.json"
+    done = run_cli("verify", root, "--against", "s3://uneven/run", "--endpoint-url", moto_s3, "--report", report)
+    entry = report_of(report)["a.bin"]
+    assert entry["expected"]["etag"].endswith("-2") and entry["expected"]["part_size"] == 5 * MiB
+    assert entry["verdict"] == "UNVERIFIABLE", entry
+    assert "parts of different sizes" in entry["hint"]
+    assert done.returncode == Verdict.UNVERIFIABLE.bit
+
+
+def test_missing_credentials_say_where_they_come_from(tmp_path, monkeypatch):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    done = run_cli("verify", tmp_path, "--against", "s3://bucket/run", "--endpoint-url", "http://127.0.0.1:9")
+    stderr = done.stderr.decode()
+    assert done.returncode == Verdict.MANIFEST_ERROR.bit and stderr.count("\n") == 1
+    assert "Unable to locate credentials" in stderr and "AWS_PROFILE" in stderr

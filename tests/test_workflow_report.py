@@ -52,3 +52,31 @@ def test_aggregate_reports_a_missing_record_file_on_one_line(tmp_path):
     done = run_cli("aggregate", tmp_path / "gone.jsonl", "--outdir", tmp_path / "out")
     assert done.returncode == 128
     assert done.stderr.decode().count("\n") == 1 and "gone.jsonl: cannot read records" in done.stderr.decode()
+
+
+def test_aggregate_check_and_batches_that_cannot_be_read_are_one_line(tmp_path):
+    (tmp_path / "not.json").write_text("{ not json")
+    (tmp_path / "other.json").write_text('{"files": 3}')
+    for args, words in ((("--check", tmp_path / "gone.json"), "gone.json: cannot read the summary"),
+                        (("--check", tmp_path / "not.json"), "not.json: cannot read the summary: not JSON"),
+                        (("--check", tmp_path / "other.json"), "other.json: not a summary.json"),
+                        (("--batches", tmp_path / "gone.json", "--outdir", tmp_path / "o"),
+                         "gone.json: cannot read the batch file")):
+        done = run_cli("aggregate", *args)
+        assert done.returncode == 128, done.stderr
+        stderr = done.stderr.decode()
+        assert stderr.count("\n") == 1 and words in stderr and "Traceback" not in stderr
+
+
+def test_control_characters_in_names_do_not_stop_the_xlsx(tmp_path):
+    from seqfixity.record import FileRecord
+    from seqfixity.report import file_rows, summarise, write_reports
+
+    name = "bell\x07and\x1bescape_R1.fastq"
+    record = FileRecord(path=name, size=3, mtime_ns=0, sample="bell", digests={"md5": "0" * 32}, reads=1,
+                        fastq_verdict="OK")
+    rows = file_rows([record])
+    write_reports(rows, summarise(rows), str(tmp_path))
+    cells = pd.read_excel(tmp_path / "seqfixity.xlsx")
+    assert cells.loc[0, "file"] == "bell\\x07and\\x1bescape_R1.fastq"
+    assert pd.read_csv(tmp_path / "seqfixity.tsv", sep="\t").loc[0, "file"] == name

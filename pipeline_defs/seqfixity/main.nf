@@ -16,6 +16,7 @@ def shq(value) {
 
 process DIGEST {
     tag "${sample}"
+    label 'process_low'
     container 'seqfixity:0.1.0'
     pod annotation: 'scheduler.illumina.com/presetSize', value: 'standard-small'
     publishDir 'out', mode: 'copy'
@@ -49,6 +50,7 @@ process DIGEST {
 
 process AGGREGATE {
     tag 'all samples'
+    label 'process_single'
     container 'seqfixity:0.1.0'
     pod annotation: 'scheduler.illumina.com/presetSize', value: 'standard-small'
     publishDir 'out', mode: 'copy'
@@ -76,6 +78,7 @@ process AGGREGATE {
 
 process CHECK {
     tag 'outcome'
+    label 'process_single'
     container 'seqfixity:0.1.0'
     pod annotation: 'scheduler.illumina.com/presetSize', value: 'standard-small'
 

@@ -45,9 +45,14 @@ FAILED_VERDICTS = frozenset({TRUNCATED, CORRUPT, MALFORMED})
 # Cost relative to MD5 (per input byte) that read_once uses to balance its two lanes: inflating
 # gzip costs about three MD5s, so it gets a lane of its own; checking plain FASTQ is cheap.
 COST = {("gzip", True): 3.0, ("fastq", True): 3.5, ("gzip", False): 0.1, ("fastq", False): 0.4}
-_NEWLINE, _AT, _PLUS = ord("\n"), ord("@"), ord("+")
+_NEWLINE, _AT, _PLUS, _CR = ord("\n"), ord("@"), ord("+"), ord("\r")
+# Blank lines at the end of the input are held back until more data shows they are not the end; a run
+# longer than this is checked at once (four blank lines in a row are never valid records).
+_MAX_HELD_BLANK = 64
 _QUEUE_DEPTH = 4
-MAX_PIECE = 32 << 20  # inflated bytes handed on at once: bounds memory whatever the compression ratio
+# Inflated bytes handed on at once: bounds memory whatever the compression ratio. 4 MiB pieces are reused
+# by malloc; 32 MiB pieces were mapped afresh each time and page faults cost a third of the inflate time.
+MAX_PIECE = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -71,20 +76,54 @@ class _Invalid(Exception):
 
 
 class _LineCounter:
-    """Counts newlines (level ``gzip``)."""
+    """Counts newlines (level ``gzip``); blank lines at the very end are not counted (see :func:`_kept_lines`)."""
 
     def __init__(self) -> None:
         self.lines = 0
+        self.run = 0  # newlines in the run of "\r" and "\n" at the end of what has been fed so far
+        self.content = False  # whether anything but "\r" and "\n" came before that run
         self.last = b"\n"
 
     def feed(self, data: bytes) -> None:
         if data:
             self.lines += data.count(b"\n")
+            stripped = data.rstrip(b"\r\n")
+            if stripped:
+                self.run, self.content = data.count(b"\n", len(stripped)), True
+            else:
+                self.run += data.count(b"\n")
             self.last = data[-1:]
 
     def finish(self) -> int:
-        lines = self.lines + (self.last != b"\n")
-        return lines // 4
+        if self.last != b"\n":
+            return (self.lines + 1) // 4
+        return _kept_lines(self.lines, max(self.run - self.content, 0)) // 4
+
+
+def _kept_lines(lines: int, blank: int) -> int:
+    """Lines that count when the last ``blank`` of ``lines`` are blank: blank lines at the end of a file are
+    dropped, as many as keeps whole records (one may be the empty quality line of an empty read)."""
+    for dropped in range(min(blank, lines), -1, -1):
+        if (lines - dropped) % 4 == 0:
+            return lines - dropped
+    return lines
+
+
+def _trailing_blank_lines(array: np.ndarray, newlines: np.ndarray, limit: int) -> int:
+    """How many of the lines ending at ``newlines`` are blank ("" or "\r") at the end of ``array`` (at most
+    ``limit``; 0 unless ``array`` ends with a newline, or a newline and the "\r" of a blank line to come)."""
+    if not len(newlines) or newlines[-1] < len(array) - 1 - (array[-1] == _CR):
+        return 0
+    count = 0
+    index = len(newlines) - 1
+    while index >= 0 and count < limit:
+        start = int(newlines[index - 1]) + 1 if index else 0
+        width = int(newlines[index]) - start
+        if width > 1 or (width == 1 and array[start] != _CR):
+            break
+        count += 1
+        index -= 1
+    return count
 
 
 class _RecordChecker:
@@ -98,13 +137,14 @@ class _RecordChecker:
         self.records = 0
         self.tail = b""
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes, final: bool = False) -> None:
         if not data:
             return
         buffer = self.tail + data if self.tail else data
         array = np.frombuffer(buffer, dtype=np.uint8)
         newlines = np.flatnonzero(array == _NEWLINE)
-        complete = len(newlines) - len(newlines) % 4
+        usable = len(newlines) - (0 if final else _trailing_blank_lines(array, newlines, _MAX_HELD_BLANK))
+        complete = usable - usable % 4
         if not complete:
             self.tail = buffer
             return
@@ -119,8 +159,13 @@ class _RecordChecker:
         if not tail.endswith(b"\n"):
             tail += b"\n"
         lines = tail.count(b"\n")
+        array = np.frombuffer(tail, dtype=np.uint8)
+        newlines = np.flatnonzero(array == _NEWLINE)
+        kept = _kept_lines(lines, _trailing_blank_lines(array, newlines, lines))
+        if kept < lines:
+            tail, lines = tail[:int(newlines[kept - 1]) + 1] if kept else b"", kept
         self.tail = b""
-        self.feed(tail)
+        self.feed(tail, final=True)
         if lines % 4:
             raise _Invalid(TRUNCATED, f"last record incomplete: {lines % 4} of 4 lines after record {self.records}")
         return self.records
@@ -205,6 +250,7 @@ class FastqValidator:
         self._inflater: _Inflater | None = None
         self._started = False
         self._failure: _Invalid | None = None
+        self._crash: Exception | None = None
         self._queue: queue.Queue[bytes | None] | None = None
         self._thread: threading.Thread | None = None
         if threaded:
@@ -236,19 +282,21 @@ class FastqValidator:
             self._parser.feed(chunk)
 
     def _parse_loop(self) -> None:
+        """Parse queued chunks until None; after a failure or a crash keep draining, so the reader never blocks."""
         while (chunk := self._queue.get()) is not None:
-            if self._failure is None:
+            if self._failure is None and self._crash is None:
                 try:
                     self._parser.feed(chunk)
                 except _Invalid as failure:
                     self._failure = failure
+                except Exception as crash:  # a bug, not a verdict: result() raises it in the caller's thread
+                    self._crash = crash
 
     def result(self) -> FastqResult:
         """Finish and return the verdict (a truncated gzip or a partial last record is TRUNCATED)."""
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join()
-            self._thread = None
+        self.close()
+        if self._crash is not None:
+            raise self._crash
         try:
             if self._failure is None:
                 if self._inflater is not None:

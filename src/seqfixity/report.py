@@ -39,6 +39,7 @@ COLUMNS = ("sample", "file", "path", "size", "md5", "etag", "etag_part_size", "e
            "fastq_verdict", "status", "problem", "naming")
 FIXED_DATE = (2000, 1, 1, 0, 0, 0)
 _MATE = re.compile(r"([._])(R?)([12])((?:_\d+)?\.(?:fastq|fq)(?:\.gz)?)$")
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # what openpyxl refuses in a cell
 _CORE_DATES = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
 
 
@@ -190,10 +191,14 @@ def tsv_bytes(table: pd.DataFrame) -> bytes:
 
 
 def xlsx_bytes(table: pd.DataFrame) -> bytes:
-    """The table as an XLSX workbook with fixed dates inside, so equal tables give equal bytes."""
+    """The table as an XLSX workbook with fixed dates inside, so equal tables give equal bytes.
+
+    Control characters that XLSX cannot hold (in file names, say) are shown as ``\\xNN``.
+    """
     raw = io.BytesIO()
+    shown = table.map(lambda cell: _XLSX_ILLEGAL.sub(_escape, cell) if isinstance(cell, str) else cell)
     with pd.ExcelWriter(raw, engine="openpyxl") as writer:
-        table.to_excel(writer, index=False, sheet_name="seqfixity")
+        shown.to_excel(writer, index=False, sheet_name="seqfixity")
     fixed = io.BytesIO()
     with zipfile.ZipFile(raw) as source, zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as target:
         for item in sorted(source.infolist(), key=lambda i: i.filename):
@@ -202,6 +207,10 @@ def xlsx_bytes(table: pd.DataFrame) -> bytes:
                 data = _CORE_DATES.sub(rb"\g<1>2000-01-01T00:00:00Z\g<2>", data)
             target.writestr(zipfile.ZipInfo(item.filename, FIXED_DATE), data, zipfile.ZIP_DEFLATED)
     return fixed.getvalue()
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}"
 
 
 def multiqc_bytes(summary: dict[str, Any]) -> bytes:

@@ -106,11 +106,20 @@ def strip_prefix(name: str, prefix: str) -> str | None:
     return None
 
 
-def local_files(root: str, exclude: Iterable[str] = ()) -> dict[str, str]:
-    """Map each file below ``root`` to its path, keyed by its ``/``-separated path relative to ``root``."""
+def local_files(root: str, exclude: Iterable[str] = (), unlisted: dict[str, str] | None = None) -> dict[str, str]:
+    """Map each file below ``root`` to its path, keyed by its ``/``-separated path relative to ``root``.
+
+    A folder that cannot be listed is added to ``unlisted`` (relative path -> reason) when it is given.
+    """
     skip = {os.path.abspath(p) for p in exclude}
     found: dict[str, str] = {}
-    for folder, subfolders, files in os.walk(root):
+
+    def failed(err: OSError) -> None:
+        if unlisted is not None:
+            folder = os.path.relpath(err.filename or root, root).replace(os.sep, "/")
+            unlisted[folder] = err.strerror or str(err)
+
+    for folder, subfolders, files in os.walk(root, onerror=failed):
         subfolders.sort()
         for name in sorted(files):
             path = os.path.join(folder, name)
@@ -140,12 +149,14 @@ def verify(
     The context says how many remote objects lay outside ``strip_prefix`` (ignored).
     """
     options = options or VerifyOptions()
-    local = local_files(local_root, options.exclude)
+    unlisted: dict[str, str] = {}
+    local = local_files(local_root, options.exclude, unlisted)
     by_basename: dict[str, list[str]] = {}
     for relative in local:
         by_basename.setdefault(relative.rsplit("/", 1)[-1], []).append(relative)
     pairs: dict[str, _Pair] = {}
-    extra: list[FileResult] = []
+    extra = [FileResult(f"{folder}/", Verdict.UNREADABLE, f"cannot list this folder: {reason}; remote objects "
+                        "under it are judged by their paths") for folder, reason in sorted(unlisted.items())]
     ignored = 0
     for remote in objects:
         stripped = strip_prefix(remote.name, options.strip_prefix)
@@ -164,6 +175,8 @@ def verify(
             if len(candidates) > 1:
                 extra.append(FileResult(key, Verdict.UNVERIFIABLE, f"{len(candidates)} local files are named {key}: "
                                         f"{', '.join(candidates)}; use --match path", source=remote.source))
+                for candidate in candidates:  # named in this result; not also MISSING_REMOTE
+                    local.pop(candidate, None)
                 continue
             local_key = candidates[0] if candidates else None
         else:
@@ -172,7 +185,10 @@ def verify(
             extra.append(_listing_error(remote, f"another remote object ({pairs[key].remote.source}) "
                                                 f"maps to the same local file {key}"))
             continue
-        pairs[key] = _Pair(local_key or key, remote, local.pop(local_key) if local_key else None)
+        path = local.pop(local_key) if local_key else None
+        if path is None and options.match == "path" and _under(relative, unlisted):
+            path = os.path.join(local_root, *relative.split("/"))  # not listed, perhaps there: judge() looks
+        pairs[key] = _Pair(local_key or key, remote, path)
     for relative, path in local.items():
         pairs[relative] = _Pair(relative, None, path)
     with ThreadPoolExecutor(max_workers=max(1, options.jobs), thread_name_prefix="seqfixity-verify") as pool:
@@ -182,6 +198,11 @@ def verify(
     for result in sorted(results + extra, key=lambda r: r.path):
         batch.add(result)
     return batch, {"ignored_outside_prefix": ignored}
+
+
+def _under(relative: str, folders: Mapping[str, str]) -> bool:
+    """True when ``relative`` lies below one of ``folders`` (``.`` is the root itself)."""
+    return any(folder == "." or relative.startswith(folder + "/") for folder in folders)
 
 
 def _listing_error(remote: RemoteObject, hint: str) -> FileResult:
@@ -272,6 +293,8 @@ class _Plan:
         self.exact = False
         self.candidates_in_range = 0
         self.forms: dict[str, tuple[bool, bool]] = {}
+        # S3 lets an uploader vary its part sizes; part 1's length then does not give the layout.
+        self.uneven = bool(remote.part_size and remote.parts and -(-size // remote.part_size) != remote.parts)
         self._plan_etag(size, max_candidates)
         self._plan_checksums()
 
@@ -290,6 +313,11 @@ class _Plan:
         if not self.etag.multipart:
             return
         if remote.part_size and remote.parts == self.etag.parts:
+            if self.uneven:
+                self.notes.append(f"ETag {self.etag}: parts of different sizes (part 1 has {remote.part_size} bytes, "
+                                  f"{remote.parts} parts hold {size}), so it cannot be reproduced")
+                self.etag = None
+                return
             self.exact = True
             self.part_sizes = [remote.part_size]
             return
@@ -310,10 +338,11 @@ class _Plan:
             kind_type = remote.checksum_type.upper()
             full = not suffixed and kind_type != "COMPOSITE" and (not multipart or kind not in _COMPOSITE_ONLY)
             composite = multipart and (suffixed or kind_type == "COMPOSITE" or (not kind_type and kind != "crc64nvme"))
-            if composite and not remote.part_size:
+            if composite and (not remote.part_size or self.uneven):
                 composite = False
                 if not full:
-                    self.notes.append(f"composite {kind} needs the exact part size, which the remote did not give")
+                    self.notes.append(f"composite {kind} needs the exact part size of every part, which the "
+                                      "remote did not give")
             if full or composite:
                 self.forms[kind] = (full, composite)
 

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from seqfixity.commands.common import UsageError, say
+from seqfixity.errors import InputError
 from seqfixity.settings import NAMING_MODES
 
 EXAMPLES = """\
@@ -52,8 +53,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the reports, or check a summary."""
     if args.check:
-        with open(args.check, encoding="utf-8") as handle:
-            summary = json.load(handle)
+        summary = _read_json(args.check, "the summary", "run the aggregate step first")
+        if not isinstance(summary, dict) or not isinstance(summary.get("line"), str) \
+                or not isinstance(summary.get("exit_code"), int):
+            raise InputError(args.check, "not a summary.json or a check/verify --report (no 'line' and "
+                                         "'exit_code'); give the summary.json that aggregate wrote")
         say(summary["line"])
         listed = summary.get("files") if isinstance(summary.get("files"), list) else []  # check/verify reports
         failed = [f for f in listed if f.get("verdict", "OK") != "OK"]
@@ -69,11 +73,24 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("aggregate needs --outdir and record files (or --batches)")
     batches = []
     for path in args.batches:
-        with open(path, encoding="utf-8") as handle:
-            batches.append(json.load(handle))
+        batch = _read_json(path, "the batch file", "rerun its digest job, e.g. snakemake --forcerun digest")
+        if not isinstance(batch, dict) or not isinstance(batch.get("records"), list):
+            raise InputError(path, "not a `seqfixity digest --done` file (no 'records' list)")
+        batches.append(batch)
     paths = list(args.records) + [p for batch in batches for p in batch["records"]]
     rows = file_rows(load_records(paths), naming=args.naming, path_style=args.path_style)
     summary = summarise(rows, batches)
     write_reports(rows, summary, args.outdir)
     say(f"{summary['line']}; reports in {args.outdir}")
     return 0
+
+
+def _read_json(path: str, what: str, advice: str) -> object:
+    """Return the JSON in ``path``; raise :class:`InputError` (one line, with ``advice``) when it cannot."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except OSError as err:
+        raise InputError(path, f"cannot read {what}: {err.strerror} ({advice})") from None
+    except ValueError as err:
+        raise InputError(path, f"cannot read {what}: not JSON ({err})") from None

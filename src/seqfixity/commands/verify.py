@@ -119,9 +119,11 @@ def run(args: argparse.Namespace) -> int:
     with byte_progress(total, enabled=not args.quiet, description="verifying") as advance:
         batch, context = verify(args.local_root, objects, options, on_bytes=advance)
     if context["ignored_outside_prefix"]:
-        say(f"{context['ignored_outside_prefix']} remote object(s) outside {options.strip_prefix!r} ignored")
+        say(f"{context['ignored_outside_prefix']} remote object(s) outside {options.strip_prefix!r} ignored "
+            "(their paths do not start with it; give the folder they share with --strip-prefix)")
     if not batch.results:
-        say(f"{args.local_root}: nothing to verify: no local files and no remote objects")
+        say(f"{args.local_root}: nothing to verify: no local files and no remote objects (check LOCAL_ROOT "
+            "and that --against names the right bucket, prefix, project or export)")
         return Verdict.MISSING.bit
     if args.report:
         batch.write_report(args.report, command="verify", local_root=args.local_root, against=args.against,

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from seqfixity.remote import AVAILABLE, RemoteError, RemoteObject
 
@@ -150,6 +151,9 @@ def read_export(path: str | os.PathLike[str]) -> list[RemoteObject]:
             return _objects_from_rows(path, _xlsx_rows(path))
     except OSError as err:
         raise RemoteError(f"{path}: cannot read ICA export: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise RemoteError(f"{path}: not UTF-8 text (it holds byte 0x{err.object[err.start]:02x}); "
+                          "save it as CSV UTF-8, or export it from ICA again") from None
     raise RemoteError(f"{path}: unknown export format (expected {', '.join(EXPORT_SUFFIXES)})")
 
 
@@ -264,18 +268,28 @@ class IcaClient:
         url = f"{self.server}/ica/rest/api{path}"
         for attempt in range(self.retries + 1):
             try:
-                response = self._session.get(url, params=params, timeout=self.timeout)
+                # No redirects: requests would send the X-API-Key header on to whatever host they name.
+                response = self._session.get(url, params=params, timeout=self.timeout, allow_redirects=False)
             except self._requests.RequestException as err:
                 problem = f"cannot connect: {type(err).__name__}"
                 status, wait = None, None
             else:
                 status = response.status_code
+                if 300 <= status < 400:
+                    location = response.headers.get("Location", "elsewhere")
+                    raise RemoteError(self._scrub(f"{url}: the ICA API redirected (HTTP {status}) to {location}; "
+                                                  "the key was not sent there: if you trust that server, give it "
+                                                  "as --ica-server"))
                 if status < 400:
                     try:
-                        return response.json()
+                        body = response.json()
                     except ValueError:
-                        raise RemoteError(f"{url}: the ICA API answered {status} with a body that is not JSON") \
-                            from None
+                        body = None
+                    if not isinstance(body, dict):
+                        raise RemoteError(f"{url}: the ICA API answered {status} with a body that is not a JSON "
+                                          "object; check --ica-server (it should be the ICA host, e.g. "
+                                          f"{DEFAULT_SERVER})")
+                    return body
                 if status in (401, 403, 404):
                     raise RemoteError(self._scrub(_client_error(status, url)))
                 if status != 429 and status < 500:
@@ -297,14 +311,20 @@ class IcaClient:
         if path_prefix:
             params.update(filePath=path_prefix, filePathMatchMode="STARTS_WITH_CASE_INSENSITIVE")
         offset = 0
+        tokens: set[str] = set()
         while True:
-            page = self.get(f"/projects/{project_id}/data", params)
+            page = self.get(f"/projects/{quote(project_id, safe='')}/data", params)
             items = page.get("items") or []
             yield from objects_from_items(items, f"ica project {project_id}")
             token = page.get("nextPageToken")
             offset += len(items)
             total = page.get("totalItemCount")
             if token:
+                if token in tokens:
+                    raise RemoteError(f"ica project {project_id}: the ICA API's page token came back after "
+                                      f"{offset} items; stopped instead of listing the same page forever "
+                                      "(try again later, or verify against an export of the project data)")
+                tokens.add(token)
                 params = {**params, "pageToken": token}
                 params.pop("pageOffset", None)
             elif items and (page.get("remainingRecords") or (isinstance(total, int) and offset < total)):
@@ -314,7 +334,7 @@ class IcaClient:
 
     def get_data(self, project_id: str, data_id: str) -> RemoteObject:
         """Return one file of the project by its data id (``fil.…``)."""
-        item = self.get(f"/projects/{project_id}/data/{data_id}")
+        item = self.get(f"/projects/{quote(project_id, safe='')}/data/{quote(data_id, safe='')}")
         details, found_id = _details_of(item)
         return object_from_details(details, found_id or data_id)
 

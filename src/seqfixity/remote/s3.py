@@ -64,7 +64,10 @@ def list_s3(url: str, client=None, endpoint_url: str | None = None) -> Iterator[
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             listed.extend(item for item in page.get("Contents", []) if not item["Key"].endswith("/"))
     except Exception as err:  # botocore raises many unrelated classes; all mean "cannot list"
-        raise RemoteError(f"s3://{bucket}/{prefix}: cannot list: {_describe(err)}") from None
+        advice = ""
+        if type(err).__name__ in ("NoCredentialsError", "PartialCredentialsError"):
+            advice = " (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+        raise RemoteError(f"s3://{bucket}/{prefix}: cannot list: {_describe(err)}{advice}") from None
     with ThreadPoolExecutor(max_workers=HEAD_WORKERS, thread_name_prefix="seqfixity-head") as pool:
         yield from pool.map(lambda item: _describe_object(client, bucket, prefix, item), listed)
 

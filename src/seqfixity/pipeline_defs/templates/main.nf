@@ -16,6 +16,7 @@ def shq(value) {
 
 process DIGEST {
     tag "${sample}"
+    label 'process_low'
     container '@container'
 @compute
     publishDir 'out', mode: 'copy'
@@ -41,6 +42,7 @@ process DIGEST {
 
 process AGGREGATE {
     tag 'all samples'
+    label 'process_single'
     container '@container'
 @compute
     publishDir 'out', mode: 'copy'
@@ -68,6 +70,7 @@ process AGGREGATE {
 
 process CHECK {
     tag 'outcome'
+    label 'process_single'
     container '@container'
 @compute
 
