@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import random
+import subprocess
 
 import pysam
 import pytest
@@ -195,3 +196,17 @@ def test_a_crash_in_the_parsing_thread_is_raised_not_a_hang(monkeypatch):
     worker.join(timeout=20)
     assert not worker.is_alive(), "the reader blocked on the queue of a dead parsing thread"
     assert outcome == {"raised": "parser bug"}
+
+
+@pytest.mark.parametrize("level", ["gzip", "fastq"])
+def test_an_empty_gz_file_is_truncated_but_an_empty_fastq_is_ok(tmp_path, level):
+    empty_gz = tmp_path / "cut.fastq.gz"
+    empty_gz.write_bytes(b"")
+    assert subprocess.run(["gzip", "-t", str(empty_gz)], capture_output=True).returncode != 0  # the oracle
+    record = examine_file(str(empty_gz), Settings(validate=level))
+    assert (record.fastq_verdict, record.reads) == (TRUNCATED, None)
+    assert "empty file" in record.fastq_error
+    empty = tmp_path / "none.fastq"
+    empty.write_bytes(b"")
+    record = examine_file(str(empty), Settings(validate=level))
+    assert (record.fastq_verdict, record.reads) == (OK, 0)

@@ -8,13 +8,15 @@ from concurrent.futures import ThreadPoolExecutor
 from seqfixity.digest import check_regular_file, failed_record, hash_file
 from seqfixity.errors import InputError
 from seqfixity.etag import EtagError
-from seqfixity.fastq import SKIPPED, FastqValidator, validation_cost
+from seqfixity.fastq import OK, SKIPPED, TRUNCATED, FastqValidator, validation_cost
 from seqfixity.names import naming_findings
 from seqfixity.record import FileRecord
 from seqfixity.settings import Settings
 
 # From this size the FASTQ structure check runs in a thread of its own, beside inflation and hashing.
 THREADED_MIN_SIZE = 8 << 20
+# Names whose content must be gzip: empty content is then a cut-short copy, not an empty FASTQ.
+GZIP_SUFFIXES = (".gz", ".bgz", ".bgzf")
 
 
 def examine_file(path: str, settings: Settings, sample: str = "") -> FileRecord:
@@ -41,6 +43,9 @@ def examine_file(path: str, settings: Settings, sample: str = "") -> FileRecord:
         else:
             result = validator.result()
             record.reads, record.fastq_verdict, record.fastq_error = result.reads, result.verdict, result.error
+            if record.fastq_verdict == OK and record.size == 0 and path.endswith(GZIP_SUFFIXES):
+                record.reads, record.fastq_verdict = None, TRUNCATED
+                record.fastq_error = "empty file: a gzip file holds at least a header; the copy was cut short"
     if sample:
         record.sample = sample
     if settings.naming != "off":
