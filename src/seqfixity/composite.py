@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 
+from seqfixity.etag import PartwiseHasher
 from seqfixity.hashes import DIGEST_KINDS, StreamHasher
 
 S3_CHECKSUMS = ("crc64nvme", "crc32c", "crc32", "sha1", "sha256")
@@ -38,38 +39,16 @@ class FullObjectChecksum:
         return s3_text(self.kind, self._hasher.result())
 
 
-class CompositeChecksum:
+class CompositeChecksum(PartwiseHasher):
     """A composite checksum of ``kind`` over parts of ``part_size`` bytes: ``base64-N``, like ETagHasher."""
 
     def __init__(self, kind: str, part_size: int) -> None:
-        if part_size <= 0:
-            raise ValueError(f"part size must be positive, got {part_size}")
+        super().__init__(part_size, DIGEST_KINDS[kind].new, lambda part: binary_digest(kind, part.result()))
         self.kind = kind
-        self.part_size = part_size
-        self._parts: list[bytes] = []
-        self._part: StreamHasher = DIGEST_KINDS[kind].new()
-        self._in_part = 0
-
-    def update(self, data: memoryview) -> None:
-        """Feed the next bytes of the object."""
-        view = memoryview(data)
-        while len(view):
-            piece = view[:self.part_size - self._in_part]
-            self._part.update(piece)
-            self._in_part += len(piece)
-            view = view[len(piece):]
-            if self._in_part == self.part_size:
-                self._close_part()
-
-    def _close_part(self) -> None:
-        self._parts.append(binary_digest(self.kind, self._part.result()))
-        self._part = DIGEST_KINDS[self.kind].new()
-        self._in_part = 0
 
     def result(self) -> str:
-        """Return ``base64-N`` over the bytes fed so far (call once, at the end)."""
-        if self._in_part or not self._parts:
-            self._close_part()
+        """Return ``base64-N`` over the bytes fed so far."""
+        parts = self.part_digests()
         combined = DIGEST_KINDS[self.kind].new()
-        combined.update(memoryview(b"".join(self._parts)))
-        return f"{s3_text(self.kind, combined.result())}-{len(self._parts)}"
+        combined.update(memoryview(b"".join(parts)))
+        return f"{s3_text(self.kind, combined.result())}-{len(parts)}"

@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 MiB = 1024**2
 MB = 1000**2
@@ -181,7 +182,48 @@ def check_s3_limits(layout: EtagLayout) -> None:
         )
 
 
-class ETagHasher:
+class PartwiseHasher:
+    """Hashes a stream part by part: every ``part_size`` bytes get a fresh hasher from ``new_part``.
+
+    The base of every multipart checksum (the ETag, S3's composite CRC and SHA
+    checksums): ``part_digests()`` returns each part's binary digest, the open
+    part included, without ending the stream.
+    """
+
+    def __init__(self, part_size: int, new_part: Callable[[], Any], part_digest: Callable[[Any], bytes]) -> None:
+        if part_size <= 0:
+            raise EtagError(f"part size must be positive, got {part_size}")
+        self.part_size = part_size
+        self._new_part = new_part
+        self._part_digest = part_digest
+        self._digests: list[bytes] = []
+        self._part = new_part()
+        self._in_part = 0
+        self.size = 0
+
+    def update(self, data: bytes | memoryview) -> None:
+        """Feed the next bytes of the object."""
+        view = data if isinstance(data, memoryview) else memoryview(data).cast("B")
+        self.size += len(view)
+        while len(view):
+            piece = view[:self.part_size - self._in_part]
+            self._part.update(piece)
+            self._in_part += len(piece)
+            view = view[len(piece):]
+            if self._in_part == self.part_size:
+                self._digests.append(self._part_digest(self._part))
+                self._part = self._new_part()
+                self._in_part = 0
+
+    def part_digests(self) -> list[bytes]:
+        """Return the binary digest of every part so far (an empty object is one empty part)."""
+        digests = list(self._digests)
+        if self._in_part or not digests:
+            digests.append(self._part_digest(self._part))
+        return digests
+
+
+class ETagHasher(PartwiseHasher):
     """Incremental multipart ETag, hashlib-style: ``ETagHasher(part_size).update(data)``.
 
     With the default ``threshold=0`` the result always has the ``-N`` form; with a
@@ -189,50 +231,26 @@ class ETagHasher:
     """
 
     def __init__(self, part_size: int, threshold: int = 0) -> None:
-        if part_size <= 0:
-            raise EtagError(f"part size must be positive, got {part_size}")
-        self.part_size = part_size
+        super().__init__(part_size, md5_hasher, lambda part: part.digest())
         self.threshold = threshold or 0
-        self._part_digests: list[bytes] = []
-        self._part = md5_hasher()
         self._whole = md5_hasher() if self.threshold > 0 else None
-        self._in_part = 0
-        self.size = 0
 
     def update(self, data: bytes | memoryview) -> None:
         """Feed the next bytes of the object."""
-        view = memoryview(data).cast("B") if not isinstance(data, memoryview) else data
         if self._whole is not None and self.size < self.threshold:
-            self._whole.update(view)
-        self.size += len(view)
-        while len(view):
-            room = self.part_size - self._in_part
-            piece = view[:room]
-            self._part.update(piece)
-            self._in_part += len(piece)
-            view = view[len(piece):]
-            if self._in_part == self.part_size:
-                self._part_digests.append(self._part.digest())
-                self._part = md5_hasher()
-                self._in_part = 0
+            self._whole.update(data)
+        super().update(data)
 
     @property
     def parts(self) -> int:
         """The part count so far (0 while the object stays below the threshold)."""
-        if self.size < self.threshold:
-            return 0
-        return len(self._part_digests) + (1 if self._in_part or not self._part_digests else 0)
+        return 0 if self.size < self.threshold else len(self.part_digests())
 
     def hexdigest(self) -> str:
         """Return the ETag of the bytes fed so far."""
         if self.size < self.threshold and self._whole is not None:
             return self._whole.hexdigest()
-        digests = list(self._part_digests)
-        if self._in_part or not digests:
-            digests.append(self._part.digest())
-        combined = md5_hasher()
-        combined.update(b"".join(digests))
-        return f"{combined.hexdigest()}-{len(digests)}"
+        return multipart_etag_from_digests(self.part_digests())
 
 
 def multipart_etag_from_digests(part_digests: list[bytes]) -> str:
