@@ -13,7 +13,8 @@ from seqfixity.names import naming_findings
 from seqfixity.record import FileRecord
 from seqfixity.settings import Settings
 
-# From this size the FASTQ structure check runs in a thread of its own, beside inflation and hashing.
+# From this size the FASTQ structure check (or the line count at level gzip) runs in a thread of its own,
+# beside inflation and hashing.
 THREADED_MIN_SIZE = 8 << 20
 # Names whose content must be gzip: empty content is then a cut-short copy, not an empty FASTQ.
 GZIP_SUFFIXES = (".gz", ".bgz", ".bgzf")
@@ -29,7 +30,7 @@ def examine_file(path: str, settings: Settings, sample: str = "") -> FileRecord:
     validator = None
     try:
         if settings.validate != "none":
-            threaded = settings.validate == "fastq" and check_regular_file(path).st_size >= THREADED_MIN_SIZE
+            threaded = check_regular_file(path).st_size >= THREADED_MIN_SIZE
             validator = FastqValidator(settings.validate, threaded=threaded)
         sinks = [(validator, validation_cost(settings.validate, path))] if validator else []
         record = hash_file(path, settings, sinks=sinks)

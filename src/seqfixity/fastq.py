@@ -3,7 +3,7 @@
 :class:`FastqValidator` is a sink for :func:`seqfixity.digest.read_once`: it is
 fed the file's raw bytes (``update``) and gives its verdict at the end
 (``result``). Gzip and BGZF input (any number of gzip members) is inflated as a
-stream with python-isal (zlib when isal is missing); the structure check runs on
+stream with python-isal; the structure check runs on
 the inflated bytes, in a thread of its own for big files so that inflating and
 parsing overlap with hashing. Whether the input is compressed is judged from its
 first bytes, not its name.
@@ -28,11 +28,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-
-try:
-    from isal import isal_zlib as _zlib
-except ImportError:  # pragma: no cover - isal is a dependency, zlib is the fallback
-    import zlib as _zlib
+from isal.igzip_lib import DECOMP_GZIP, IgzipDecompressor
+from isal.igzip_lib import IsalError as _InflateError
 
 GZIP_MAGIC = b"\x1f\x8b"
 GZIP_WBITS = 31
@@ -138,19 +135,44 @@ class _RecordChecker:
         self.tail = b""
 
     def feed(self, data: bytes, final: bool = False) -> None:
-        if not data:
+        if not data or (self.tail and not final and self._feed_joined(data)):
             return
         buffer = self.tail + data if self.tail else data
         array = np.frombuffer(buffer, dtype=np.uint8)
-        newlines = np.flatnonzero(array == _NEWLINE)
+        self._feed_lines(buffer, array, np.flatnonzero(array == _NEWLINE), final)
+
+    def _feed_lines(self, buffer, array: np.ndarray, newlines: np.ndarray, final: bool) -> None:
+        """Check the complete records of ``buffer`` (nothing held before it); hold back the rest as the tail."""
         usable = len(newlines) - (0 if final else _trailing_blank_lines(array, newlines, _MAX_HELD_BLANK))
         complete = usable - usable % 4
         if not complete:
-            self.tail = buffer
+            self.tail = bytes(buffer)
             return
         ends = newlines[:complete]
         self._check(buffer, array, ends)
-        self.tail = buffer[int(ends[-1]) + 1:]
+        self.tail = bytes(buffer[int(ends[-1]) + 1:])
+
+    def _feed_joined(self, data: bytes) -> bool:
+        """Check the record the tail began, ended by the first lines of ``data``, then the rest of ``data`` in
+        place: a chunk is not copied behind the tail (that copy, a fresh 4 MiB buffer per chunk, cost more
+        than the check). False, with nothing done, when ``data`` does not end that record or holds only
+        blank lines after it (then which lines are trailing blanks depends on the tail)."""
+        end = -1
+        for _ in range(4 - self.tail.count(b"\n") % 4):
+            end = data.find(b"\n", end + 1)
+            if end < 0:
+                return False
+        rest = memoryview(data)[end + 1:]
+        array = np.frombuffer(rest, dtype=np.uint8)
+        newlines = np.flatnonzero(array == _NEWLINE)
+        if len(newlines) == _trailing_blank_lines(array, newlines, _MAX_HELD_BLANK) < _MAX_HELD_BLANK:
+            return False
+        joined = self.tail + data[:end + 1]
+        joined_array = np.frombuffer(joined, dtype=np.uint8)
+        self._check(joined, joined_array, np.flatnonzero(joined_array == _NEWLINE))
+        self.tail = b""
+        self._feed_lines(rest, array, newlines, final=False)
+        return True
 
     def finish(self) -> int:
         tail = self.tail
@@ -182,7 +204,7 @@ class _RecordChecker:
         if bad.any():
             index = int(np.argmax(bad))
             record = self.records + index + 1
-            line = [buffer[int(starts[4 * index + i]):int(ends[4 * index + i])] for i in range(4)]
+            line = [bytes(buffer[int(starts[4 * index + i]):int(ends[4 * index + i])]) for i in range(4)]
             where = f"record {record} (line {4 * (record - 1) + 1})"
             if not line[0].startswith(b"@"):
                 raise _Invalid(MALFORMED, f"{where}: header does not start with '@': {_show(line[0])}")
@@ -198,7 +220,12 @@ def _show(line: bytes) -> str:
 
 
 class _Inflater:
-    """Inflates a stream of gzip members; knows whether it stopped inside one."""
+    """Inflates a stream of gzip members; knows whether it stopped inside one.
+
+    Each member goes through isal's ``IgzipDecompressor``, which allocates a piece's buffer once and inflates
+    into it with the GIL released; ``isal_zlib.decompressobj`` grows its buffer from 16 KiB, taking the GIL
+    back at each step, which stalls it behind the threads that hash and check.
+    """
 
     def __init__(self) -> None:
         self.members = 0
@@ -208,19 +235,20 @@ class _Inflater:
         """Yield the inflated bytes of ``data`` in pieces of at most :data:`MAX_PIECE` (bounded memory)."""
         while data:
             if self._member is None:
-                self._member = _zlib.decompressobj(wbits=GZIP_WBITS)
+                self._member = IgzipDecompressor(flag=DECOMP_GZIP)
+            member = self._member
             try:
-                piece = self._member.decompress(data, MAX_PIECE)
-                while len(piece) == MAX_PIECE:  # more output may wait inside the inflater
+                piece = member.decompress(data, MAX_PIECE)
+                while not member.needs_input and not member.eof:  # more output waits inside the inflater
                     yield piece
-                    piece = self._member.decompress(self._member.unconsumed_tail, MAX_PIECE)
-            except _zlib.error as err:
+                    piece = member.decompress(b"", MAX_PIECE)
+            except _InflateError as err:
                 raise _Invalid(CORRUPT, f"gzip member {self.members + 1}: {err}") from None
             if piece:
                 yield piece
-            if not self._member.eof:
+            if not member.eof:
                 return
-            data = self._member.unused_data
+            data = member.unused_data
             self._member = None
             self.members += 1
 
