@@ -303,7 +303,7 @@ class _Plan:
         if not remote.etag:
             return
         if not remote.etag_is_md5:
-            self.notes.append("ETag is not an MD5 (SSE-KMS or SSE-C encryption)")
+            self.notes.append(remote.etag_note or "ETag is not an MD5 (SSE-KMS or SSE-C encryption)")
             return
         try:
             self.etag = parse_etag(remote.etag)
