@@ -45,6 +45,7 @@ class VerifyOptions:
     fail_on: frozenset[Verdict] = ALL_FAILURE_VERDICTS
     exclude: frozenset[str] = field(default_factory=frozenset)
     records: Mapping[str, FileRecord] = field(default_factory=dict)
+    remote_only: bool = False  # judge only the remote objects given; local files without one are not reported
 
 
 def load_records(paths: Iterable[str]) -> dict[str, FileRecord]:
@@ -159,6 +160,9 @@ def verify(
                         "under it are judged by their paths") for folder, reason in sorted(unlisted.items())]
     ignored = 0
     for remote in objects:
+        if not remote.name and remote.error:  # an item that names no file (e.g. an unknown ICA data id)
+            extra.append(FileResult(remote.source, Verdict.MANIFEST_ERROR, remote.error, source=remote.source))
+            continue
         stripped = strip_prefix(remote.name, options.strip_prefix)
         if stripped is None:
             ignored += 1
@@ -189,7 +193,7 @@ def verify(
         if path is None and options.match == "path" and _under(relative, unlisted):
             path = os.path.join(local_root, *relative.split("/"))  # not listed, perhaps there: judge() looks
         pairs[key] = _Pair(local_key or key, remote, path)
-    for relative, path in local.items():
+    for relative, path in ({} if options.remote_only else local).items():
         pairs[relative] = _Pair(relative, None, path)
     with ThreadPoolExecutor(max_workers=max(1, options.jobs), thread_name_prefix="seqfixity-verify") as pool:
         results = list(pool.map(lambda pair: judge(pair.key, pair.remote, pair.local, options, on_bytes),
