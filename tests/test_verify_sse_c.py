@@ -117,6 +117,7 @@ def test_sse_c_objects_are_unverifiable_and_sizes_still_judged(s3_like, tmp_path
     assert "SSE-C" in hint and "not an MD5" in hint and "checksum the uploader stored" in hint
     assert "400" in hint
     assert files["sse_c.bin"]["expected"] == {"size": len(SECRET), "etag": OBJECTS["run/sse_c.bin"][1]}
+    assert files["sse_c.bin"]["actual"] == {"size": len(SECRET)}       # nothing to compare: not read
     assert "403" in files["denied.bin"]["hint"]
     assert done.returncode == (Verdict.UNVERIFIABLE.bit | Verdict.SIZE_MISMATCH.bit
                                | Verdict.MANIFEST_ERROR.bit), done.stderr.decode()

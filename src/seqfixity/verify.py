@@ -258,6 +258,8 @@ def judge(
     plan = _Plan(remote, size, options.max_candidates)
     record = options.records.get(os.path.realpath(local))
     values = plan.from_record(record) if record and (record.size, record.mtime_ns) == (size, mtime_ns) else None
+    if values is None and not plan.needs_read:  # e.g. SSE-C or SSE-KMS with no checksum: reading decides nothing
+        values = _Values(None, {}, {})
     if values is None:
         try:
             values = plan.read(local, on_bytes)
@@ -350,6 +352,11 @@ class _Plan:
             if full or composite:
                 self.forms[kind] = (full, composite)
 
+    @property
+    def needs_read(self) -> bool:
+        """True when the remote gives an ETag or checksum that the local bytes can be compared with."""
+        return self.etag is not None or bool(self.forms)
+
     def read(self, path: str, on_bytes: Callable[[int], None] | None) -> _Values:
         """Read ``path`` once, feeding every hasher the plan needs; return what they computed."""
         md5 = DIGEST_KINDS["md5"].new()
@@ -389,7 +396,7 @@ class _Plan:
 
     def decide(self, values: _Values) -> tuple[Verdict, str, dict[str, Any]]:
         """Compare the computed values with the remote; return (verdict, hint, actual values)."""
-        actual: dict[str, Any] = {"md5": values.md5}
+        actual: dict[str, Any] = {"md5": values.md5} if values.md5 else {}
         agree: list[str] = []
         differ: list[str] = []
         weak: list[str] = []
