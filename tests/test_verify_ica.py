@@ -248,3 +248,54 @@ def test_a_redirect_never_carries_the_key_to_another_host():
                 list(client.list_data(PROJECT))
     assert len(server.requests) == 1
     assert all(headers.get("x-api-key") != KEY for _path, _query, headers in elsewhere.requests)
+
+
+def by_id(path: str, query: dict, headers: dict) -> tuple[int, dict]:
+    """Answer ``GET .../data/{dataId}`` with that item, or ICA's 404 for an id the project lacks."""
+    refused = unauthorized(headers)
+    if refused:
+        return refused
+    wanted = path.rsplit("/", 1)[1]
+    item = next((i for i in project_data() if i["data"]["id"] == wanted), None)
+    if not path.startswith(DATA_PATH + "/") or item is None:
+        return 404, {"title": "Not Found", "status": 404, "detail": f"no data {wanted}"}
+    return 200, item["data"]  # GET /data/{dataId} returns a Data object, not a ProjectData item
+
+
+def test_data_ids_are_fetched_one_by_one_and_an_unknown_id_does_not_stop_the_others(local_root, tmp_path):
+    report = tmp_path / "report.json"
+    ids = ["fil.0001", "fil.9999", "fil.0004", "fol.0001", "fil.0006", "fil.0001"]
+    with IcaStandIn(by_id) as server:
+        done = cli_with_key("verify", local_root, "--against", f"ica://{PROJECT}/fastq", "--ica-server", server.url,
+                            *(arg for data_id in ids for arg in ("--ica-data-id", data_id)), "--report", report)
+    found = {e["path"]: e for e in json.loads(report.read_text())["files"]}
+    assert {p: e["verdict"] for p, e in found.items()} == {
+        "S1_R1.fastq.gz": "OK", "S2_R2.fastq.gz": "MISMATCH", "S3_R2.fastq.gz": "MISSING_LOCAL",
+        "fil.9999": "MANIFEST_ERROR", "fol.0001": "MANIFEST_ERROR"}        # S9_R1 and unnamed files not judged
+    assert found["S1_R1.fastq.gz"]["actual"]["etag_part_size"] == PART_SIZES["S1_R1.fastq.gz"]
+    assert found["S1_R1.fastq.gz"]["source"] == "fil.0001"
+    assert "no such data id" in found["fil.9999"]["hint"] and "HTTP 404" in found["fil.9999"]["hint"]
+    assert "a folder, not a file" in found["fol.0001"]["hint"]
+    assert [path for path, _query, _headers in server.requests] == [
+        f"{DATA_PATH}/{data_id}" for data_id in dict.fromkeys(ids)]          # each id once, no listing
+    stderr = done.stderr.decode()
+    assert [line for line in stderr.splitlines() if "fil.9999" in line] == [
+        f"seqfixity: fil.9999: no such data id in project {PROJECT} (HTTP 404): check the id (ICA file ids look "
+        "like fil.…)"]
+    assert done.returncode == Verdict.MISMATCH.bit | Verdict.MISSING.bit | Verdict.MANIFEST_ERROR.bit
+    assert_key_absent(done, report)
+
+
+def test_data_ids_need_an_ica_source_and_a_wrong_key_stops_at_once(local_root, tmp_path):
+    usage = cli_with_key("verify", local_root, "--against", "s3://bucket/run", "--ica-data-id", "fil.0001")
+    assert usage.returncode == 128 and "--ica-data-id: needs --against ica://" in usage.stderr.decode()
+    with IcaStandIn(by_id) as server:
+        done = cli_with_key("verify", local_root, "--against", f"ica://{PROJECT}", "--ica-server", server.url,
+                            "--ica-data-id", "fil.0001", "--ica-data-id", "fil.0002", key="wrong-key-0000")
+    assert done.returncode == Verdict.MANIFEST_ERROR.bit and len(server.requests) == 1
+    assert "rejected the API key (HTTP 401)" in done.stderr.decode()
+
+
+def test_help_documents_data_ids():
+    done = run_cli("verify", "--help")
+    assert b"--ica-data-id ID" in done.stdout and b"fil.123" in done.stdout

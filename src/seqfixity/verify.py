@@ -45,6 +45,7 @@ class VerifyOptions:
     fail_on: frozenset[Verdict] = ALL_FAILURE_VERDICTS
     exclude: frozenset[str] = field(default_factory=frozenset)
     records: Mapping[str, FileRecord] = field(default_factory=dict)
+    remote_only: bool = False  # judge only the remote objects given; local files without one are not reported
 
 
 def load_records(paths: Iterable[str]) -> dict[str, FileRecord]:
@@ -159,6 +160,9 @@ def verify(
                         "under it are judged by their paths") for folder, reason in sorted(unlisted.items())]
     ignored = 0
     for remote in objects:
+        if not remote.name and remote.error:  # an item that names no file (e.g. an unknown ICA data id)
+            extra.append(FileResult(remote.source, Verdict.MANIFEST_ERROR, remote.error, source=remote.source))
+            continue
         stripped = strip_prefix(remote.name, options.strip_prefix)
         if stripped is None:
             ignored += 1
@@ -189,7 +193,7 @@ def verify(
         if path is None and options.match == "path" and _under(relative, unlisted):
             path = os.path.join(local_root, *relative.split("/"))  # not listed, perhaps there: judge() looks
         pairs[key] = _Pair(local_key or key, remote, path)
-    for relative, path in local.items():
+    for relative, path in ({} if options.remote_only else local).items():
         pairs[relative] = _Pair(relative, None, path)
     with ThreadPoolExecutor(max_workers=max(1, options.jobs), thread_name_prefix="seqfixity-verify") as pool:
         results = list(pool.map(lambda pair: judge(pair.key, pair.remote, pair.local, options, on_bytes),
@@ -254,6 +258,8 @@ def judge(
     plan = _Plan(remote, size, options.max_candidates)
     record = options.records.get(os.path.realpath(local))
     values = plan.from_record(record) if record and (record.size, record.mtime_ns) == (size, mtime_ns) else None
+    if values is None and not plan.needs_read:  # e.g. SSE-C or SSE-KMS with no checksum: reading decides nothing
+        values = _Values(None, {}, {})
     if values is None:
         try:
             values = plan.read(local, on_bytes)
@@ -303,7 +309,7 @@ class _Plan:
         if not remote.etag:
             return
         if not remote.etag_is_md5:
-            self.notes.append("ETag is not an MD5 (SSE-KMS or SSE-C encryption)")
+            self.notes.append(remote.etag_note or "ETag is not an MD5 (SSE-KMS or SSE-C encryption)")
             return
         try:
             self.etag = parse_etag(remote.etag)
@@ -346,6 +352,11 @@ class _Plan:
             if full or composite:
                 self.forms[kind] = (full, composite)
 
+    @property
+    def needs_read(self) -> bool:
+        """True when the remote gives an ETag or checksum that the local bytes can be compared with."""
+        return self.etag is not None or bool(self.forms)
+
     def read(self, path: str, on_bytes: Callable[[int], None] | None) -> _Values:
         """Read ``path`` once, feeding every hasher the plan needs; return what they computed."""
         md5 = DIGEST_KINDS["md5"].new()
@@ -385,7 +396,7 @@ class _Plan:
 
     def decide(self, values: _Values) -> tuple[Verdict, str, dict[str, Any]]:
         """Compare the computed values with the remote; return (verdict, hint, actual values)."""
-        actual: dict[str, Any] = {"md5": values.md5}
+        actual: dict[str, Any] = {"md5": values.md5} if values.md5 else {}
         agree: list[str] = []
         differ: list[str] = []
         weak: list[str] = []

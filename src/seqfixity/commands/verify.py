@@ -23,6 +23,9 @@ sources (--against):
   s3://BUCKET/PREFIX        list the prefix (a folder) with boto3; credentials, profile and region
                             from the standard AWS environment (AWS_PROFILE, AWS_REGION, ...)
   ica://PROJECT_ID[/PATH]   the ICA API at --ica-server; the key from ${API_KEY_ENV} or --api-key-file
+  ica://PROJECT_ID[/PATH] --ica-data-id ID [--ica-data-id ID ...]
+                            only these ICA files (GET .../data/{{ID}} each), matched to local files
+                            by their path like a listing; other local files are not judged
   FILE.json|.csv|.tsv|.xlsx an ICA project data export, or `icav2 projectdata list/get -o json` output
 
 examples:
@@ -30,6 +33,7 @@ examples:
   seqfixity verify run42/ --against s3://bucket/run42 --endpoint-url http://127.0.0.1:9000
   seqfixity verify run42/ --against ica://0a1b2c3d-.../run42 --api-key-file ~/.ica/api-key
       (or: read -rs ICA_API_KEY; export ICA_API_KEY   keeps the key out of shell history)
+  seqfixity verify run42/ --against ica://0a1b2c3d-.../run42 --ica-data-id fil.123 --ica-data-id fil.456
   seqfixity verify run42/ --against project_data.csv --strip-prefix /run42 --fail-on mismatch,size_mismatch
 
 How: sizes first; then ONE read per local file computes its MD5, the multipart ETag
@@ -38,7 +42,10 @@ checksum the object has (CRC64NVME, CRC32C, CRC32, SHA-1, SHA-256; full-object o
 Remote names are taken relative to LOCAL_ROOT; a name with '..' is refused, never followed.
 
 verdicts: OK, MISMATCH, SIZE_MISMATCH, MISSING_LOCAL (remote only), MISSING_REMOTE (local only),
-UNVERIFIABLE (e.g. SSE-KMS ETag, or ICA status not AVAILABLE), UNREADABLE, MANIFEST_ERROR.
+UNVERIFIABLE (e.g. the ETag of an SSE-KMS or SSE-C object, unless another checksum decides, or ICA
+status not AVAILABLE), UNREADABLE, MANIFEST_ERROR (e.g. an unknown --ica-data-id).
+SSE-C: S3 refuses HeadObject without the customer key; such an object is judged by its listed
+size (SIZE_MISMATCH if it differs), else UNVERIFIABLE.
 """
 
 
@@ -65,6 +72,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--api-key-file", metavar="FILE",
                         help=f"read the ICA API key from this file (default: ${API_KEY_ENV}); there is no "
                              "option for the key itself, so it never lands in shell history")
+    parser.add_argument("--ica-data-id", action="append", default=[], metavar="ID",
+                        help="with ica://PROJECT_ID: verify only this data item (e.g. fil.123), fetched by id "
+                             "and matched to a local file by its path; local files not named are not judged; "
+                             "an unknown id is one MANIFEST_ERROR and the other ids are still verified "
+                             "(repeatable)")
     parser.add_argument("--retries", type=int, default=5, metavar="N",
                         help="ICA API: retries after HTTP 429, 5xx or a dropped connection (default: 5)")
     parser.add_argument("--retry-backoff", type=float, default=1.0, metavar="SECONDS",
@@ -97,6 +109,9 @@ def run(args: argparse.Namespace) -> int:
         say(f"{args.against}: unknown source (expected s3://BUCKET/PREFIX, ica://PROJECT_ID[/PATH] or an ICA "
             f"export {', '.join(EXPORT_SUFFIXES)})")
         return USAGE_ERROR_EXIT
+    if args.ica_data_id and not args.against.startswith("ica://"):
+        say(f"--ica-data-id: needs --against ica://PROJECT_ID, not {args.against}")
+        return USAGE_ERROR_EXIT
     if not os.path.isdir(args.local_root):
         say(f"{args.local_root}: not a folder")
         return USAGE_ERROR_EXIT
@@ -114,7 +129,10 @@ def run(args: argparse.Namespace) -> int:
         strip_prefix=default_prefix if args.strip_prefix is None else args.strip_prefix,
         match=args.match, jobs=max(1, args.jobs), max_candidates=max(1, args.max_candidates), fail_on=fail_on,
         exclude=frozenset([args.report] if args.report else []), records=records,
+        remote_only=bool(args.ica_data_id),
     )
+    for unnamed in (o for o in objects if not o.name and o.error):
+        say(f"{unnamed.source}: {unnamed.error}")
     total = sum(os.path.getsize(path) for path in local_files(args.local_root).values() if os.path.isfile(path))
     with byte_progress(total, enabled=not args.quiet, description="verifying") as advance:
         batch, context = verify(args.local_root, objects, options, on_bytes=advance)
@@ -148,6 +166,8 @@ def _remote_objects(args: argparse.Namespace) -> tuple[Iterable[RemoteObject], s
         path = parsed.path.rstrip("/")
         client = IcaClient(args.ica_server, read_api_key(args.api_key_file), retries=max(0, args.retries),
                            backoff=max(0.0, args.retry_backoff))
+        if args.ica_data_id:
+            return list(client.get_files(parsed.netloc, args.ica_data_id)), path
         return list(client.list_data(parsed.netloc, f"{path}/" if path else "")), path
     from seqfixity.remote.ica import read_export
 

@@ -28,8 +28,9 @@ class RemoteObject:
     ``checksum_type`` is ``FULL_OBJECT``, ``COMPOSITE`` or empty when the server
     did not say. ``part_size``/``parts`` are exact when the server reported
     them (S3 ``HeadObject`` with ``PartNumber=1``), else 0. ``etag_is_md5`` is
-    false when the ETag is known not to be an MD5 (SSE-KMS, SSE-C). ``error``
-    describes a listing entry that could not be parsed.
+    false when the ETag is known not to be an MD5 (SSE-KMS, SSE-C), and
+    ``etag_note`` then says why and what to do instead. ``error`` describes a
+    listing entry that could not be parsed.
     """
 
     name: str
@@ -40,6 +41,7 @@ class RemoteObject:
     part_size: int = 0
     parts: int = 0
     etag_is_md5: bool = True
+    etag_note: str = ""
     status: str = AVAILABLE
     source: str = ""
     error: str = ""

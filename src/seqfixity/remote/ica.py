@@ -291,7 +291,7 @@ class IcaClient:
                                           f"{DEFAULT_SERVER})")
                     return body
                 if status in (401, 403, 404):
-                    raise RemoteError(self._scrub(_client_error(status, url)))
+                    raise IcaHttpError(self._scrub(_client_error(status, url)), status)
                 if status != 429 and status < 500:
                     raise RemoteError(self._scrub(f"{url}: the ICA API refused the request (HTTP {status})"))
                 problem = f"HTTP {status}"
@@ -333,10 +333,41 @@ class IcaClient:
                 return
 
     def get_data(self, project_id: str, data_id: str) -> RemoteObject:
-        """Return one file of the project by its data id (``fil.…``)."""
+        """Return one file of the project by its data id (``fil.…``).
+
+        A folder comes back as an object with an empty name and an ``error`` saying so.
+        """
         item = self.get(f"/projects/{quote(project_id, safe='')}/data/{quote(data_id, safe='')}")
         details, found_id = _details_of(item)
+        if _is_folder(details):
+            return RemoteObject(name="", source=data_id, error="a folder, not a file: "
+                                f"verify a folder with ica://{project_id}/PATH")
         return object_from_details(details, found_id or data_id)
+
+    def get_files(self, project_id: str, data_ids: Iterable[str]) -> Iterator[RemoteObject]:
+        """Yield each data id's file (each id once, in the order given), fetched with :meth:`get_data`.
+
+        An id the project does not hold (HTTP 404) becomes an object with an
+        empty name, the id as ``source`` and an ``error``, so the other ids are still
+        verified; any other refusal (401, 403, retries exhausted) raises
+        :class:`RemoteError`, as it would for every id.
+        """
+        for data_id in dict.fromkeys(data_ids):
+            try:
+                yield self.get_data(project_id, data_id)
+            except IcaHttpError as err:
+                if err.status != 404:
+                    raise
+                yield RemoteObject(name="", source=data_id, error=f"no such data id in project {project_id} "
+                                   "(HTTP 404): check the id (ICA file ids look like fil.…)")
+
+
+class IcaHttpError(RemoteError):
+    """The ICA API refused a request for good (HTTP 401, 403 or 404); ``status`` says which."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def _client_error(status: int, url: str) -> str:

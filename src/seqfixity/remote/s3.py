@@ -5,6 +5,9 @@
 (CRC64NVME, CRC32C, CRC32, SHA-1, SHA-256) and its encryption; for a multipart
 ETag (``hex-N``) a second ``HeadObject`` with ``PartNumber=1`` gives the first
 part's length and ``PartsCount``: the exact part size, so nothing is guessed.
+S3 refuses ``HeadObject`` on an SSE-C object without the customer's key (a
+bare HTTP 400); such an object keeps its listed size and ETag and is marked as
+having a non-MD5 ETag, so it is judged by size and reported UNVERIFIABLE.
 Credentials, profile and region come from the standard AWS environment.
 """
 
@@ -24,6 +27,8 @@ CHECKSUM_FIELDS = {
     "ChecksumSHA256": "sha256",
 }
 HEAD_WORKERS = 8
+SSE_C_NOTE = ("an SSE-C object (encrypted with a customer-provided key), whose ETag is not an MD5; verify its "
+              "content with a checksum the uploader stored, or a manifest written before the upload")
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
@@ -80,16 +85,32 @@ def _describe_object(client, bucket: str, prefix: str, item: dict) -> RemoteObje
         head = client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
         found.checksums = {kind: head[name] for name, kind in CHECKSUM_FIELDS.items() if head.get(name)}
         found.checksum_type = head.get("ChecksumType", "") or ""
-        found.etag_is_md5 = not (str(head.get("ServerSideEncryption", "")).startswith("aws:kms")
-                                 or head.get("SSECustomerAlgorithm"))
+        if str(head.get("ServerSideEncryption", "")).startswith("aws:kms"):
+            found.etag_is_md5, found.etag_note = False, "the ETag of an SSE-KMS object is not an MD5"
+        elif head.get("SSECustomerAlgorithm"):
+            found.etag_is_md5, found.etag_note = False, SSE_C_NOTE
         if "-" in found.etag:
             first = client.head_object(Bucket=bucket, Key=key, PartNumber=1)
             if first.get("PartsCount"):
                 found.part_size = int(first["ContentLength"])
                 found.parts = int(first["PartsCount"])
     except Exception as err:  # the object vanished or cannot be read: judged per file, not fatal
-        found.error = f"cannot read object metadata: {_describe(err)}"
+        if _http_status(err) == 400 and not found.checksums:
+            # S3 answers HeadObject on an SSE-C object without its key with a bare 400 (HEAD has no body);
+            # the listing still gave the size and ETag, so the size is judged and the ETag is not taken for an MD5.
+            found.etag_is_md5 = False
+            found.etag_note = f"HeadObject refused without a customer key ({_describe(err)}): {SSE_C_NOTE}"
+        else:
+            found.error = f"cannot read object metadata: {_describe(err)}"
     return found
+
+
+def _http_status(err: Exception) -> int | None:
+    """Return the HTTP status of a botocore error, or None."""
+    response = getattr(err, "response", None)
+    if isinstance(response, dict):
+        return response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return None
 
 
 def _describe(err: Exception) -> str:
