@@ -39,3 +39,16 @@ def write_random(path: Path, size: int, seed: int = 0) -> Path:
 
     path.write_bytes(random.Random(seed).randbytes(size))
     return path
+
+
+def report_bytes(folder: Path) -> dict[str, bytes]:
+    """Every report of a workflow run; summary.json without its throughput (a timing, different on each run)."""
+    import json
+
+    results = folder / "results"
+    reports = {str(p.relative_to(results)): p.read_bytes() for p in results.rglob("*")
+               if p.is_file() and "logs" not in p.parts and ".seqfixity" not in p.parts and p.name != "summary.json"}
+    summary = json.loads((results / "summary.json").read_text())
+    summary.pop("throughput")
+    reports["summary.json"] = json.dumps(summary, sort_keys=True).encode()
+    return reports

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, cli_env
+from conftest import REPO, cli_env, report_bytes
 from seqfixity.discover import DEFAULT_PATTERNS, Batch, discover, make_batches
 from test_fastq import fastq_bytes
 
@@ -160,17 +160,6 @@ def batch_records(folder: Path) -> dict[str, int]:
     """The batches the run finished: name -> number of files hashed."""
     done = folder / "results" / ".seqfixity" / "batches"
     return {p.stem: json.loads(p.read_text())["files"] for p in done.glob("*.json")}
-
-
-def report_bytes(folder: Path) -> dict[str, bytes]:
-    """Every report of a run; summary.json without its throughput (a timing, different on each run)."""
-    results = folder / "results"
-    reports = {str(p.relative_to(results)): p.read_bytes() for p in results.rglob("*")
-               if p.is_file() and "logs" not in p.parts and ".seqfixity" not in p.parts and p.name != "summary.json"}
-    summary = json.loads((results / "summary.json").read_text())
-    summary.pop("throughput")
-    reports["summary.json"] = json.dumps(summary, sort_keys=True).encode()
-    return reports
 
 
 def local_reference(folder: Path, env: dict[str, str]) -> dict[str, bytes]:

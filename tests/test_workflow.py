@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import REPO, cli_env
+from conftest import REPO, cli_env, report_bytes
 from test_fastq import fastq_bytes
 
 pytestmark = pytest.mark.slow
@@ -128,7 +128,7 @@ def test_kill_during_run_then_rerun_gives_the_same_bytes(run_folder):
     big = run_folder / "data" / "HUGE_R1.fastq.gz"
     big.write_bytes(gzip.compress(fastq_bytes(60_000, seed=12, length=100), compresslevel=1, mtime=0))
     assert snakemake(run_folder).returncode == 0
-    reference = _report_bytes(run_folder)
+    reference = report_bytes(run_folder)
     shutil.rmtree(run_folder / "results")
     command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(run_folder),
                "--configfile", str(run_folder / "config.yaml"), "--cores", "1"]
@@ -146,17 +146,7 @@ def test_kill_during_run_then_rerun_gives_the_same_bytes(run_folder):
     assert snakemake(run_folder, "--unlock").returncode == 0  # a kill -9 leaves Snakemake's lock behind
     rerun = snakemake(run_folder, "--rerun-incomplete")
     assert rerun.returncode == 0, rerun.stderr
-    assert _report_bytes(run_folder) == reference
-
-
-def _report_bytes(folder: Path) -> dict[str, bytes]:
-    results = folder / "results"
-    out = {str(p.relative_to(results)): p.read_bytes() for p in results.rglob("*")
-           if p.is_file() and "logs" not in p.parts and ".seqfixity" not in p.parts and p.name != "summary.json"}
-    summary = json.loads((results / "summary.json").read_text())
-    summary.pop("throughput")
-    out["summary.json"] = json.dumps(summary).encode()
-    return out
+    assert report_bytes(run_folder) == reference
 
 
 def test_duplicate_sample_ids_from_two_folders_name_both(run_folder):

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import report_bytes, run_cli
 from test_fastq import fastq_bytes
-from test_workflow import _report_bytes, reference_etag, snakemake
+from test_workflow import reference_etag, snakemake
 
 PART = 5 << 20
 CONFIG = f"""\
@@ -80,13 +80,13 @@ def settle() -> None:
     time.sleep(2.1)
 
 
-def fresh_report_bytes(folder: Path) -> dict[str, bytes]:
+def freshreport_bytes(folder: Path) -> dict[str, bytes]:
     """The reports of a run from scratch over the same files (in a copy of the run folder)."""
     copy = folder.parent / "fresh"
     shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("results", ".snakemake"), copy_function=os.link)
     done = snakemake(copy)
     assert done.returncode == 0, done.stderr
-    return _report_bytes(copy)
+    return report_bytes(copy)
 
 
 @pytest.mark.slow
@@ -112,18 +112,18 @@ def test_touching_or_changing_one_small_file_rereads_only_it(run_folder):
     assert run(run_folder) == (2, len(SMALL) - 2)
 
     assert run(run_folder, "--forcerun", "digest") == (0, len(SMALL))
-    assert _report_bytes(run_folder) == fresh_report_bytes(run_folder)
+    assert report_bytes(run_folder) == freshreport_bytes(run_folder)
 
 
 @pytest.mark.slow
 def test_changed_settings_or_reuse_off_reread_every_file(run_folder):
     assert run(run_folder) == (len(SMALL), 0)
-    reference = _report_bytes(run_folder)
+    reference = report_bytes(run_folder)
 
     off = snakemake(run_folder, "--config", "reuse_unchanged=false")
     assert off.returncode == 0 and "Nothing to be done" in off.stderr  # reuse is no reason to re-run
     assert run(run_folder, "--forcerun", "digest", "--config", "reuse_unchanged=false") == (len(SMALL), 0)
-    assert _report_bytes(run_folder) == reference
+    assert report_bytes(run_folder) == reference
 
     assert run(run_folder, "--config", f"part_size={2 * PART}") == (len(SMALL), 0)
     record = json.loads((run_folder / "results" / "records" / "A_R1.jsonl").read_text())

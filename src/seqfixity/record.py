@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+from seqfixity.errors import InputError
 
 
 def sample_id(file_name: str) -> str:
@@ -72,3 +76,21 @@ class FileRecord:
         if "mtime_ns" not in values and "mtime" in data:
             values["mtime_ns"] = int(float(data["mtime"]) * 1e9)
         return cls(**values)
+
+
+def read_records(path: str, hint: str = "") -> Iterator[FileRecord]:
+    """Yield the records of a JSON-lines file (``seqfixity digest`` records, ``hash --format jsonl``).
+
+    Raises :class:`InputError` naming the file (and the line) when it cannot be
+    read or a line is not a record; ``hint`` is appended to the read error.
+    """
+    number = 0
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+            for number, line in enumerate(handle, 1):  # noqa: B007 (named in the error below)
+                if line.strip():
+                    yield FileRecord.from_dict(json.loads(line))
+    except OSError as err:
+        raise InputError(path, f"cannot read records: {err.strerror}{hint}") from None
+    except (ValueError, TypeError) as err:
+        raise InputError(path, f"line {number}: not a seqfixity record: {err}") from None

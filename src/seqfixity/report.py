@@ -20,9 +20,8 @@ from typing import Any
 import pandas as pd
 
 from seqfixity.atomic import write_bytes_atomic
-from seqfixity.errors import InputError
 from seqfixity.fastq import FAILED_VERDICTS
-from seqfixity.record import FileRecord
+from seqfixity.record import FileRecord, read_records
 from seqfixity.verdict import Verdict, exit_code, outcome
 
 OK = "OK"
@@ -45,17 +44,8 @@ _CORE_DATES = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms
 
 def load_records(paths: Iterable[str]) -> list[FileRecord]:
     """Read records from JSON-lines files written by ``seqfixity digest``."""
-    records = []
-    for path in paths:
-        try:
-            with open(path, encoding="utf-8", errors="surrogateescape") as handle:
-                records += [FileRecord.from_dict(json.loads(line)) for line in handle if line.strip()]
-        except OSError as err:
-            raise InputError(path, f"cannot read records: {err.strerror} (rerun its digest job, e.g. "
-                                   "snakemake --forcerun digest)") from None
-        except (ValueError, TypeError) as err:
-            raise InputError(path, f"not a seqfixity record file: {err}") from None
-    return records
+    hint = " (rerun its digest job, e.g. snakemake --forcerun digest)"
+    return [record for path in paths for record in read_records(path, hint)]
 
 
 def mate_key(path: str) -> tuple[str, str, str] | None:

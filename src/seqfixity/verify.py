@@ -12,7 +12,6 @@ taken relative to it and a name with a ``..`` component is refused.
 from __future__ import annotations
 
 import glob
-import json
 import os
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +23,7 @@ from seqfixity.digest import check_regular_file, read_once
 from seqfixity.errors import InputError
 from seqfixity.etag import MAX_GUESS_CANDIDATES, EtagError, ETagHasher, ParsedEtag, guess_candidates, parse_etag
 from seqfixity.hashes import DIGEST_KINDS
-from seqfixity.record import FileRecord
+from seqfixity.record import FileRecord, read_records
 from seqfixity.remote import AVAILABLE, RemoteObject
 from seqfixity.results import BatchResult, FileResult
 from seqfixity.units import format_size
@@ -65,20 +64,7 @@ def load_records(paths: Iterable[str]) -> dict[str, FileRecord]:
 
 
 def _records_in(name: str) -> dict[str, FileRecord]:
-    found: dict[str, FileRecord] = {}
-    number = 0
-    try:
-        with open(name, encoding="utf-8", errors="surrogateescape") as handle:
-            for number, line in enumerate(handle, 1):  # noqa: B007 (named in the error below)
-                if line.strip():
-                    record = FileRecord.from_dict(json.loads(line))
-                    if record.ok:
-                        found[os.path.realpath(record.path)] = record
-    except OSError as err:
-        raise InputError(name, f"cannot read records: {err.strerror}") from None
-    except (ValueError, TypeError) as err:
-        raise InputError(name, f"line {number}: not a seqfixity record: {err}") from None
-    return found
+    return {os.path.realpath(r.path): r for r in read_records(name) if r.ok}
 
 
 def safe_relative(name: str) -> str | None:
