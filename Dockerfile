@@ -17,7 +17,7 @@ RUN apt-get update \
 WORKDIR /opt/seqfixity
 COPY pyproject.toml README.md ./
 COPY src ./src
-# The workflow extra brings pandas and openpyxl, which `seqfixity aggregate` writes its tables with.
+# The workflow extra brings pandas and xlsxwriter, which `seqfixity aggregate` writes its tables with.
 RUN pip install ".[workflow]" && seqfixity --version
 
 RUN useradd --create-home --uid 1000 --user-group --shell /bin/bash seqfixity

@@ -80,3 +80,21 @@ def test_control_characters_in_names_do_not_stop_the_xlsx(tmp_path):
     cells = pd.read_excel(tmp_path / "seqfixity.xlsx")
     assert cells.loc[0, "file"] == "bell\\x07and\\x1bescape_R1.fastq"
     assert pd.read_csv(tmp_path / "seqfixity.tsv", sep="\t").loc[0, "file"] == name
+
+
+def test_names_that_look_like_formulas_or_links_stay_text_in_the_xlsx(tmp_path):
+    import openpyxl
+
+    from seqfixity.record import FileRecord
+    from seqfixity.report import file_rows, summarise, write_reports
+
+    names = ["=HYPERLINK(\"http://x\")_R1.fastq", "s3://bucket/run/S1_R1.fastq.gz"]
+    records = [FileRecord(path=name, size=3, mtime_ns=0, sample=f"s{i}", digests={"md5": "0" * 32}, reads=1,
+                          fastq_verdict="OK") for i, name in enumerate(names)]
+    rows = file_rows(records)
+    write_reports(rows, summarise(rows), str(tmp_path))
+    sheet = openpyxl.load_workbook(tmp_path / "seqfixity.xlsx").active
+    header = [cell.value for cell in sheet[1]]
+    cells = [row[header.index("path")] for row in sheet.iter_rows(min_row=2)]
+    assert [cell.value for cell in cells] == names
+    assert all(cell.data_type == "s" and cell.hyperlink is None for cell in cells)

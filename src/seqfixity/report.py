@@ -187,7 +187,9 @@ def xlsx_bytes(table: pd.DataFrame) -> bytes:
     """
     raw = io.BytesIO()
     shown = table.map(lambda cell: _XLSX_ILLEGAL.sub(_escape, cell) if isinstance(cell, str) else cell)
-    with pd.ExcelWriter(raw, engine="openpyxl") as writer:
+    # Cells are text as given: no formulas from names that start with "=", no links from "s3://" paths.
+    options = {"strings_to_formulas": False, "strings_to_urls": False}
+    with pd.ExcelWriter(raw, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
         shown.to_excel(writer, index=False, sheet_name="seqfixity")
     fixed = io.BytesIO()
     with zipfile.ZipFile(raw) as source, zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as target:
