@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seqfixity.examine import examine_file
-from seqfixity.fastq import CORRUPT, MALFORMED, OK, SKIPPED, TRUNCATED, FastqValidator
+from seqfixity.fastq import FastqValidator
+from seqfixity.fastq_verdicts import CORRUPT, MALFORMED, OK, SKIPPED, TRUNCATED
 from seqfixity.settings import Settings
 
 _BASES = bytes.maketrans(bytes(range(256)), b"ACGTN" * 51 + b"A")

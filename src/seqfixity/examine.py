@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from seqfixity.digest import check_regular_file, failed_record, hash_file
 from seqfixity.errors import InputError
 from seqfixity.etag import EtagError
-from seqfixity.fastq import OK, SKIPPED, TRUNCATED, FastqValidator, validation_cost
+from seqfixity.fastq_verdicts import OK, SKIPPED, TRUNCATED
 from seqfixity.names import naming_findings
 from seqfixity.record import FileRecord
 from seqfixity.settings import Settings
@@ -28,11 +28,14 @@ def examine_file(path: str, settings: Settings, sample: str = "") -> FileRecord:
     ``settings.naming`` is not ``off``.
     """
     validator = None
+    sinks = []
     try:
         if settings.validate != "none":
+            from seqfixity.fastq import FastqValidator, validation_cost  # numpy and isal: only to validate
+
             threaded = check_regular_file(path).st_size >= THREADED_MIN_SIZE
             validator = FastqValidator(settings.validate, threaded=threaded)
-        sinks = [(validator, validation_cost(settings.validate, path))] if validator else []
+            sinks.append((validator, validation_cost(settings.validate, path)))
         record = hash_file(path, settings, sinks=sinks)
     except (InputError, EtagError) as err:
         if validator is not None:

@@ -31,14 +31,10 @@ import numpy as np
 from isal.igzip_lib import DECOMP_GZIP, IgzipDecompressor
 from isal.igzip_lib import IsalError as _InflateError
 
+from seqfixity.fastq_verdicts import CORRUPT, FAILED_VERDICTS, MALFORMED, OK, TRUNCATED
+
 GZIP_MAGIC = b"\x1f\x8b"
 GZIP_WBITS = 31
-OK = "OK"
-SKIPPED = "SKIPPED"
-TRUNCATED = "TRUNCATED"
-CORRUPT = "CORRUPT"
-MALFORMED = "MALFORMED"
-FAILED_VERDICTS = frozenset({TRUNCATED, CORRUPT, MALFORMED})
 # Cost relative to MD5 (per input byte) that read_once uses to balance its two lanes: inflating
 # gzip costs about three MD5s, so it gets a lane of its own; checking plain FASTQ is cheap.
 COST = {("gzip", True): 3.0, ("fastq", True): 3.5, ("gzip", False): 0.1, ("fastq", False): 0.4}
