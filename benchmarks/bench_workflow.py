@@ -73,7 +73,7 @@ def md5sum_seconds(files: list[str]) -> float:
 
 def many_files(root: Path, scale: dict, make) -> None:
     """Measurement 1: the workflow at validate: none against serial md5sum."""
-    folder = root / "many"
+    folder = root / f"many-{scale['large_files']}"
     data = folder / "data"
     if not (folder / "ready").exists():
         shutil.rmtree(folder, ignore_errors=True)
@@ -165,8 +165,12 @@ def main() -> int:
     parser.add_argument("--small", action="store_true", help="tiny scale: checks that the script works")
     parser.add_argument("--workdir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "seqfixity-bench")
     parser.add_argument("--only", choices=("1", "2", "3"), help="run one measurement")
+    parser.add_argument("--large-files", type=int, metavar="N",
+                        help="measurement 1 with N large files instead of 4 (how the ratio changes with volume)")
     args = parser.parse_args()
-    scale = SCALES["small" if args.small else "full"]
+    scale = dict(SCALES["small" if args.small else "full"])
+    if args.large_files is not None:
+        scale["large_files"] = args.large_files
     root = args.workdir / ("small" if args.small else "full")
     root.mkdir(parents=True, exist_ok=True)
     make = _generator()
