@@ -13,6 +13,8 @@ rule digest:
     output:
         BATCH_DONE,
     params:
+        paths=batch_paths,
+        sample_ids=batch_samples,
         outdir=report_folder,
         seqfixity=SEQFIXITY,
         settings=shlex.join(SETTINGS.to_cli_args()),
@@ -30,5 +32,5 @@ rule digest:
     conda:
         "../envs/seqfixity.yaml"
     shell:
-        "{params.seqfixity} digest {input:q} --outdir {params.outdir:q} {params.settings} {params.validation}"
+        "{params.seqfixity} digest {params.paths} --outdir {params.outdir:q} {params.settings} {params.validation}"
         " {params.samples} {params.reuse} --jobs {threads} --done {output:q} 2> {log:q}"

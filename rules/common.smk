@@ -12,15 +12,16 @@ sys.path.insert(0, SRC)
 from seqfixity.discover import DEFAULT_PATTERNS, config_list, discover, make_batches  # noqa: E402
 from seqfixity.errors import SettingsError  # noqa: E402
 from seqfixity.settings import Settings  # noqa: E402
-from seqfixity.units import parse_size  # noqa: E402
-
-if config.get("samples"):
-    import pandas as pd
-
-    validate(pd.read_csv(config["samples"], sep=None, engine="python", dtype=str), "../config/samples.schema.yaml")
+from seqfixity.units import SizeError, parse_size  # noqa: E402
 
 try:
     SETTINGS = Settings.from_mapping(config)
+    sizes = {}
+    for key in ("batch_bytes", "large_bytes"):
+        try:
+            sizes[key] = parse_size(config[key])
+        except SizeError as err:
+            raise SettingsError(f"{key}: {err}") from None
     FILES = discover(
         config_list(config, "inputs"),
         config_list(config, "patterns", DEFAULT_PATTERNS),
@@ -29,15 +30,15 @@ try:
     )
     BATCHES = {
         batch.name: batch
-        for batch in make_batches(
-            FILES,
-            int(config["batch_size"]),
-            parse_size(config["batch_bytes"]),
-            parse_size(config["large_bytes"]),
-        )
+        for batch in make_batches(FILES, int(config["batch_size"]), sizes["batch_bytes"], sizes["large_bytes"])
     }
 except SettingsError as err:
     raise WorkflowError(f"seqfixity: {err}") from None
+if config.get("samples"):  # after discover(), which names a sheet that cannot be read in one line
+    import pandas as pd
+
+    sheet = pd.read_csv(config["samples"], sep=None, engine="python", dtype=str, encoding="utf-8-sig")
+    validate(sheet, "../config/samples.schema.yaml")
 if not FILES:
     raise WorkflowError(
         "seqfixity: no input files: set 'inputs' (folders) and 'patterns', or 'samples' (a sample sheet)"
@@ -61,8 +62,18 @@ def report_folder(wildcards, output):
 
 
 def batch_files(wildcards):
-    """The input files of one batch."""
-    return BATCHES[wildcards.batch].paths
+    """The input files of one batch that exist (a dangling link is passed in batch_paths only)."""
+    return BATCHES[wildcards.batch].present
+
+
+def batch_paths(wildcards):
+    """Every file of one batch, quoted for the shell: the ones that exist and the ones to report as unreadable."""
+    return shlex.join(BATCHES[wildcards.batch].paths)
+
+
+def batch_samples(wildcards):
+    """The sample id of each file of one batch: a parameter, so that editing the sample sheet re-runs the batch."""
+    return [f.sample for f in BATCHES[wildcards.batch].files]
 
 
 def batch_threads(wildcards):

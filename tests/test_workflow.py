@@ -168,6 +168,36 @@ def test_duplicate_sample_ids_from_two_folders_name_both(run_folder):
     assert (run_folder / "results" / "checksums" / "S2_other_md5.txt").read_text().endswith("  S2_L001_R1_001.fq\n")
 
 
+def test_sample_sheet_by_absolute_path_and_its_edits_and_a_dangling_link_reach_the_reports(run_folder):
+    data = run_folder / "data"
+    (data / "GONE_R1.fastq").symlink_to("nowhere.fastq")  # a copy that never arrived
+    sheet = run_folder / "samples.tsv"
+    sheet.write_text(f"sample\tfile\nP1\t{data}/S2_L001_R1_001.fastq\n")
+    (run_folder / "config.yaml").write_text(CONFIG + "samples: samples.tsv\n")
+    done = snakemake(run_folder)
+    assert done.returncode != 0
+    assert "1 of 5 files failed in 1 of 5 samples (1 UNREADABLE); first: GONE_R1.fastq: UNREADABLE: dangling " \
+           "symbolic link" in done.stderr
+    rows = table(run_folder)
+    assert len(rows) == 5 and rows.loc["S2_L001_R1_001.fastq", "sample"] == "P1"
+    assert set(rows.drop("GONE_R1.fastq")["status"]) == {"OK"}
+
+    sheet.write_text(f"sample\tfile\nP2\t{data}/S2_L001_R1_001.fastq\n")
+    again = snakemake(run_folder)
+    assert "digest           1" in again.stderr.replace("\t", " ")
+    assert table(run_folder).loc["S2_L001_R1_001.fastq", "sample"] == "P2"
+    check = subprocess.run(["md5sum", "-c", run_folder / "results/checksums/P2_md5.txt"], cwd=data,
+                           capture_output=True)
+    assert check.returncode == 0
+
+    (run_folder / "config.yaml").write_text(CONFIG + "samples: gone.tsv\n")
+    missing = snakemake(run_folder, "-n")
+    assert missing.returncode != 0
+    message = missing.stdout + missing.stderr
+    assert "seqfixity: gone.tsv: cannot read sample sheet: No such file or directory" in message
+    assert "FileNotFoundError" not in message
+
+
 def test_lint_is_clean(run_folder):
     lint = snakemake(run_folder, "--lint")
     assert lint.returncode == 0, lint.stdout + lint.stderr

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from seqfixity.discover import DiscoveryError, InputFile, discover, make_batches
@@ -68,3 +71,54 @@ def test_adding_a_sample_changes_only_the_batch_it_falls_in():
     changed = [name for name in after if before.get(name) != after[name]]
     assert len(changed) == 1 and "d/S03001.fq" in after[changed[0]]
     assert len(before) == len(after) and 3000 / 100 <= len(before) <= 3000 / 50
+
+
+def test_a_sheet_names_a_file_by_any_path_to_it_and_the_file_is_taken_once(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "S1.fq").write_bytes(b"")
+    (tmp_path / "store" / "S2.fq").write_bytes(b"")
+    (tmp_path / "run").symlink_to("store")  # the run folder is a link, as on many storage systems
+    (tmp_path / "sheet.tsv").write_text(f"sample\tfile\nP1\t{tmp_path}/store/S1.fq\n")
+    got = [(f.sample, f.path) for f in discover(["run"], sample_sheet="sheet.tsv")]
+    assert got == [("P1", "run/S1.fq"), ("S2", "run/S2.fq")]
+    assert [f.sample for f in discover(["run", f"{tmp_path}/run", "store"])] == ["S1", "S2"]
+    (tmp_path / "sheet.tsv").write_text(f"sample\tfile\nP1\tstore/S1.fq\nP2\t{tmp_path}/run/S1.fq\n")
+    with pytest.raises(DiscoveryError, match=f"line 3: {tmp_path}/run/S1.fq is listed twice \\(also as store/S1.fq"):
+        discover(sample_sheet="sheet.tsv")
+
+
+def test_a_sheet_id_that_equals_another_folders_file_id_is_an_error_in_either_order(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for named, derived in (("b/x.fq", "a/S1.fq"), ("a/y.fq", "b/S1.fq")):  # the sheet's file sorts last, first
+        case = tmp_path / named[0]
+        case.mkdir()
+        monkeypatch.chdir(case)
+        for path in (named, derived):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            Path(path).write_bytes(b"")
+        Path("sheet.tsv").write_text(f"sample\tfile\nS1\t{named}\n")
+        with pytest.raises(DiscoveryError, match="sample id 'S1' stands for files in two folders"):
+            discover(["a", "b"], sample_sheet="sheet.tsv")
+        Path("sheet.tsv").write_text(f"sample\tfile\nS1\t{named}\nS1\t{derived}\n")  # both named: one sample
+        assert [f.sample for f in discover(["a", "b"], sample_sheet="sheet.tsv")] == ["S1", "S1"]
+
+
+def test_a_sheet_saved_by_excel_with_a_byte_order_mark_is_read(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "S1.fq").write_bytes(b"")
+    (tmp_path / "sheet.csv").write_bytes(b"\xef\xbb\xbfsample,file\r\nP1,S1.fq\r\n")
+    assert [(f.sample, f.path) for f in discover(sample_sheet="sheet.csv")] == [("P1", "S1.fq")]
+
+
+def test_a_dangling_link_is_kept_for_the_job_to_report_and_a_name_snakemake_cannot_hold_is_one_line(tmp_path):
+    (tmp_path / "OK.fq").write_bytes(b"")
+    (tmp_path / "GONE.fq").symlink_to("nowhere.fq")
+    files = discover([str(tmp_path)])
+    assert [(f.sample, f.present) for f in files] == [("GONE", False), ("OK", True)]
+    batch = make_batches(files)[0]
+    assert batch.paths == [f"{tmp_path}/GONE.fq", f"{tmp_path}/OK.fq"] and batch.present == [f"{tmp_path}/OK.fq"]
+    with open(os.path.join(os.fsencode(tmp_path), b"caf\xe9.fq"), "wb"):
+        pass
+    with pytest.raises(DiscoveryError, match=r"/caf\\xe9.fq: file name is not UTF-8, which Snakemake cannot track"):
+        discover([str(tmp_path)])

@@ -33,11 +33,17 @@ class DiscoveryError(SettingsError):
 
 @dataclass(frozen=True)
 class InputFile:
-    """One input file: its path (as found), its sample id and its size."""
+    """One input file: its path (as found), its sample id and its size.
+
+    ``present`` is false for a name that cannot be followed to a file (a dangling
+    symbolic link): Snakemake cannot take it as an input, but the job still
+    reports it, so it lands in the reports as UNREADABLE instead of stopping the run.
+    """
 
     path: str
     sample: str
     size: int
+    present: bool = True
 
 
 @dataclass
@@ -57,6 +63,11 @@ class Batch:
     def paths(self) -> list[str]:
         """The batch's file paths, in sample order."""
         return [f.path for f in self.files]
+
+    @property
+    def present(self) -> list[str]:
+        """The paths of the batch's files that exist (what Snakemake can track as inputs)."""
+        return [f.path for f in self.files if f.present]
 
     @property
     def samples(self) -> list[str]:
@@ -80,17 +91,34 @@ def find_files(folders: Iterable[str], patterns: Sequence[str] = DEFAULT_PATTERN
     return sorted(found)
 
 
+def file_key(path: str) -> str:
+    """How a sample sheet's file is matched to an input file: the absolute path, its folder's links resolved.
+
+    So ``data/x.fq`` (an input folder) and ``/run/data/x.fq`` (a sheet) are
+    the same file, while a link to ``x.fq`` under another name stays a file of its own.
+    """
+    folder, name = os.path.split(os.path.abspath(path))
+    return os.path.join(os.path.realpath(folder), name)
+
+
 def read_sample_sheet(path: str) -> dict[str, str]:
-    """Read a TSV (or CSV) sample sheet with ``sample`` and ``file`` columns; return {normalised path: sample}."""
+    """Read a TSV (or CSV) sample sheet with ``sample`` and ``file`` columns; return {normalised path: sample}.
+
+    A byte-order mark (a CSV saved by Excel) is skipped. File paths are relative to the working directory.
+    """
     try:
-        text = Path(path).read_text()
+        text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as err:
         raise DiscoveryError(f"{path}: cannot read sample sheet: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise DiscoveryError(f"{path}: cannot read sample sheet: not UTF-8 text ({err.reason} at byte "
+                             f"{err.start})") from None
     dialect = "excel-tab" if "\t" in text.split("\n", 1)[0] else "excel"
     rows = list(csv.DictReader(text.splitlines(), dialect=dialect))
     if not rows or not {"sample", "file"} <= set(rows[0]):
         raise DiscoveryError(f"{path}: a sample sheet needs the columns 'sample' and 'file'")
     mapping: dict[str, str] = {}
+    seen: dict[str, str] = {}  # file_key: the file as the sheet wrote it
     for number, row in enumerate(rows, start=2):
         sample, file = (row.get("sample") or "").strip(), (row.get("file") or "").strip()
         if not sample or not file:
@@ -99,11 +127,18 @@ def read_sample_sheet(path: str) -> dict[str, str]:
             raise DiscoveryError(f"{path}: line {number}: sample id {sample!r} is not a safe file name")
         if not os.path.isfile(file):
             raise DiscoveryError(f"{path}: line {number}: {file}: no such file")
-        key = os.path.normpath(file)
-        if key in mapping:
-            raise DiscoveryError(f"{path}: line {number}: {file} is listed twice")
-        mapping[key] = sample
+        key = file_key(file)
+        if key in seen:
+            also = f" (also as {seen[key]})" if seen[key] != file else ""
+            raise DiscoveryError(f"{path}: line {number}: {file} is listed twice{also}")
+        seen[key] = file
+        mapping[os.path.normpath(file)] = sample
     return mapping
+
+
+def sheet_samples(sheet: Mapping[str, str]) -> dict[str, str]:
+    """Return {:func:`file_key`: sample} for a sheet read by :func:`read_sample_sheet`."""
+    return {file_key(path): sample for path, sample in sheet.items()}
 
 
 def discover(folders: Iterable[str] = (), patterns: Sequence[str] = DEFAULT_PATTERNS, sample_sheet: str = "",
@@ -111,30 +146,50 @@ def discover(folders: Iterable[str] = (), patterns: Sequence[str] = DEFAULT_PATT
     """Return every input file with its sample id and size, sorted by sample then path.
 
     Files come from ``folders`` (matching ``patterns``) and from the sample
-    sheet; the sheet's sample id wins. Raises :class:`DiscoveryError` when one
-    sample id stands for files in two folders, naming both.
+    sheet; the sheet's sample id wins (a file is matched by :func:`file_key`,
+    so relative and absolute paths name the same file, and a file found twice
+    is taken once). Raises :class:`DiscoveryError` when one sample id stands
+    for files in two folders, naming both, unless the sheet names both files.
     """
     sheet = read_sample_sheet(sample_sheet) if sample_sheet else {}
-    paths = {os.path.normpath(p): p for p in find_files(folders, patterns, recursive)}
-    paths.update({key: key for key in sheet if key not in paths})
+    named = sheet_samples(sheet)
+    paths: dict[str, str] = {}
+    for path in find_files(folders, patterns, recursive):
+        paths.setdefault(file_key(path), path)
+    for path in sheet:
+        paths.setdefault(file_key(path), path)
     files = []
-    first_seen: dict[str, str] = {}
+    first_seen: dict[str, tuple[str, str]] = {}
     names_seen: dict[tuple[str, str], str] = {}
     for key in sorted(paths):
         path = paths[key]
-        sample = sheet.get(key) or sample_id(os.path.basename(path))
-        folder = os.path.dirname(key)
-        other = first_seen.setdefault(sample, path)
-        if os.path.dirname(os.path.normpath(other)) != folder and key not in sheet:
+        if not _utf8(path):
+            shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+            raise DiscoveryError(f"{shown}: file name is not UTF-8, which Snakemake cannot track; rename it "
+                                 "(convmv -f latin1 -t utf8 --notest), or hash it with `seqfixity digest`")
+        sample = named.get(key) or sample_id(os.path.basename(path))
+        other, other_key = first_seen.setdefault(sample, (path, key))
+        if os.path.dirname(other_key) != os.path.dirname(key) and not (key in named and other_key in named):
             raise DiscoveryError(f"sample id {sample!r} stands for files in two folders: {other} and {path} "
-                                 "(rename one, or name the samples in a sample sheet)")
+                                 "(rename one, or name both files' samples in a sample sheet)")
         clash = names_seen.setdefault((sample, os.path.basename(path)), path)
         if clash != path:
             raise DiscoveryError(f"sample {sample!r} has two files named {os.path.basename(path)}: {clash} and "
                                  f"{path}; its checksum file names files by their base name")
-        files.append(InputFile(path, sample, os.stat(path).st_size))
+        try:
+            files.append(InputFile(path, sample, os.stat(path).st_size))
+        except OSError:  # a dangling link: the digest job reports it
+            files.append(InputFile(path, sample, 0, present=False))
     files.sort(key=lambda f: (f.sample, f.path))
     return files
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes of the name, kept by os.fsdecode as surrogates
+        return False
+    return True
 
 
 def make_batches(files: Sequence[InputFile], batch_size: int = 250, batch_bytes: int = 1 << 30,

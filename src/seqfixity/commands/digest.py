@@ -10,7 +10,7 @@ from collections import defaultdict
 
 from seqfixity.atomic import write_bytes_atomic
 from seqfixity.commands.common import add_settings_options, say, settings_from_args
-from seqfixity.discover import read_sample_sheet
+from seqfixity.discover import file_key, read_sample_sheet, sheet_samples
 from seqfixity.manifest import gnu_line
 from seqfixity.record import FileRecord, sample_id
 from seqfixity.reuse import RecordReuse, record_line, records_path
@@ -76,8 +76,8 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.time()
     settings = settings_from_args(args).with_overrides(validate=args.validate, naming=args.naming)
-    sheet = read_sample_sheet(args.samples) if args.samples else {}
-    items = [(path, sheet.get(os.path.normpath(path)) or sample_id(os.path.basename(path))) for path in args.paths]
+    named = sheet_samples(read_sample_sheet(args.samples)) if args.samples else {}
+    items = [(path, named.get(file_key(path)) or sample_id(os.path.basename(path))) for path in args.paths]
     reuse = RecordReuse(args.outdir, settings, items)
     reuse_on = args.reuse if args.reuse is not None else settings.extra.get("reuse_unchanged") not in (False, "false")
     previous = reuse.previous() if reuse_on else {}
