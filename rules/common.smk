@@ -4,6 +4,7 @@ import os
 import shlex
 import sys
 
+import yaml
 from snakemake.exceptions import WorkflowError
 
 SRC = os.path.join(workflow.basedir, "src")
@@ -11,10 +12,12 @@ sys.path.insert(0, SRC)
 
 from seqfixity.discover import DEFAULT_PATTERNS, config_list, discover, make_batches  # noqa: E402
 from seqfixity.errors import SettingsError  # noqa: E402
-from seqfixity.settings import Settings  # noqa: E402
+from seqfixity.settings import Settings, check_config_keys  # noqa: E402
 from seqfixity.units import SizeError, parse_size  # noqa: E402
 
 try:
+    with open(os.path.join(workflow.basedir, "config", "schema.yaml")) as schema:
+        check_config_keys(config, yaml.safe_load(schema)["properties"])
     SETTINGS = Settings.from_mapping(config)
     sizes = {}
     for key in ("batch_bytes", "large_bytes"):

@@ -198,6 +198,15 @@ def test_sample_sheet_by_absolute_path_and_its_edits_and_a_dangling_link_reach_t
     assert "FileNotFoundError" not in message
 
 
+def test_a_misspelt_config_key_or_a_bad_size_is_one_line_naming_the_key(run_folder):
+    for extra, expected in (("partsize: 16MiB", "seqfixity: unknown config key 'partsize' (did you mean 'part_size'?"),
+                            ("batch_bytes: 1XB", "seqfixity: batch_bytes: unknown unit 'XB' in '1XB'")):
+        (run_folder / "config.yaml").write_text(f"{CONFIG}{extra}\n")
+        done = snakemake(run_folder, "-n")
+        assert done.returncode != 0
+        assert expected in done.stdout + done.stderr
+
+
 def test_lint_is_clean(run_folder):
     lint = snakemake(run_folder, "--lint")
     assert lint.returncode == 0, lint.stdout + lint.stderr

@@ -6,7 +6,7 @@ The CLI, the Snakemake rules and the pipeline generators all read
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -139,6 +139,20 @@ class Settings:
         if not isinstance(data, Mapping):
             raise SettingsError(f"{path}: expected a mapping of settings at the top level")
         return cls.from_mapping(data)
+
+
+def check_config_keys(data: Mapping[str, Any], known: Iterable[str]) -> None:
+    """Raise :class:`SettingsError` naming the first key of ``data`` that is not in ``known``.
+
+    A misspelt key (``partsize: 16MiB``) would otherwise be ignored and its default used.
+    """
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise SettingsError(f"unknown config key {unknown[0]!r} ({hint}the keys are listed in config/schema.yaml)")
 
 
 def parse_digest_list(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
