@@ -47,7 +47,22 @@ onsuccess:
     print(f"seqfixity: reports in {OUTDIR}/ (seqfixity.tsv, seqfixity.xlsx, summary.json, checksums/)")
 
 
+def summary_is_current(summary):
+    """Whether ``summary`` was aggregated from every batch's current records (a failed job leaves an older one)."""
+    done = [BATCH_DONE.format(batch=name) for name in BATCHES]
+    if not os.path.exists(summary) or not all(os.path.exists(path) for path in done):
+        return False
+    return all(os.path.getmtime(path) <= os.path.getmtime(summary) for path in done)
+
+
 onerror:
     summary = os.path.join(OUTDIR, "summary.json")
-    if os.path.exists(summary):
+    if summary_is_current(summary):
         print(f"seqfixity: reports in {OUTDIR}/ (see {summary})", file=sys.stderr)
+    else:
+        stale = f"; {summary} is from an earlier run" if os.path.exists(summary) else ""
+        print(
+            f"seqfixity: a job failed before the reports were written (see its log above, or {OUTDIR}/logs/)"
+            f"{stale}; fix it and run the same command again",
+            file=sys.stderr,
+        )

@@ -178,6 +178,7 @@ def test_sample_sheet_by_absolute_path_and_its_edits_and_a_dangling_link_reach_t
     assert done.returncode != 0
     assert "1 of 5 files failed in 1 of 5 samples (1 UNREADABLE); first: GONE_R1.fastq: UNREADABLE: dangling " \
            "symbolic link" in done.stderr
+    assert "seqfixity: reports in results/ (see results/summary.json)" in done.stderr
     rows = table(run_folder)
     assert len(rows) == 5 and rows.loc["S2_L001_R1_001.fastq", "sample"] == "P1"
     assert set(rows.drop("GONE_R1.fastq")["status"]) == {"OK"}
@@ -189,6 +190,13 @@ def test_sample_sheet_by_absolute_path_and_its_edits_and_a_dangling_link_reach_t
     check = subprocess.run(["md5sum", "-c", run_folder / "results/checksums/P2_md5.txt"], cwd=data,
                            capture_output=True)
     assert check.returncode == 0
+
+    (run_folder / "results" / "checksums" / "P3_md5.txt").mkdir()  # the digest job cannot write its report
+    sheet.write_text(f"sample\tfile\nP3\t{data}/S2_L001_R1_001.fastq\n")
+    failed = snakemake(run_folder)
+    assert "seqfixity: a job failed before the reports were written (see its log above, or results/logs/); " \
+           "results/summary.json is from an earlier run" in failed.stderr
+    assert "seqfixity: reports in" not in failed.stderr
 
     (run_folder / "config.yaml").write_text(CONFIG + "samples: gone.tsv\n")
     missing = snakemake(run_folder, "-n")
