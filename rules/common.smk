@@ -102,3 +102,11 @@ def reuse_flag(wildcards, output):
     again, so turning it off takes ``--forcerun digest`` (and turning it on re-runs nothing).
     """
     return "--reuse" if config["reuse_unchanged"] in (True, "true") else "--no-reuse"
+
+
+def summary_is_current(summary):
+    """Whether ``summary`` was aggregated from every batch's current records (a failed job leaves an older one)."""
+    done = [BATCH_DONE.format(batch=name) for name in BATCHES]
+    if not os.path.exists(summary) or not all(os.path.exists(path) for path in done):
+        return False
+    return all(os.path.getmtime(path) <= os.path.getmtime(summary) for path in done)

@@ -47,14 +47,6 @@ onsuccess:
     print(f"seqfixity: reports in {OUTDIR}/ (seqfixity.tsv, seqfixity.xlsx, summary.json, checksums/)")
 
 
-def summary_is_current(summary):
-    """Whether ``summary`` was aggregated from every batch's current records (a failed job leaves an older one)."""
-    done = [BATCH_DONE.format(batch=name) for name in BATCHES]
-    if not os.path.exists(summary) or not all(os.path.exists(path) for path in done):
-        return False
-    return all(os.path.getmtime(path) <= os.path.getmtime(summary) for path in done)
-
-
 onerror:
     summary = os.path.join(OUTDIR, "summary.json")
     if summary_is_current(summary):
