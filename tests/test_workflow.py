@@ -206,13 +206,17 @@ def test_sample_sheet_by_absolute_path_and_its_edits_and_a_dangling_link_reach_t
     assert "FileNotFoundError" not in message
 
 
-def test_a_misspelt_config_key_or_a_bad_size_is_one_line_naming_the_key(run_folder):
+def test_a_misspelt_config_key_or_a_bad_size_is_one_line_and_one_folder_may_be_a_string(run_folder):
     for extra, expected in (("partsize: 16MiB", "seqfixity: unknown config key 'partsize' (did you mean 'part_size'?"),
                             ("batch_bytes: 1XB", "seqfixity: batch_bytes: unknown unit 'XB' in '1XB'")):
         (run_folder / "config.yaml").write_text(f"{CONFIG}{extra}\n")
         done = snakemake(run_folder, "-n")
         assert done.returncode != 0
         assert expected in done.stdout + done.stderr
+    (run_folder / "config.yaml").write_text(CONFIG.replace("inputs: [data]\n", ""))
+    one_folder = snakemake(run_folder, "-n", "--config", "inputs=data", "patterns=*.fastq")  # strings, not lists
+    assert one_folder.returncode == 0, one_folder.stdout + one_folder.stderr
+    assert "digest           2" in one_folder.stdout.replace("\t", " ")
 
 
 def test_lint_is_clean(run_folder):
