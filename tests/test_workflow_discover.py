@@ -122,3 +122,18 @@ def test_a_dangling_link_is_kept_for_the_job_to_report_and_a_name_snakemake_cann
         pass
     with pytest.raises(DiscoveryError, match=r"/caf\\xe9.fq: file name is not UTF-8, which Snakemake cannot track"):
         discover([str(tmp_path)])
+
+
+def test_a_folder_that_cannot_be_listed_is_an_error_not_left_out(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("run").mkdir()
+    Path("run/A.fq").write_bytes(b"")
+    deep = os.open("run", os.O_RDONLY)
+    for _ in range(17):  # nested deeper than PATH_MAX (4096): listing it fails with ENAMETOOLONG, even for root
+        os.mkdir("d" * 250, dir_fd=deep)
+        parent, deep = deep, os.open("d" * 250, os.O_RDONLY, dir_fd=deep)
+        os.close(parent)
+    os.close(deep)
+    with pytest.raises(DiscoveryError, match="/dddd+: cannot list folder: File name too long"):
+        discover(["run"], recursive=True)
+    assert [f.path for f in discover(["run"])] == ["run/A.fq"]

@@ -82,13 +82,19 @@ def find_files(folders: Iterable[str], patterns: Sequence[str] = DEFAULT_PATTERN
     for folder in folders:
         if not os.path.isdir(folder):
             raise DiscoveryError(f"{folder}: input folder does not exist")
-        for root, subfolders, names in os.walk(folder):
+        for root, subfolders, names in os.walk(folder, onerror=_cannot_list):
             subfolders.sort()
             if not recursive:
                 subfolders.clear()
             found += [os.path.join(root, name) for name in names
                       if not name.startswith(".") and any(fnmatch.fnmatchcase(name, p) for p in patterns)]
     return sorted(found)
+
+
+def _cannot_list(error: OSError) -> None:
+    """A folder that cannot be listed stops discovery: its files must not be left out of the reports unseen."""
+    raise DiscoveryError(f"{error.filename}: cannot list folder: {error.strerror} (make it readable, or name the "
+                         "folders to take in 'inputs')")
 
 
 def file_key(path: str) -> str:
