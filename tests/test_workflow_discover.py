@@ -120,8 +120,15 @@ def test_a_dangling_link_is_kept_for_the_job_to_report_and_a_name_snakemake_cann
     assert batch.paths == [f"{tmp_path}/GONE.fq", f"{tmp_path}/OK.fq"] and batch.present == [f"{tmp_path}/OK.fq"]
     with open(os.path.join(os.fsencode(tmp_path), b"caf\xe9.fq"), "wb"):
         pass
-    with pytest.raises(DiscoveryError, match=r"/caf\\xe9.fq: file name is not UTF-8, which Snakemake cannot track"):
+    with pytest.raises(DiscoveryError, match=r"/caf\\xe9.fq: file name is not UTF-8 \(convmv"):
         discover([str(tmp_path)])
+    os.unlink(os.path.join(os.fsencode(tmp_path), b"caf\xe9.fq"))
+    (tmp_path / "S{1}.fq").write_bytes(b"")
+    with pytest.raises(DiscoveryError, match=r"/S\{1\}.fq: a name with a \{word\} in braces reads as a wildcard, "
+                                             "which Snakemake cannot take as an input file; rename it"):
+        discover([str(tmp_path)])
+    (tmp_path / "S{1}.fq").rename(tmp_path / "S{ }.fq")
+    assert len(discover([str(tmp_path)])) == 3
 
 
 def test_a_folder_that_cannot_be_listed_is_an_error_not_left_out(tmp_path, monkeypatch):

@@ -24,6 +24,7 @@ from seqfixity.errors import SettingsError
 from seqfixity.record import sample_id
 
 DEFAULT_PATTERNS = ("*.fastq", "*.fq", "*.fastq.gz", "*.fq.gz")
+_WILDCARD = re.compile(r"\{\s*[.\w]+\s*(,[^{}]*)?\}")  # what Snakemake reads as a wildcard in a path
 _SAFE_SAMPLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!\-_.*'()+]*$")
 
 
@@ -169,10 +170,11 @@ def discover(folders: Iterable[str] = (), patterns: Sequence[str] = DEFAULT_PATT
     names_seen: dict[tuple[str, str], str] = {}
     for key in sorted(paths):
         path = paths[key]
-        if not _utf8(path):
+        problem = _untrackable(path)
+        if problem:
             shown = os.fsencode(path).decode("utf-8", "backslashreplace")
-            raise DiscoveryError(f"{shown}: file name is not UTF-8, which Snakemake cannot track; rename it "
-                                 "(convmv -f latin1 -t utf8 --notest), or hash it with `seqfixity digest`")
+            raise DiscoveryError(f"{shown}: {problem}, which Snakemake cannot take as an input file; rename it, "
+                                 "or hash it with `seqfixity digest`")
         sample = named.get(key) or sample_id(os.path.basename(path))
         other, other_key = first_seen.setdefault(sample, (path, key))
         if os.path.dirname(other_key) != os.path.dirname(key) and not (key in named and other_key in named):
@@ -190,12 +192,15 @@ def discover(folders: Iterable[str] = (), patterns: Sequence[str] = DEFAULT_PATT
     return files
 
 
-def _utf8(text: str) -> bool:
+def _untrackable(path: str) -> str:
+    """Why Snakemake cannot track ``path`` as an input (its lock file is UTF-8; ``{word}`` is a wildcard), or ""."""
     try:
-        text.encode("utf-8")
+        path.encode("utf-8")
     except UnicodeEncodeError:  # undecodable bytes of the name, kept by os.fsdecode as surrogates
-        return False
-    return True
+        return "file name is not UTF-8 (convmv -f latin1 -t utf8 --notest renames it)"
+    if _WILDCARD.search(path):
+        return "a name with a {word} in braces reads as a wildcard"
+    return ""
 
 
 def make_batches(files: Sequence[InputFile], batch_size: int = 250, batch_bytes: int = 1 << 30,
