@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seqfixity.examine import examine_file
-from seqfixity.fastq import FastqValidator
+from seqfixity.fastq import BGZF_EOF, FastqValidator
 from seqfixity.fastq_verdicts import CORRUPT, MALFORMED, OK, SKIPPED, TRUNCATED
 from seqfixity.settings import Settings
 
@@ -64,6 +64,21 @@ def test_bgzf_and_multi_member_gzip(tmp_path):
     assert validate(bgzf, chunk=4096).reads == 200
     members = gzip.compress(data[:len(data) // 3]) + gzip.compress(data[len(data) // 3:])
     assert validate(members, chunk=1000).reads == 200
+
+
+@pytest.mark.parametrize("level", ["gzip", "fastq"])
+def test_bgzf_without_its_end_of_file_block_is_truncated(tmp_path, level):
+    plain = tmp_path / "p.fastq"
+    plain.write_bytes(fastq_bytes(3000, seed=2, length=100))  # several 64 KiB blocks
+    pysam.tabix_compress(str(plain), str(tmp_path / "b.fastq.gz"))
+    bgzf = (tmp_path / "b.fastq.gz").read_bytes()
+    assert bgzf.endswith(BGZF_EOF) and validate(bgzf, level).verdict == OK
+    result = validate(bgzf[:-len(BGZF_EOF)], level, chunk=4096)
+    assert result.verdict == TRUNCATED and "BGZF file ends without its end-of-file block" in result.error
+    first_block = bgzf[:int.from_bytes(bgzf[16:18], "little") + 1]  # BSIZE: the block's length less 1
+    assert validate(first_block, level).verdict == TRUNCATED
+    concatenated = bgzf + bgzf  # as `cat a.gz b.gz`: an end-of-file block in the middle is fine
+    assert validate(concatenated, level, chunk=5000).verdict == OK
 
 
 def test_truncated_gzip_is_truncated():

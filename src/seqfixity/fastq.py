@@ -34,6 +34,9 @@ from isal.igzip_lib import IsalError as _InflateError
 from seqfixity.fastq_verdicts import CORRUPT, FAILED_VERDICTS, MALFORMED, OK, TRUNCATED
 
 GZIP_MAGIC = b"\x1f\x8b"
+# The empty block that ends every BGZF file (SAM/BAM specification, 4.1.2): a file that lacks it stops at a
+# block boundary, cut short or left by a writer that did not finish.
+BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 GZIP_WBITS = 31
 # Cost relative to MD5 (per input byte) that read_once uses to balance its two lanes: inflating
 # gzip costs about three MD5s, so it gets a lane of its own; checking plain FASTQ is cheap.
@@ -273,6 +276,7 @@ class FastqValidator:
         self._parser = _RecordChecker() if level == "fastq" else _LineCounter()
         self._inflater: _Inflater | None = None
         self._started = False
+        self._bgzf_tail: bytes | None = None  # the last bytes of a BGZF file, for its end-of-file block
         self._failure: _Invalid | None = None
         self._crash: Exception | None = None
         self._queue: queue.Queue[bytes | None] | None = None
@@ -290,6 +294,10 @@ class FastqValidator:
             self._started = True
             if bytes(data[:2]) == GZIP_MAGIC:
                 self._inflater = _Inflater()
+                if len(data) >= 14 and data[3] & 4 and bytes(data[10:14]) == b"\x06\x00BC":  # FEXTRA: BGZF's BC
+                    self._bgzf_tail = b""
+        if self._bgzf_tail is not None:
+            self._bgzf_tail = (self._bgzf_tail + bytes(data[-len(BGZF_EOF):]))[-len(BGZF_EOF):]
         try:
             if self._inflater is None:
                 self._parse(bytes(data))
@@ -325,6 +333,9 @@ class FastqValidator:
             if self._failure is None:
                 if self._inflater is not None:
                     self._inflater.finish()
+                if self._bgzf_tail is not None and self._bgzf_tail != BGZF_EOF:
+                    raise _Invalid(TRUNCATED, "BGZF file ends without its end-of-file block (truncated at a block "
+                                              "boundary, or its writer did not finish)")
                 reads = self._parser.finish()
                 return FastqResult(OK, reads)
         except _Invalid as failure:
