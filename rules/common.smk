@@ -3,6 +3,7 @@
 import os
 import shlex
 import sys
+import time
 
 import yaml
 from snakemake.exceptions import WorkflowError
@@ -48,6 +49,7 @@ if not FILES:
     )
 
 OUTDIR = config["outdir"]
+RUN_STARTED = time.time()
 # Run this checkout's seqfixity with the interpreter that runs Snakemake.
 SEQFIXITY = f"PYTHONPATH={shlex.quote(SRC)}${{PYTHONPATH:+:$PYTHONPATH}} {shlex.quote(sys.executable)} -m seqfixity"
 BATCH_DONE = os.path.join(OUTDIR, ".seqfixity", "batches", "{batch}.json")
@@ -102,6 +104,14 @@ def reuse_flag(wildcards, output):
     again, so turning it off takes ``--forcerun digest`` (and turning it on re-runs nothing).
     """
     return "--reuse" if config["reuse_unchanged"] in (True, "true") else "--no-reuse"
+
+
+def run_started(wildcards, output):
+    """When this Snakemake run started: summary.json's throughput counts only the batches run since.
+
+    A function of the output on purpose: Snakemake does not re-run a job when such a param changes.
+    """
+    return RUN_STARTED
 
 
 def summary_is_current(summary):

@@ -19,13 +19,14 @@ rule aggregate:
         seqfixity=SEQFIXITY,
         naming=SETTINGS.naming,
         path_style=config["report_paths"],
+        since=run_started,
     log:
         os.path.join(OUTDIR, "logs", "aggregate.log"),
     conda:
         "../envs/seqfixity.yaml"
     shell:
         "{params.seqfixity} aggregate --batches {input:q} --outdir {params.outdir:q} --naming {params.naming}"
-        " --path-style {params.path_style} 2> {log:q}"
+        " --path-style {params.path_style} --since {params.since} 2> {log:q}"
 
 
 rule check:

@@ -102,6 +102,9 @@ def test_reports_match_md5sum_and_reference_etag_and_rerun_is_a_no_op(run_folder
     after = {p.name: p.stat().st_mtime_ns for p in (run_folder / "results" / "records").iterdir()}
     changed = sorted(name for name in records if records[name] != after[name])
     assert changed == ["BIG_L001_R1_001.jsonl"]
+    throughput = json.loads((run_folder / "results" / "summary.json").read_text())["throughput"]
+    big = (data / "BIG_L001_R1_001.fastq").stat().st_size
+    assert throughput["jobs"] == 1 and throughput["bytes_read"] == big  # this run's job, not the first run's too
 
 
 def test_invalid_fastq_gets_its_verdict_and_fails_the_run_keeping_reports(run_folder):

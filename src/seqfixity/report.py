@@ -115,8 +115,13 @@ def _pair_mismatches(records: Sequence[FileRecord]) -> dict[str, str]:
     return problems
 
 
-def summarise(rows: Sequence[dict[str, Any]], batches: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
-    """Return summary.json's content: per-sample verdicts, totals, bytes, throughput, outcome and exit code."""
+def summarise(rows: Sequence[dict[str, Any]], batches: Sequence[dict[str, Any]] = (),
+              since: float | None = None) -> dict[str, Any]:
+    """Return summary.json's content: per-sample verdicts, totals, bytes, throughput, outcome and exit code.
+
+    The throughput counts the ``batches`` (``seqfixity digest --done`` files) that started at or after
+    ``since``: a re-run's own jobs, not the span back to the first run whose batches it kept.
+    """
     verdicts = [STATUS_VERDICT[row["status"]] for row in rows]
     samples: dict[str, dict[str, Any]] = {}
     for row in rows:
@@ -145,12 +150,15 @@ def summarise(rows: Sequence[dict[str, Any]], batches: Sequence[dict[str, Any]] 
         "reads": sum(row["reads"] or 0 for row in rows),
     }
     if batches:
-        started = min(b["started"] for b in batches)
-        finished = max(b["finished"] for b in batches)
-        busy = sum(b["finished"] - b["started"] for b in batches)
+        timed = [b for b in batches if since is None or b["started"] >= since]
+        started = min((b["started"] for b in timed), default=0.0)
+        finished = max((b["finished"] for b in timed), default=0.0)
+        busy = sum(b["finished"] - b["started"] for b in timed)
+        read = sum(b.get("bytes_read", 0) for b in timed)
         wall = max(finished - started, 1e-9)
-        summary["throughput"] = {"jobs": len(batches), "wall_seconds": round(wall, 3),
-                                 "job_seconds": round(busy, 3), "mb_per_second": round(total_bytes / wall / 1e6, 1)}
+        summary["throughput"] = {"jobs": len(timed), "wall_seconds": round(finished - started, 3),
+                                 "job_seconds": round(busy, 3), "bytes_read": read,
+                                 "mb_per_second": round(read / wall / 1e6, 1)}
     summary["line"] = summary_line(summary)
     return summary
 

@@ -44,6 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="warn: list naming findings (default); strict: they fail the file; off: ignore")
     parser.add_argument("--path-style", choices=("full", "name"), default="full",
                         help="path column: the path as given (default) or the base name only")
+    parser.add_argument("--since", type=float, metavar="EPOCH",
+                        help="count in summary.json's throughput only the --batches that started at or after this "
+                             "time (seconds since the epoch; the workflow passes the time it started)")
     parser.add_argument("--check", metavar="REPORT.json",
                         help="only read this summary.json (or a check/verify --report), print its one-line "
                              "outcome, and exit with its exit code (0 only when SUCCEEDED)")
@@ -79,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         batches.append(batch)
     paths = list(args.records) + [p for batch in batches for p in batch["records"]]
     rows = file_rows(load_records(paths), naming=args.naming, path_style=args.path_style)
-    summary = summarise(rows, batches)
+    summary = summarise(rows, batches, args.since)
     write_reports(rows, summary, args.outdir)
     say(f"{summary['line']}; reports in {args.outdir}")
     return 0
