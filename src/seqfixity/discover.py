@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import fnmatch
+import functools
 import hashlib
 import os
 import re
@@ -105,7 +106,12 @@ def file_key(path: str) -> str:
     the same file, while a link to ``x.fq`` under another name stays a file of its own.
     """
     folder, name = os.path.split(os.path.abspath(path))
-    return os.path.join(os.path.realpath(folder), name)
+    return os.path.join(_real_folder(folder), name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _real_folder(folder: str) -> str:
+    return os.path.realpath(folder)  # once per folder: thousands of files share one, and lstat is slow on NFS
 
 
 def read_sample_sheet(path: str) -> dict[str, str]:
