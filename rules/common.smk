@@ -44,8 +44,15 @@ if config.get("samples"):  # after discover(), which names a sheet that cannot b
     sheet = pd.read_csv(config["samples"], sep=None, engine="python", dtype=str, encoding="utf-8-sig")
     validate(sheet, "../config/samples.schema.yaml")
 if not FILES:
+    searched = config_list(config, "inputs")
+    where = (
+        f"nothing in {', '.join(searched)}{' or below' if config.get('recursive') else ''} matches "
+        f"{' '.join(config_list(config, 'patterns', DEFAULT_PATTERNS))} (patterns are case-sensitive)"
+        if searched
+        else "'inputs' names no folder"
+    )
     raise WorkflowError(
-        "seqfixity: no input files: set 'inputs' (folders) and 'patterns', or 'samples' (a sample sheet)"
+        f"seqfixity: no input files: {where}; set 'inputs' (folders) and 'patterns', or 'samples' (a sample sheet)"
     )
 
 OUTDIR = config["outdir"]

@@ -211,7 +211,9 @@ def test_sample_sheet_by_absolute_path_and_its_edits_and_a_dangling_link_reach_t
 
 def test_a_misspelt_config_key_or_a_bad_size_is_one_line_and_one_folder_may_be_a_string(run_folder):
     for extra, expected in (("partsize: 16MiB", "seqfixity: unknown config key 'partsize' (did you mean 'part_size'?"),
-                            ("batch_bytes: 1XB", "seqfixity: batch_bytes: unknown unit 'XB' in '1XB'")):
+                            ("batch_bytes: 1XB", "seqfixity: batch_bytes: unknown unit 'XB' in '1XB'"),
+                            ("patterns: ['*.FQ.GZ']", "seqfixity: no input files: nothing in data matches *.FQ.GZ "
+                                                      "(patterns are case-sensitive)")):
         (run_folder / "config.yaml").write_text(f"{CONFIG}{extra}\n")
         done = snakemake(run_folder, "-n")
         assert done.returncode != 0
