@@ -13,7 +13,7 @@ rule digest:
     output:
         BATCH_DONE,
     params:
-        paths=batch_paths,
+        missing=batch_missing,
         sample_ids=batch_samples,
         outdir=report_folder,
         seqfixity=SEQFIXITY,
@@ -32,5 +32,5 @@ rule digest:
     conda:
         "../envs/seqfixity.yaml"
     shell:
-        "{params.seqfixity} digest {params.paths} --outdir {params.outdir:q} {params.settings} {params.validation}"
-        " {params.samples} {params.reuse} --jobs {threads} --done {output:q} 2> {log:q}"
+        "{params.seqfixity} digest {input:q} {params.missing} --outdir {params.outdir:q} {params.settings}"
+        " {params.validation} {params.samples} {params.reuse} --jobs {threads} --done {output:q} 2> {log:q}"

@@ -74,13 +74,14 @@ def report_folder(wildcards, output):
 
 
 def batch_files(wildcards):
-    """The input files of one batch that exist (a dangling link is passed in batch_paths only)."""
+    """The input files of one batch that exist (dangling links are in batch_missing)."""
     return BATCHES[wildcards.batch].present
 
 
-def batch_paths(wildcards):
-    """Every file of one batch, quoted for the shell: the ones that exist and the ones to report as unreadable."""
-    return shlex.join(BATCHES[wildcards.batch].paths)
+def batch_missing(wildcards):
+    """The batch's names that lead to no file (dangling links), quoted for the shell: the job reports them."""
+    present = set(BATCHES[wildcards.batch].present)
+    return shlex.join(path for path in BATCHES[wildcards.batch].paths if path not in present)
 
 
 def batch_samples(wildcards):
