@@ -218,7 +218,7 @@ def test_a_misspelt_config_key_or_a_bad_size_is_one_line_and_one_folder_may_be_a
         done = snakemake(run_folder, "-n")
         assert done.returncode != 0
         assert expected in done.stdout + done.stderr
-    (run_folder / "config.yaml").write_text(CONFIG.replace("inputs: [data]\n", ""))
+    (run_folder / "config.yaml").write_text(CONFIG.replace("inputs: [data]\n", "naming: off\n"))  # YAML: false
     one_folder = snakemake(run_folder, "-n", "--config", "inputs=data", "patterns=*.fastq")  # strings, not lists
     assert one_folder.returncode == 0, one_folder.stdout + one_folder.stderr
     assert "digest           2" in one_folder.stdout.replace("\t", " ")

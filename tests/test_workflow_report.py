@@ -98,3 +98,13 @@ def test_names_that_look_like_formulas_or_links_stay_text_in_the_xlsx(tmp_path):
     cells = [row[header.index("path")] for row in sheet.iter_rows(min_row=2)]
     assert [cell.value for cell in cells] == names
     assert all(cell.data_type == "s" and cell.hyperlink is None for cell in cells)
+
+
+def test_a_bare_naming_off_in_the_config_file_is_off(tmp_path):
+    (tmp_path / "bad name.fq").write_bytes(b"@r\nACGT\n+\nFFFF\n")
+    (tmp_path / "config.yaml").write_text("naming: off\n")  # YAML 1.1 reads a bare off as false
+    done = run_cli("digest", tmp_path / "bad name.fq", "--outdir", tmp_path / "out",
+                   "--config", tmp_path / "config.yaml")
+    assert done.returncode == 0, done.stderr
+    record = json.loads((tmp_path / "out" / "records" / "bad name.jsonl").read_text())
+    assert record["naming"] == [] and record["fastq_verdict"] == "OK"

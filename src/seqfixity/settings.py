@@ -119,6 +119,8 @@ class Settings:
                     value = str(value)
                 elif key == "digests":
                     value = parse_digest_list(value)
+                elif key == "naming" and value is False:  # YAML 1.1 reads a bare `naming: off` as false
+                    value = "off"
                 values[key] = value
         except (SizeError, EtagError) as err:
             raise SettingsError(str(err)) from None
