@@ -131,7 +131,7 @@ def test_a_dangling_link_is_kept_for_the_job_to_report_and_a_name_snakemake_cann
     assert len(discover([str(tmp_path)])) == 3
 
 
-def test_a_folder_that_cannot_be_listed_is_an_error_not_left_out(tmp_path, monkeypatch):
+def test_a_folder_that_cannot_be_listed_or_a_file_as_a_folder_is_one_line(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     Path("run").mkdir()
     Path("run/A.fq").write_bytes(b"")
@@ -144,3 +144,5 @@ def test_a_folder_that_cannot_be_listed_is_an_error_not_left_out(tmp_path, monke
     with pytest.raises(DiscoveryError, match="/dddd+: cannot list folder: File name too long"):
         discover(["run"], recursive=True)
     assert [f.path for f in discover(["run"])] == ["run/A.fq"]
+    with pytest.raises(DiscoveryError, match=r"run/A.fq: is a file, not a folder \('inputs' names folders"):
+        discover(["run/A.fq"])

@@ -82,6 +82,9 @@ def find_files(folders: Iterable[str], patterns: Sequence[str] = DEFAULT_PATTERN
     """Return the files in ``folders`` (and below them when ``recursive``) matching ``patterns``, sorted."""
     found = []
     for folder in folders:
+        if os.path.isfile(folder):
+            raise DiscoveryError(f"{folder}: is a file, not a folder ('inputs' names folders; name single files "
+                                 "in a sample sheet, 'samples')")
         if not os.path.isdir(folder):
             raise DiscoveryError(f"{folder}: input folder does not exist")
         for root, subfolders, names in os.walk(folder, onerror=_cannot_list):
