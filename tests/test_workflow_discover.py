@@ -16,6 +16,11 @@ def test_patterns_select_fastq_and_sample_id_is_the_name_up_to_its_first_dot(tmp
     files = discover([str(tmp_path)])
     assert [(f.sample, f.path.rsplit("/", 1)[1]) for f in files] == [("A", "A.R1.fastq.gz"), ("B_R1", "B_R1.fq"),
                                                                        ("C", "C.fastq")]
+    (tmp_path / ".rsync-partial").mkdir()  # rsync --partial-dir: a cut copy of a file still to come
+    (tmp_path / ".rsync-partial" / "D.fastq").write_bytes(b"")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "E.fq").write_bytes(b"")
+    assert [f.sample for f in discover([str(tmp_path)], recursive=True)] == ["A", "B_R1", "C", "E"]
 
 
 def test_same_sample_in_one_folder_is_one_sample_but_two_folders_is_an_error(tmp_path):

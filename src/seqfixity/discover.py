@@ -79,7 +79,11 @@ class Batch:
 
 def find_files(folders: Iterable[str], patterns: Sequence[str] = DEFAULT_PATTERNS,
                recursive: bool = False) -> list[str]:
-    """Return the files in ``folders`` (and below them when ``recursive``) matching ``patterns``, sorted."""
+    """Return the files in ``folders`` (and below them when ``recursive``) matching ``patterns``, sorted.
+
+    Hidden files and folders (a leading ``.``) are left out: transfer tools keep partial copies there
+    (``rsync --partial-dir=.rsync-partial``, ``.S1.fastq.gz.XyZ12``), and so do ``.snakemake`` and ``.git``.
+    """
     found = []
     for folder in folders:
         if os.path.isfile(folder):
@@ -88,9 +92,7 @@ def find_files(folders: Iterable[str], patterns: Sequence[str] = DEFAULT_PATTERN
         if not os.path.isdir(folder):
             raise DiscoveryError(f"{folder}: input folder does not exist")
         for root, subfolders, names in os.walk(folder, onerror=_cannot_list):
-            subfolders.sort()
-            if not recursive:
-                subfolders.clear()
+            subfolders[:] = sorted(name for name in subfolders if recursive and not name.startswith("."))
             found += [os.path.join(root, name) for name in names
                       if not name.startswith(".") and any(fnmatch.fnmatchcase(name, p) for p in patterns)]
     return sorted(found)
