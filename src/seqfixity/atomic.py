@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import stat
@@ -10,6 +11,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+from seqfixity.errors import OutputError
 
 
 @contextlib.contextmanager
@@ -24,25 +27,52 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     hashing of its small files (750 reports per batch).
     """
     target = Path(path)
-    if target.is_symlink():  # write through the link, as `> path` would, rather than replace the link
-        target = Path(os.path.realpath(target))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
+        if target.is_symlink():  # write through the link, as `> path` would, rather than replace the link
+            target = Path(os.path.realpath(target))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as err:
+        raise _output_error(path, err) from None
+    handle = os.fdopen(fd, "wb")
+    try:
+        yield handle
+    except BaseException:
+        handle.close()
+        _remove(temporary)
+        raise
+    try:
+        handle.close()  # flushes: a full disk shows here
         os.chmod(temporary, _mode_for(target))
         os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+    except OSError as err:
+        _remove(temporary)
+        raise _output_error(path, err) from None
+
+
+def _remove(temporary: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(temporary)
+
+
+def _output_error(path: str | os.PathLike[str], err: OSError) -> OutputError:
+    """The one-line error for a report that cannot be written, with what to do about it."""
+    if err.errno in (errno.EEXIST, errno.ENOTDIR):  # mkdir or open below a path that holds a file
+        return OutputError(os.fsdecode(path), "part of its folder path is a file, not a folder")
+    hint = {errno.ENOSPC: "free some space", errno.EDQUOT: "free some space",
+            errno.EACCES: "choose a folder you can write to", errno.EROFS: "choose a folder you can write to",
+            errno.EISDIR: "a folder has its name; move it away"}.get(err.errno or 0, "")
+    reason = err.strerror or str(err)
+    return OutputError(os.fsdecode(path), f"{reason}; {hint}" if hint else reason)
 
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` atomically."""
     with atomic_write(path) as handle:
-        handle.write(data)
+        try:
+            handle.write(data)
+        except OSError as err:
+            raise _output_error(path, err) from None
 
 
 def _mode_for(target: Path) -> int:

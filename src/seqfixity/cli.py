@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -67,3 +68,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 141
+    except OSError as err:  # one line, not a traceback, for what the commands did not foresee
+        say(f"{os.fsdecode(err.filename)}: {err.strerror}" if err.filename else str(err))
+        return USAGE_ERROR_EXIT

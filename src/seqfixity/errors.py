@@ -27,3 +27,12 @@ class FileChangedError(InputError):
 
 class SettingsError(SeqfixityError):
     """A setting or configuration value that cannot be used."""
+
+
+class OutputError(SeqfixityError):
+    """A report or output file that cannot be written (folder not writable, disk full, a folder in its place)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: cannot write: {reason}")
+        self.path = path
+        self.reason = reason

@@ -21,7 +21,7 @@ examples:
 exit status:
   0    the reports were written (even when files failed: see summary.json), or --check found SUCCEEDED
   4, 16, ...  with --check: the verdict bits of the failed files (4 missing, 16 unreadable or invalid)
-  128  usage error
+  128  usage error, or a report that cannot be written
 """
 
 

@@ -23,7 +23,7 @@ exit status (a bitmask; add the numbers):
   16   unreadable (not a regular file, read error, changed while read)
   32   unverifiable (nothing comparable, e.g. a non-MD5 ETag)
   64   manifest or listing error
-  128  usage error (bad arguments or settings)
+  128  usage error (bad arguments or settings) or an output that cannot be written
 """
 
 

@@ -33,7 +33,7 @@ reuse:
 
 exit status:
   0    the records were written (a FASTQ that is invalid or unreadable is reported in its record)
-  128  usage error (bad arguments, settings or sample sheet)
+  128  usage error (bad arguments, settings or sample sheet) or a report that cannot be written
 """
 
 
