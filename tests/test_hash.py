@@ -253,6 +253,12 @@ def test_etag_guess_finds_the_part_size_in_one_read(tmp_path):
     assert run_cli("etag", "guess", "x", "nonsense", cwd=tmp_path).returncode == 128
 
 
+def test_etag_guess_on_a_folder_does_not_suggest_a_recursive_option_it_lacks(tmp_path):
+    result = run_cli("etag", "guess", tmp_path, "0" * 32 + "-2")
+    assert result.returncode == 16
+    assert result.stderr.decode() == f"seqfixity: {tmp_path}: is a directory, not a file\n"
+
+
 def test_python_api():
     hasher = seqfixity.ETagHasher(5)
     hasher.update(b"0123456789ab")

@@ -44,7 +44,7 @@ def guess_part_size(
     and :class:`~seqfixity.etag.EtagError` when no part size can give N parts.
     """
     path = os.fspath(path)
-    size = check_regular_file(path).st_size
+    size = check_regular_file(path, folder_hint=", not a file").st_size
     result = GuessResult(path=path, size=size, etag=etag)
     if not etag.multipart:
         md5 = DIGEST_KINDS["md5"].new()
