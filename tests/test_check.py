@@ -253,6 +253,8 @@ def test_strip_prefix_root_and_basename_matching(tmp_path):
     manifest.write_text(lines)
     assert check("--root", root, manifest).returncode == 64
     assert check("--root", root, "--strip-prefix", "/seqcenter/out/", manifest).returncode == 0
+    without_slash = check("--root", root, "--strip-prefix", "/seqcenter/out", manifest)
+    assert without_slash.returncode == 0, without_slash.stdout  # a folder, as verify's --strip-prefix /run42
     assert check("--root", root, "--match", "basename", manifest).returncode == 0
 
 

@@ -143,7 +143,10 @@ def _wanted_digests(entry: ManifestEntry) -> tuple[dict[str, int], str]:
 def _resolve(target: Target, options: CheckOptions, index: _RootIndex) -> None:
     """Set ``target.local`` (or a MANIFEST_ERROR/UNVERIFIABLE result) from the entry's name."""
     name = target.entry.display
-    if options.strip_prefix and name.startswith(options.strip_prefix):
+    folder = options.strip_prefix.rstrip("/") + "/"
+    if options.strip_prefix and name.startswith(folder):
+        name = name[len(folder):]
+    elif options.strip_prefix and name.startswith(options.strip_prefix):
         name = name[len(options.strip_prefix):]
     match = options.match or target.manifest.default_match
     if match == "basename":

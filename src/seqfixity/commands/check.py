@@ -77,7 +77,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     where.add_argument("--root", metavar="DIR",
                        help="resolve manifest paths under DIR (default: each manifest's own folder)")
     where.add_argument("--strip-prefix", default="", metavar="PREFIX",
-                       help="remove PREFIX from the start of manifest paths (e.g. /old/server/run42/)")
+                       help="remove PREFIX from the start of manifest paths, with the '/' after it "
+                            "(e.g. /old/server/run42)")
     where.add_argument("--match", choices=MATCH_MODES, default=None,
                        help="path: the manifest path under the root (default); basename: find the file by name "
                             "anywhere under the root (default for ENA/SRA reports)")
