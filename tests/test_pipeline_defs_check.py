@@ -85,7 +85,8 @@ CASES = [
      "not well-formed XML"),
     ("unclosed element", "</pd:steps>", "", "</pd:pipeline>", "not well-formed XML: mismatched tag"),
     ("wrong namespace", "xsd://www.illumina.com/ica/cp/pipelinedefinition", "xsd://example.org/pd", "<pd:pipeline",
-     "root element must be pd:pipeline"),
+     "root element must be pd:pipeline in namespace xsd://www.illumina.com/ica/cp/pipelinedefinition, "
+     "not {xsd://example.org/pd}pipeline"),
     ("root lacks code", ' code="seqfixity" version', " version", "<pd:pipeline", "lacks the required attribute code"),
     ("missing attribute", DIGESTS, DIGESTS.replace(' classification="USER"', ""), 'code="digests"',
      "lacks the required attribute classification"),

@@ -38,7 +38,9 @@ class Node:
     @property
     def shown(self) -> str:
         """The element as a reader of the form would name it."""
-        return f"pd:{self.name}" if self.namespace == NAMESPACE else f"{{{self.namespace}}}{self.name}".lstrip("{}")
+        if self.namespace == NAMESPACE:
+            return f"pd:{self.name}"
+        return f"{{{self.namespace}}}{self.name}" if self.namespace else self.name
 
 
 @dataclass(frozen=True)
