@@ -468,3 +468,23 @@ def test_a_folder_that_cannot_be_listed_is_reported_not_silently_skipped(tmp_pat
         ("a.bin", "OK"), (f"{tmp_path}/open/extra.bin", "EXTRA"), (f"{tmp_path}/locked", "UNREADABLE")]
     assert batch.results[-1].hint == "cannot list folder: Permission denied; files in it were not searched"
     assert batch.exit_code == 8 | 16
+
+
+def test_the_workflow_table_is_detected_as_seqfixity_tsv(tmp_path):
+    """results/seqfixity.tsv (sample, file, path, ...) written by the real digest and aggregate is a manifest."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "S1_R1.fastq").write_bytes(b"@r1\nACGT\n+\nIIII\n")
+    (data / "S2_R1.fastq").write_bytes(b"@r2\nGGCA\n+\nIIII\n")
+    fastqs = ["data/S1_R1.fastq", "data/S2_R1.fastq"]
+    assert run_cli("digest", *fastqs, "--outdir", "results", "--no-reuse", cwd=tmp_path).returncode == 0
+    assert run_cli("aggregate", *sorted((tmp_path / "results" / "records").glob("*.jsonl")), "--outdir", "results",
+                   cwd=tmp_path).returncode == 0
+    (data / "S2_R1.fastq").write_bytes(b"@r2\nGGCA\n+\nIIIJ\n")
+    report = tmp_path / "check.json"
+    done = check("--root", tmp_path, "--report", report, tmp_path / "results" / "seqfixity.tsv")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert verdicts(report) == {"data/S1_R1.fastq": "OK", "data/S2_R1.fastq": "MISMATCH"}
+    body = json.loads(report.read_bytes())
+    assert body["manifest_formats"] == ["tsv"]
+    assert all(set(f["expected"]) <= {"md5", "etag", "xxh128", "size"} for f in body["files"]), body["files"]

@@ -68,6 +68,7 @@ def test_rclone_and_bagit_name_decoding():
     ("x/report.csv", b"run_accession,fastq_ftp,fastq_md5\n", "ena"),
     ("x/s.jsonl", b'{"path": "a", "md5": "x"}\n', "jsonl"),
     ("x/s.tsv", b"path\tsize\tmd5\n", "tsv"),
+    ("results/seqfixity.tsv", b"sample\tfile\tpath\tsize\tmd5\n", "tsv"),
 ])
 def test_detect_format(source, data, expected):
     assert detect_format(source, data) == expected

@@ -22,7 +22,7 @@ SIDECAR_SUFFIXES = {".md5": "md5", ".sha1": "sha1", ".sha256": "sha256", ".sha51
 ENA_PAIRS = (("fastq_ftp", "fastq_md5", "fastq_bytes"), ("submitted_ftp", "submitted_md5", "submitted_bytes"),
              ("sra_ftp", "sra_md5", "sra_bytes"))
 NOT_DIGESTS = {"path", "sample", "size", "mtime", "mtime_ns", "etag_part_size", "etag_parts", "reads",
-               "fastq_verdict", "fastq_error", "naming", "error", "error_kind"}
+               "fastq_verdict", "fastq_error", "naming", "error", "error_kind", "file", "status", "problem"}
 
 _HEX = re.compile(rb"^[0-9a-fA-F]+$")
 _ETAG = re.compile(rb"^[0-9a-fA-F]{32}-[0-9]+$")
@@ -308,7 +308,10 @@ def _tsv_unescape(text: str) -> str:
 
 
 def read_tsv(data: bytes, manifest: Manifest) -> None:
-    """Read seqfixity's TSV (``seqfixity hash --format tsv``): a header row, then one row per file."""
+    """Read seqfixity's TSV (``seqfixity hash --format tsv`` or the workflow's ``seqfixity.tsv``).
+
+    A header row, then one row per file.
+    """
     header, rows = _table_rows(data)
     for number, cells in rows:
         if len(cells) != len(header):
@@ -342,8 +345,8 @@ def detect_format(source: str, data: bytes) -> str:
     header = first.decode("utf-8", "replace").replace(",", "\t").split("\t")
     if any(p[0] in header and p[1] in header for p in ENA_PAIRS):
         return "ena"
-    if header[0] == "path" and len(header) > 1:
-        return "tsv"
+    if (header[0] == "path" and len(header) > 1) or header[:3] == ["sample", "file", "path"]:
+        return "tsv"  # `seqfixity hash --format tsv`, or the workflow's seqfixity.tsv
     entries = [line for _, line in _lines(data) if line.strip() and not line.startswith(b"#")]
     if os.path.splitext(base)[1].lower() in SIDECAR_SUFFIXES and len(entries) == 1:
         parts = entries[0].split(None, 1)
