@@ -211,6 +211,7 @@ def test_help_documents_exit_codes_and_examples():
     text = run_cli("hash", "--help").stdout.decode()
     for needle in ("md5sum -c", "--etag-preset", "16   unreadable", "128  usage error", "examples:"):
         assert needle in text
+    assert "0    every file was hashed\n" in text and "content mismatch" not in text  # hash compares nothing
 
 
 def test_progress_bar_only_on_a_terminal(tmp_path):

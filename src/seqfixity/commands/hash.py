@@ -7,7 +7,7 @@ import os
 import sys
 
 from seqfixity.atomic import atomic_write
-from seqfixity.commands.common import EXIT_CODES_HELP, add_settings_options, expand_paths, say, settings_from_args
+from seqfixity.commands.common import add_settings_options, expand_paths, say, settings_from_args
 from seqfixity.digest import hash_files
 from seqfixity.manifest import MD5_FORMATS, OUTPUT_FORMATS, format_records
 from seqfixity.progress import byte_progress
@@ -26,6 +26,14 @@ examples:
   seqfixity hash big.bam --part-size 16MiB --threshold 16MiB --digests md5,etag,sha256
 """
 
+EXIT_CODES = """\
+exit status (a bitmask; add the numbers; the other files are still hashed):
+  0    every file was hashed
+  4    no such file
+  16   unreadable (a folder without --recursive, not a regular file, read error, changed while read)
+  128  usage error (bad arguments or settings, a part layout S3 would refuse) or an output that cannot be written
+"""
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``hash`` subcommand."""
@@ -34,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="compute MD5, multipart ETag, xxh3-128 (and more) in one read per file",
         description="Read each file once and print its digests. The default output is md5sum's "
                     "format, so `md5sum -c` can check it; ETags follow --etag-preset (default: ica).",
-        epilog=EXAMPLES + "\n" + EXIT_CODES_HELP,
+        epilog=EXAMPLES + "\n" + EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files, or folders with --recursive")
