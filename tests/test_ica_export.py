@@ -120,6 +120,18 @@ def test_missing_columns_are_named(project, tmp_path):
         read_export(tmp_path / "empty.json")
 
 
+def test_a_folder_row_without_a_type_column_is_known_by_its_closing_slash(project, tmp_path):
+    root, _files = project
+    export = write_csv(tmp_path / "bare.csv", ["Path", "Size", "Object ETag"],
+                       ["path", "fileSizeInBytes", "objectETag"])
+    assert export.read_text().splitlines()[1].startswith("/fastq/,")  # ICA names folders with a closing '/'
+    report = tmp_path / "r.json"
+    run_cli("verify", root, "--against", export, "--strip-prefix", "/fastq", "--report", report)
+    found = {path: entry["verdict"] for path, entry in verdicts_of(report).items()}
+    assert "MANIFEST_ERROR" not in found.values(), found
+    assert found["S2_R2.fastq.gz"] == "MISMATCH" and found["S1_R1.fastq.gz"] == "OK"
+
+
 def test_bad_rows_are_listing_errors_and_other_rows_are_still_verified(project, tmp_path):
     root, _files = project
     rows = details_rows()[1:3]

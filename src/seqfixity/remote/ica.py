@@ -110,7 +110,10 @@ def object_from_details(details: Mapping[str, Any], source: str) -> RemoteObject
 
 
 def _is_folder(details: Mapping[str, Any]) -> bool:
-    return str(details.get("dataType") or details.get("type") or "FILE").upper() == "FOLDER"
+    kind = details.get("dataType") or details.get("type")
+    if kind:
+        return str(kind).upper() == "FOLDER"
+    return str(details.get("path") or "").endswith("/")  # an export without a type column: ICA's folder paths end in /
 
 
 def _details_of(item: Mapping[str, Any]) -> tuple[Mapping[str, Any], str]:
