@@ -101,7 +101,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             "line is a MANIFEST_ERROR and fails the run (--fail-on without manifest_error "
                             "tolerates such lines, as md5sum -c does without --strict)")
     judge.add_argument("--quiet", action="store_true", help="do not print OK lines (nor the progress bar)")
-    judge.add_argument("--status", action="store_true", help="print nothing; the exit status tells")
+    judge.add_argument("--status", action="store_true",
+                       help="print no verdicts and no outcome; the exit status tells (a manifest that cannot "
+                            "be read or used is still named on stderr, as md5sum does)")
     judge.add_argument("--report", metavar="FILE", help="write a JSON report of every file (atomically)")
     speed = parser.add_argument_group("speed")
     speed.add_argument("-j", "--jobs", type=int, default=2, help="files read at once (default: 2)")
