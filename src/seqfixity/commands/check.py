@@ -103,7 +103,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     judge.add_argument("--quiet", action="store_true", help="do not print OK lines (nor the progress bar)")
     judge.add_argument("--status", action="store_true",
                        help="print no verdicts and no outcome; the exit status tells (a manifest that cannot "
-                            "be read or used is still named on stderr, as md5sum does)")
+                            "be read, a malformed line and 'no file was verified' still go to stderr)")
     judge.add_argument("--report", metavar="FILE", help="write a JSON report of every file (atomically)")
     speed = parser.add_argument_group("speed")
     speed.add_argument("-j", "--jobs", type=int, default=2, help="files read at once (default: 2)")
