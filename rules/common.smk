@@ -85,8 +85,9 @@ def batch_missing(wildcards):
 
 
 def batch_samples(wildcards):
-    """The sample id of each file of one batch: a parameter, so that editing the sample sheet re-runs the batch."""
-    return [f.sample for f in BATCHES[wildcards.batch].files]
+    """The sample id of each file of one batch from the sample sheet: a parameter, so that editing the sheet
+    re-runs the batch (without a sheet the ids follow from the file names, which are the inputs already)."""
+    return [f.sample for f in BATCHES[wildcards.batch].files] if config.get("samples") else []
 
 
 def batch_threads(wildcards):
