@@ -108,3 +108,17 @@ def test_a_bare_naming_off_in_the_config_file_is_off(tmp_path):
     assert done.returncode == 0, done.stderr
     record = json.loads((tmp_path / "out" / "records" / "bad name.jsonl").read_text())
     assert record["naming"] == [] and record["fastq_verdict"] == "OK"
+
+
+def test_digest_takes_its_own_files_from_a_sheet_whose_other_files_went_away(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    for name, seed in (("a_R1.fastq", 1), ("b_R1.fastq", 2)):
+        (data / name).write_bytes(fastq_bytes(5, seed=seed))
+    sheet = tmp_path / "samples.tsv"
+    sheet.write_text(f"sample\tfile\nPATIENT1\t{data / 'a_R1.fastq'}\nPATIENT2\t{data / 'b_R1.fastq'}\n")
+    (data / "b_R1.fastq").unlink()  # another batch's file, gone after the DAG was built
+    done = run_cli("digest", data / "a_R1.fastq", "--outdir", tmp_path / "out", "--samples", sheet)
+    assert done.returncode == 0, done.stderr
+    md5sum = subprocess.run(["md5sum", "a_R1.fastq"], cwd=data, capture_output=True, check=True).stdout
+    assert (tmp_path / "out" / "checksums" / "PATIENT1_md5.txt").read_bytes() == md5sum

@@ -119,10 +119,12 @@ def _real_folder(folder: str) -> str:
     return os.path.realpath(folder)  # once per folder: thousands of files share one, and lstat is slow on NFS
 
 
-def read_sample_sheet(path: str) -> dict[str, str]:
+def read_sample_sheet(path: str, files_must_exist: bool = True) -> dict[str, str]:
     """Read a TSV (or CSV) sample sheet with ``sample`` and ``file`` columns; return {normalised path: sample}.
 
     A byte-order mark (a CSV saved by Excel) is skipped. File paths are relative to the working directory.
+    With ``files_must_exist`` a row whose file does not exist is an error; a digest job, which reads only
+    some of the files, passes False: a file of another batch that went away is that batch's concern.
     """
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
@@ -143,7 +145,7 @@ def read_sample_sheet(path: str) -> dict[str, str]:
             raise DiscoveryError(f"{path}: line {number}: empty sample or file")
         if not _SAFE_SAMPLE.match(sample):
             raise DiscoveryError(f"{path}: line {number}: sample id {sample!r} is not a safe file name")
-        if not os.path.isfile(file):
+        if files_must_exist and not os.path.isfile(file):
             raise DiscoveryError(f"{path}: line {number}: {file}: no such file")
         key = file_key(file)
         if key in seen:

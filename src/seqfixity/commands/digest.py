@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.time()
     settings = settings_from_args(args).with_overrides(validate=args.validate, naming=args.naming)
-    named = sheet_samples(read_sample_sheet(args.samples)) if args.samples else {}
+    named = sheet_samples(read_sample_sheet(args.samples, files_must_exist=False)) if args.samples else {}
     items = [(path, named.get(file_key(path)) or sample_id(os.path.basename(path))) for path in args.paths]
     reuse = RecordReuse(args.outdir, settings, items)
     reuse_on = args.reuse if args.reuse is not None else settings.extra.get("reuse_unchanged") not in (False, "false")
