@@ -106,6 +106,18 @@ def test_reports_match_md5sum_and_reference_etag_and_rerun_is_a_no_op(run_folder
     big = (data / "BIG_L001_R1_001.fastq").stat().st_size
     assert throughput["jobs"] == 1 and throughput["bytes_read"] == big  # this run's job, not the first run's too
 
+    # A sample taken out of the run takes its per-sample reports with it: md5sum -c over all of them passes.
+    (data / "S2_L001_R1_001.fastq").unlink()
+    removed = snakemake(run_folder)
+    assert removed.returncode == 0, removed.stderr
+    results = run_folder / "results"
+    assert sorted(p.name for p in (results / "records").iterdir()) == [
+        "BIG_L001_R1_001.jsonl", "S1_L001_R1_001.jsonl", "S1_L001_R2_001.jsonl"]
+    assert "S2_L001_R1_001" not in table(run_folder)["sample"].tolist()
+    every = sorted(str(p) for p in (results / "checksums").iterdir())
+    check = subprocess.run(["md5sum", "-c", *every], cwd=data, capture_output=True, text=True)
+    assert check.returncode == 0 and check.stdout.count(": OK") == 3, check.stdout + check.stderr
+
 
 def test_invalid_fastq_gets_its_verdict_and_fails_the_run_keeping_reports(run_folder):
     data = run_folder / "data"

@@ -25,9 +25,8 @@ from seqfixity.cache import DigestCache
 from seqfixity.digest import check_regular_file
 from seqfixity.errors import InputError
 from seqfixity.record import FileRecord
+from seqfixity.sample_outputs import records_path, reuse_path
 from seqfixity.settings import Settings
-
-REUSE_FOLDER = os.path.join(".seqfixity", "reuse")
 
 
 def settings_key(settings: Settings) -> str:
@@ -41,11 +40,6 @@ def settings_key(settings: Settings) -> str:
 def record_line(record: FileRecord) -> str:
     """A record as one line of ``records/{sample}.jsonl``."""
     return json.dumps(record.to_dict()) + "\n"
-
-
-def records_path(outdir: str, sample: str) -> str:
-    """Where ``seqfixity digest`` writes the records of ``sample``."""
-    return os.path.join(outdir, "records", f"{sample}.jsonl")
 
 
 def _line_id(line: str) -> str:
@@ -67,9 +61,6 @@ class RecordReuse:
                 continue
         self.items = list(items)
 
-    def _sidecar(self, sample: str) -> str:
-        return os.path.join(self.outdir, REUSE_FOLDER, f"{sample}.json")
-
     def previous(self) -> dict[str, FileRecord]:
         """Return {path: previous record} for the files whose identity, path and settings are unchanged."""
         by_sample: dict[str, list[str]] = defaultdict(list)
@@ -78,7 +69,7 @@ class RecordReuse:
                 by_sample[sample].append(path)
         found: dict[str, FileRecord] = {}
         for sample, paths in by_sample.items():
-            cache = DigestCache(self._sidecar(sample))
+            cache = DigestCache(reuse_path(self.outdir, sample))
             if not cache.entries:
                 continue
             try:
@@ -98,7 +89,7 @@ class RecordReuse:
 
     def remember(self, sample: str, records: Sequence[FileRecord], lines: Sequence[str]) -> None:
         """Replace the sample's reuse entries by those of ``records`` (written as ``lines``) that may be reused."""
-        cache = DigestCache(self._sidecar(sample), load=False)
+        cache = DigestCache(reuse_path(self.outdir, sample), load=False)
         for record, line in zip(records, lines, strict=True):
             info = self.stats.get(record.path)
             if record.ok and info is not None and (record.size, record.mtime_ns) == (info.st_size, info.st_mtime_ns):

@@ -7,6 +7,7 @@ import json
 
 from seqfixity.commands.common import UsageError, say
 from seqfixity.errors import InputError
+from seqfixity.sample_outputs import remove_stale
 from seqfixity.settings import NAMING_MODES
 
 EXAMPLES = """\
@@ -15,6 +16,7 @@ examples:
       results/seqfixity.tsv, .json, .xlsx (one row per file), seqfixity_mqc.tsv (MultiQC), summary.json
   seqfixity aggregate --batches results/.seqfixity/batches/*.json --outdir results --naming strict
       the records listed by `seqfixity digest --done` files, with their timing in summary.json
+      (the workflow adds --prune: samples no longer among its batches lose their checksums and records)
   seqfixity aggregate --check results/summary.json
       print the one-line summary; exit non-zero unless the outcome is SUCCEEDED
 
@@ -47,6 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--since", type=float, metavar="EPOCH",
                         help="count in summary.json's throughput only the --batches that started at or after this "
                              "time (seconds since the epoch; the workflow passes the time it started)")
+    parser.add_argument("--prune", action="store_true",
+                        help="remove DIR's checksums, records and reuse cache of samples not in the --batches "
+                             "(gone from the inputs, or renamed): what the workflow does after each run")
     parser.add_argument("--check", metavar="REPORT.json",
                         help="only read this summary.json (or a check/verify --report), print its one-line "
                              "outcome, and exit with its exit code (0 only when SUCCEEDED)")
@@ -74,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.outdir or not (args.records or args.batches):
         raise UsageError("aggregate needs --outdir and record files (or --batches)")
+    if args.prune and args.records:
+        raise UsageError("--prune needs --batches (all of a run's batches) and no other record files")
     batches = []
     for path in args.batches:
         batch = _read_json(path, "the batch file", "rerun its digest job, e.g. snakemake --forcerun digest")
@@ -84,6 +91,11 @@ def run(args: argparse.Namespace) -> int:
     rows = file_rows(load_records(paths), naming=args.naming, path_style=args.path_style)
     summary = summarise(rows, batches, args.since)
     write_reports(rows, summary, args.outdir)
+    if args.prune:
+        removed = remove_stale(args.outdir, paths)
+        if removed:
+            shown = ", ".join(removed[:5]) + (f" and {len(removed) - 5} more" if len(removed) > 5 else "")
+            say(f"removed the per-sample reports of {len(removed)} samples no longer among the inputs: {shown}")
     say(f"{summary['line']}; reports in {args.outdir}")
     return 0
 

@@ -13,7 +13,8 @@ from seqfixity.commands.common import add_settings_options, say, settings_from_a
 from seqfixity.discover import file_key, read_sample_sheet, sheet_samples
 from seqfixity.manifest import gnu_line
 from seqfixity.record import FileRecord, sample_id
-from seqfixity.reuse import RecordReuse, record_line, records_path
+from seqfixity.reuse import RecordReuse, record_line
+from seqfixity.sample_outputs import checksums_path, records_path
 from seqfixity.settings import NAMING_MODES, VALIDATE_LEVELS
 
 EXAMPLES = """\
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     written = []
     for sample, records in sorted(by_sample.items()):
         records.sort(key=lambda r: (os.path.basename(r.path), r.path))
-        checksums = os.path.join(args.outdir, "checksums", f"{sample}_md5.txt")
+        checksums = checksums_path(args.outdir, sample)
         md5_lines = [gnu_line(r.digests["md5"], os.path.basename(r.path)) for r in records
                      if r.ok and "md5" in r.digests]
         write_bytes_atomic(checksums, b"".join(md5_lines))
