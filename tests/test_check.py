@@ -265,8 +265,9 @@ def test_fail_on_quiet_and_status(tmp_path):
     assert check("--completeness", root / "MD5.txt").returncode == 8
     ignored = check("--completeness", "--fail-on", "mismatch,size_mismatch,missing,unreadable", root / "MD5.txt")
     assert ignored.returncode == 0 and ignored.stdout.decode().splitlines()[-1].startswith("SUCCEEDED")
-    quiet = check("--quiet", "--completeness", root / "MD5.txt")
-    assert b": OK" not in quiet.stdout and b"new.bin: EXTRA" in quiet.stdout
+    for flag in ("--quiet", "-q"):  # -q as in hash and verify
+        quiet = check(flag, "--completeness", root / "MD5.txt")
+        assert b": OK" not in quiet.stdout and b"new.bin: EXTRA" in quiet.stdout
     status = check("--status", "--completeness", root / "MD5.txt")
     assert status.stdout == b"" and status.returncode == 8
     assert check("--fail-on", "bogus", root / "MD5.txt").returncode == 128

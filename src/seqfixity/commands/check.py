@@ -100,7 +100,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="accepted for md5sum compatibility; check is always strict: a malformed "
                             "line is a MANIFEST_ERROR and fails the run (--fail-on without manifest_error "
                             "tolerates such lines, as md5sum -c does without --strict)")
-    judge.add_argument("--quiet", action="store_true", help="do not print OK lines (nor the progress bar)")
+    judge.add_argument("-q", "--quiet", action="store_true", help="do not print OK lines (nor the progress bar)")
     judge.add_argument("--status", action="store_true",
                        help="print no verdicts and no outcome; the exit status tells (a manifest that cannot "
                             "be read, a malformed line and 'no file was verified' still go to stderr)")
