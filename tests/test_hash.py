@@ -57,22 +57,24 @@ def test_hash_file_matches_md5sum_hashlib_xxhash_and_reference_etag(tmp_path_fac
     assert record.size == size
 
 
-@pytest.mark.parametrize("preset", ["ica", "aws-cli", "boto3", "s3cmd", "rclone", "aws-go-sdk"])
-def test_every_preset_on_a_file_over_its_threshold(tmp_path, preset):
-    from seqfixity.etag import PRESETS
-
-    rule = PRESETS[preset]
-    size = rule.threshold + 3 * MiB + 17 if rule.threshold < 100 * MiB else 0
-    if not size:  # rclone's cutoff is 200 MiB: check its layout below it and the arithmetic above it
-        size = 7 * MiB
+@pytest.mark.parametrize(("preset", "size", "part_size"), [
+    # each tool's documented cutoff and part size, written out here rather than read from PRESETS
+    ("ica", 16 * MiB, 8 * MiB),  # ICA: files under 16 MB keep their MD5; 8 MiB parts
+    ("aws-cli", 11 * MiB + 17, 8 * MiB),  # s3transfer: multipart_threshold = multipart_chunksize = 8 MiB
+    ("boto3", 11 * MiB + 17, 8 * MiB),
+    ("s3cmd", 15 * MiB + 1, 15 * MiB),  # multipart_chunk_size_mb = 15, multipart only above one chunk
+    ("s3cmd", 15 * MiB, None),
+    ("rclone", 7 * MiB, None),  # upload_cutoff 200 MiB: too big to test above it here
+    ("aws-go-sdk", 5 * MiB + 1, 5 * MiB),  # upload manager: 5 MiB parts, one PutObject when it fits in one
+    ("aws-go-sdk", 5 * MiB, None),
+])
+def test_every_preset_on_either_side_of_its_threshold(tmp_path, preset, size, part_size):
     data = random.Random(preset).randbytes(size)
     path = tmp_path / "f"
     path.write_bytes(data)
     record = seqfixity.hash_file(path, Settings(etag_preset=preset))
-    if size >= rule.threshold:
-        assert record.digests["etag"] == reference_etag(data, rule.part_size_for(size))
-    else:
-        assert record.digests["etag"] == hashlib.md5(data).hexdigest()
+    expected = hashlib.md5(data).hexdigest() if part_size is None else reference_etag(data, part_size)
+    assert record.digests["etag"] == expected
 
 
 def test_two_lane_read_matches_one_lane(tmp_path):
