@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
 from pathlib import Path
+
+import xxhash
 
 from conftest import run_cli, write_random
 from test_check import OLD, make_tree, md5sum_manifest, verdicts
@@ -119,16 +122,35 @@ def test_tsv_roundtrip_with_awkward_names(tmp_path):
     assert checked.returncode == 2
 
 
+def crc32c_reference(data: bytes) -> str:
+    """CRC32C (Castagnoli, reflected 0x82F63B78) bit by bit, base64 of the big-endian value as S3 shows it."""
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return base64.b64encode((crc ^ 0xFFFFFFFF).to_bytes(4, "big")).decode()
+
+
+def test_crc32c_reference_is_the_published_check_value():
+    assert base64.b64decode(crc32c_reference(b"123456789")) == bytes.fromhex("e3069283")  # RFC 3720 B.4
+
+
+ORACLES = {"sha256": lambda data: hashlib.sha256(data).hexdigest(), "crc32c": crc32c_reference,
+           "xxh128": xxhash.xxh3_128_hexdigest}
+
+
 def test_non_md5_digests_from_jsonl(tmp_path):
     root = make_tree(tmp_path / "run", ["x.bin", "y.bin"])
-    for digests in ("sha256", "crc32c", "xxh128"):
-        rows = _jsonl(root, "--digests", digests)
-        _write_jsonl(tmp_path / f"{digests}.jsonl", rows)
-        assert run_cli("check", "--no-cache", "--root", root, tmp_path / f"{digests}.jsonl").returncode == 0
+    for digest, oracle in ORACLES.items():  # manifests written from hashlib, xxhash and the bitwise CRC32C
+        rows = [{"path": f"./{name}", digest: oracle((root / name).read_bytes())} for name in ("x.bin", "y.bin")]
+        _write_jsonl(tmp_path / f"{digest}.jsonl", rows)
+        done = run_cli("check", "--no-cache", "--root", root, tmp_path / f"{digest}.jsonl")
+        assert done.returncode == 0, done.stdout
     (root / "y.bin").write_bytes(b"\0" * (root / "y.bin").stat().st_size)
-    for digests in ("sha256", "crc32c", "xxh128"):
-        done = run_cli("check", "--no-cache", "--root", root, tmp_path / f"{digests}.jsonl")
-        assert done.returncode == 1 and f"{digests} differs".encode() in done.stdout, done.stdout
+    for digest in ORACLES:
+        done = run_cli("check", "--no-cache", "--root", root, tmp_path / f"{digest}.jsonl")
+        assert done.returncode == 1 and f"{digest} differs".encode() in done.stdout, done.stdout
 
 
 def test_a_damaged_cache_entry_is_ignored_not_a_crash(tmp_path):
