@@ -143,6 +143,7 @@ def test_processes_follow_nf_core_module_style(variants):
         assert directives[:3] == ["tag", "label", "container"], name
         assert re.search(r"^    label 'process_(single|low|medium|high)'$", body, re.M), name
         outputs = re.search(r"^    output:\n(.*?)\n\n", body, re.M | re.S)
+        assert bool(outputs) == ("\n    output:\n" in body), f"{name}: output block not found"
         for line in outputs.group(1).splitlines() if outputs else []:
             assert re.search(r", emit: \w+$", line), f"{name}: {line.strip()} has no emit:"
 
