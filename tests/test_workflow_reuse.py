@@ -128,6 +128,7 @@ def test_changed_settings_or_reuse_off_reread_every_file(run_folder):
     assert run(run_folder, "--config", f"part_size={2 * PART}") == (len(SMALL), 0)
     record = json.loads((run_folder / "results" / "records" / "A_R1.jsonl").read_text())
     assert record["etag"] == reference_etag((run_folder / "data" / "A_R1.fastq").read_bytes(), 2 * PART)
+    assert record["etag_part_size"] == 2 * PART  # the file is under the threshold: its ETag is its MD5 either way
 
     assert run(run_folder, "--config", "validate=gzip") == (len(SMALL), 0)
     assert run(run_folder, "--config", "validate=gzip", "--forcerun", "digest") == (0, len(SMALL))
