@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -22,6 +23,21 @@ S3_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
 }
+
+
+@contextlib.contextmanager
+def s3_env() -> Iterator[None]:
+    """Set :data:`S3_ENV` (dummy credentials, region) for the CLI subprocesses; restore the old values after."""
+    saved = {name: os.environ.get(name) for name in S3_ENV}
+    os.environ.update(S3_ENV)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def free_port() -> int:
@@ -45,8 +61,6 @@ def moto_s3() -> Iterator[str]:
     process = subprocess.Popen([executable, "-H", "127.0.0.1", "-p", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     endpoint = f"http://127.0.0.1:{port}"
-    saved = {name: os.environ.get(name) for name in S3_ENV}
-    os.environ.update(S3_ENV)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -57,18 +71,14 @@ def moto_s3() -> Iterator[str]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"moto_server did not start on {endpoint}")
                 time.sleep(0.1)
-        yield endpoint
+        with s3_env():
+            yield endpoint
     finally:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 class IcaStandIn:

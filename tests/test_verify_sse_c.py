@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,7 +20,7 @@ import pytest
 
 from conftest import run_cli
 from seqfixity.verdict import Verdict
-from servers import S3_ENV
+from servers import s3_env
 
 BUCKET = "sse-c-bucket"
 PLAIN = b"plain object bytes\n" * 50
@@ -83,19 +82,13 @@ def s3_like() -> Iterator[tuple[str, list[tuple[str, str]]]]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    saved = {name: os.environ.get(name) for name in S3_ENV}
-    os.environ.update(S3_ENV)
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+        with s3_env():
+            yield f"http://127.0.0.1:{server.server_address[1]}", seen
     finally:
         server.shutdown()
         server.server_close()
         thread.join()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def test_sse_c_objects_are_unverifiable_and_sizes_still_judged(s3_like, tmp_path: Path):
