@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from seqfixity.digest import check_regular_file, failed_record, hash_file
 from seqfixity.errors import InputError
 from seqfixity.etag import EtagError
-from seqfixity.fastq_verdicts import OK, SKIPPED, TRUNCATED
+from seqfixity.fastq_verdicts import GZIP_SUFFIXES, OK, SKIPPED, TRUNCATED
 from seqfixity.names import naming_findings
 from seqfixity.record import FileRecord
 from seqfixity.settings import Settings
@@ -16,8 +16,6 @@ from seqfixity.settings import Settings
 # From this size the FASTQ structure check (or the line count at level gzip) runs in a thread of its own,
 # beside inflation and hashing.
 THREADED_MIN_SIZE = 8 << 20
-# Names whose content must be gzip: empty content is then a cut-short copy, not an empty FASTQ.
-GZIP_SUFFIXES = (".gz", ".bgz", ".bgzf")
 
 
 def examine_file(path: str, settings: Settings, sample: str = "") -> FileRecord:
@@ -47,6 +45,7 @@ def examine_file(path: str, settings: Settings, sample: str = "") -> FileRecord:
         else:
             result = validator.result()
             record.reads, record.fastq_verdict, record.fastq_error = result.reads, result.verdict, result.error
+            # A gzip name with no content is a cut-short copy, not an empty FASTQ.
             if record.fastq_verdict == OK and record.size == 0 and path.endswith(GZIP_SUFFIXES):
                 record.reads, record.fastq_verdict = None, TRUNCATED
                 record.fastq_error = "empty file: a gzip file holds at least a header; the copy was cut short"

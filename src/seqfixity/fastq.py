@@ -31,13 +31,12 @@ import numpy as np
 from isal.igzip_lib import DECOMP_GZIP, IgzipDecompressor
 from isal.igzip_lib import IsalError as _InflateError
 
-from seqfixity.fastq_verdicts import CORRUPT, FAILED_VERDICTS, MALFORMED, OK, TRUNCATED
+from seqfixity.fastq_verdicts import CORRUPT, FAILED_VERDICTS, GZIP_SUFFIXES, MALFORMED, OK, TRUNCATED
 
 GZIP_MAGIC = b"\x1f\x8b"
 # The empty block that ends every BGZF file (SAM/BAM specification, 4.1.2): a file that lacks it stops at a
 # block boundary, cut short or left by a writer that did not finish.
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
-GZIP_WBITS = 31
 # Cost relative to MD5 (per input byte) that read_once uses to balance its two lanes: inflating
 # gzip costs about three MD5s, so it gets a lane of its own; checking plain FASTQ is cheap.
 COST = {("gzip", True): 3.0, ("fastq", True): 3.5, ("gzip", False): 0.1, ("fastq", False): 0.4}
@@ -259,7 +258,7 @@ class _Inflater:
 
 def validation_cost(level: str, path: str) -> float:
     """The validator's cost relative to MD5, judged from the name (``.gz``); the content decides the rest."""
-    return COST[(level, path.endswith((".gz", ".bgz", ".bgzf")))]
+    return COST[(level, path.endswith(GZIP_SUFFIXES))]
 
 
 class FastqValidator:

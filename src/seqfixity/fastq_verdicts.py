@@ -1,4 +1,4 @@
-"""The verdicts of the FASTQ check, apart from the checker so that reading them needs no numpy."""
+"""The verdicts of the FASTQ check and the names of gzip files, apart from the checker: reading them needs no numpy."""
 
 OK = "OK"
 SKIPPED = "SKIPPED"
@@ -6,3 +6,5 @@ TRUNCATED = "TRUNCATED"
 CORRUPT = "CORRUPT"
 MALFORMED = "MALFORMED"
 FAILED_VERDICTS = frozenset({TRUNCATED, CORRUPT, MALFORMED})
+# Names whose content must be gzip (or BGZF).
+GZIP_SUFFIXES = (".gz", ".bgz", ".bgzf")
