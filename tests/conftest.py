@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pty
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import pytest
@@ -25,6 +29,29 @@ def run_cli(*args: str | os.PathLike[str], cwd: str | os.PathLike[str] | None = 
     """Run ``python -m seqfixity ARGS`` from this checkout; return the completed process (bytes)."""
     return subprocess.run([sys.executable, "-m", "seqfixity", *map(os.fspath, args)], cwd=cwd, env=cli_env(),
                           input=input, capture_output=True, timeout=600)
+
+
+def run_cli_on_terminal(*args: str | os.PathLike[str], cwd: str | os.PathLike[str] | None = None
+                        ) -> tuple[bytes, bytes]:
+    """Run ``python -m seqfixity ARGS`` with stderr on a pseudo-terminal (80 columns); return (stdout, stderr)."""
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    process = subprocess.Popen([sys.executable, "-m", "seqfixity", *map(os.fspath, args)], cwd=cwd, env=cli_env(),
+                               stdout=subprocess.PIPE, stderr=follower)
+    os.close(follower)
+    output = process.stdout.read()
+    process.wait(60)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    return output, seen
 
 
 @pytest.fixture

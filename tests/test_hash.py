@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
-import pty
 import random
 import shutil
-import struct
 import subprocess
 import sys
-import termios
 import zlib
 from pathlib import Path
 
@@ -22,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import seqfixity
-from conftest import cli_env, run_cli, write_random
+from conftest import cli_env, run_cli, run_cli_on_terminal, write_random
 from seqfixity.digest import SPLIT_MIN_SIZE, BufferRing, read_once
 from seqfixity.errors import FileChangedError
 from seqfixity.etag import MiB
@@ -218,23 +214,7 @@ def test_help_documents_exit_codes_and_examples():
 def test_progress_bar_only_on_a_terminal(tmp_path):
     write_random(tmp_path / "f", 2 * MiB)
     assert run_cli("hash", "f", cwd=tmp_path).stderr == b""
-    leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    process = subprocess.Popen([sys.executable, "-m", "seqfixity", "hash", "f"], cwd=tmp_path, env=cli_env(),
-                               stdout=subprocess.PIPE, stderr=follower)
-    os.close(follower)
-    output = process.stdout.read()
-    process.wait(60)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(leader)
+    output, seen = run_cli_on_terminal("hash", "f", cwd=tmp_path)
     assert b"hashing" in seen and b"100%" in seen and b"B/s" in seen
     assert output.endswith(b"  f\n")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from conftest import run_cli
+from conftest import run_cli, run_cli_on_terminal
 from ica_fixtures import EXPECTED, PART_SIZES, make_local, project_data
 from seqfixity.remote import RemoteError
 from seqfixity.remote.ica import read_export
@@ -91,6 +91,15 @@ def test_every_export_shape_gives_every_verdict(project, shape, tmp_path):
         assert found[name]["actual"]["part_size_source"] == "inferred"
     assert "ARCHIVED" in found["S3_R1.fastq.gz"]["hint"]
     assert json.loads(report.read_text())["outcome"] == "PARTIALLY_SUCCEEDED"
+
+
+def test_progress_bar_on_a_terminal_counts_every_local_byte(project):
+    root, files = project
+    _, seen = run_cli_on_terminal("verify", root, "--against", files["list.json"], "--strip-prefix", "/fastq")
+    total = sum(path.stat().st_size for path in root.rglob("*") if path.is_file())
+    assert b"verifying" in seen and b"100%" in seen
+    shown = f"/{total / 1024:.1f}k" if total < 1024**2 else f"/{total / 1024**2:.1f}M"
+    assert shown.encode() in seen, (shown, seen[-300:])
 
 
 def test_icav2_projectdata_get_single_object(project, tmp_path):

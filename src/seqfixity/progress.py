@@ -9,15 +9,19 @@ from collections.abc import Callable, Iterator
 
 
 @contextlib.contextmanager
-def byte_progress(total: int, enabled: bool, description: str = "hashing") -> Iterator[Callable[[int], None] | None]:
+def byte_progress(total: int | Callable[[], int], enabled: bool,
+                  description: str = "hashing") -> Iterator[Callable[[int], None] | None]:
     """Yield a thread-safe callback that advances a byte progress bar, or None when disabled.
 
-    The bar is drawn on stderr only when ``enabled`` and stderr is a terminal.
+    The bar is drawn on stderr only when ``enabled`` and stderr is a terminal; ``total`` may be a
+    function, called only then (summing sizes costs a stat per file).
     """
     if not (enabled and sys.stderr.isatty()):
         yield None
         return
     from tqdm import tqdm
+
+    total = total() if callable(total) else total
 
     lock = threading.Lock()
     with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=description,

@@ -93,26 +93,31 @@ def strip_prefix(name: str, prefix: str) -> str | None:
     return None
 
 
-def local_files(root: str, exclude: Iterable[str] = (), unlisted: dict[str, str] | None = None) -> dict[str, str]:
-    """Map each file below ``root`` to its path, keyed by its ``/``-separated path relative to ``root``.
+@dataclass
+class LocalTree:
+    """The files below a local root, keyed by ``/``-separated relative path, and the folders that could not be
+    listed (relative path -> reason)."""
 
-    A folder that cannot be listed is added to ``unlisted`` (relative path -> reason) when it is given.
-    """
+    files: dict[str, str]
+    unlisted: dict[str, str]
+
+
+def local_tree(root: str, exclude: Iterable[str] = ()) -> LocalTree:
+    """List ``root`` once: every file below it (but ``exclude``), and every folder that could not be listed."""
     skip = {os.path.abspath(p) for p in exclude}
-    found: dict[str, str] = {}
+    tree = LocalTree({}, {})
 
     def failed(err: OSError) -> None:
-        if unlisted is not None:
-            folder = os.path.relpath(err.filename or root, root).replace(os.sep, "/")
-            unlisted[folder] = err.strerror or str(err)
+        folder = os.path.relpath(err.filename or root, root).replace(os.sep, "/")
+        tree.unlisted[folder] = err.strerror or str(err)
 
     for folder, subfolders, files in os.walk(root, onerror=failed):
         subfolders.sort()
         for name in sorted(files):
             path = os.path.join(folder, name)
             if os.path.abspath(path) not in skip:
-                found[os.path.relpath(path, root).replace(os.sep, "/")] = path
-    return found
+                tree.files[os.path.relpath(path, root).replace(os.sep, "/")] = path
+    return tree
 
 
 @dataclass
@@ -130,14 +135,16 @@ def verify(
     objects: Iterable[RemoteObject],
     options: VerifyOptions | None = None,
     on_bytes: Callable[[int], None] | None = None,
+    tree: LocalTree | None = None,
 ) -> tuple[BatchResult, dict[str, Any]]:
     """Judge every remote object and every local file below ``local_root``; return the batch and context.
 
+    ``tree`` is ``local_root``'s listing when the caller has made it already (:func:`local_tree`).
     The context says how many remote objects lay outside ``strip_prefix`` (ignored).
     """
     options = options or VerifyOptions()
-    unlisted: dict[str, str] = {}
-    local = local_files(local_root, options.exclude, unlisted)
+    tree = tree or local_tree(local_root, options.exclude)
+    local, unlisted = dict(tree.files), tree.unlisted
     by_basename: dict[str, list[str]] = {}
     for relative in local:
         by_basename.setdefault(relative.rsplit("/", 1)[-1], []).append(relative)

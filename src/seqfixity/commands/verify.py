@@ -16,7 +16,7 @@ from seqfixity.progress import byte_progress
 from seqfixity.remote import RemoteError, RemoteObject
 from seqfixity.remote.ica import API_KEY_ENV, DEFAULT_SERVER, EXPORT_SUFFIXES
 from seqfixity.verdict import USAGE_ERROR_EXIT, Verdict, parse_verdicts
-from seqfixity.verify import MATCH_MODES, VerifyOptions, load_records, local_files, verify
+from seqfixity.verify import MATCH_MODES, VerifyOptions, load_records, local_tree, verify
 
 EXAMPLES = f"""\
 sources (--against):
@@ -133,9 +133,13 @@ def run(args: argparse.Namespace) -> int:
     )
     for unnamed in (o for o in objects if not o.name and o.error):
         say(f"{unnamed.source}: {unnamed.error}")
-    total = sum(os.path.getsize(path) for path in local_files(args.local_root).values() if os.path.isfile(path))
+    tree = local_tree(args.local_root, options.exclude)  # listed once: for the bar's total and for verify
+
+    def total() -> int:
+        return sum(os.path.getsize(path) for path in tree.files.values() if os.path.isfile(path))
+
     with byte_progress(total, enabled=not args.quiet, description="verifying") as advance:
-        batch, context = verify(args.local_root, objects, options, on_bytes=advance)
+        batch, context = verify(args.local_root, objects, options, on_bytes=advance, tree=tree)
     if context["ignored_outside_prefix"]:
         say(f"{context['ignored_outside_prefix']} remote object(s) outside {options.strip_prefix!r} ignored "
             "(their paths do not start with it; give the folder they share with --strip-prefix)")
