@@ -30,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")]))}
 sys.path.insert(0, str(REPO / "src"))
-from seqfixity.examine import examine_file  # noqa: E402
+from seqfixity.examine.files import examine_file  # noqa: E402
 from seqfixity.settings import Settings  # noqa: E402
 
 TRASH = Path(os.environ.get("TMPDIR", "/tmp")) / "seqfixity-bench-trash"

@@ -11,7 +11,7 @@ from snakemake.exceptions import WorkflowError
 SRC = os.path.join(workflow.basedir, "src")
 sys.path.insert(0, SRC)
 
-from seqfixity.discover import DEFAULT_PATTERNS, config_list, discover, make_batches  # noqa: E402
+from seqfixity.inputs.discover import DEFAULT_PATTERNS, config_list, discover, make_batches  # noqa: E402
 from seqfixity.errors import SettingsError  # noqa: E402
 from seqfixity.settings import Settings, check_config_keys  # noqa: E402
 from seqfixity.units import SizeError, parse_size  # noqa: E402

@@ -11,7 +11,7 @@
 # Files whose digest-stage records ({outdir}/records/*.jsonl) still match their size and mtime, and
 # settle every check, are judged from those records instead of being read a second time.
 
-from seqfixity.discover import verify_root  # noqa: E402
+from seqfixity.inputs.discover import verify_root  # noqa: E402
 
 VERIFY_REPORT = os.path.join(OUTDIR, "verify.json")
 VERIFIED = os.path.join(OUTDIR, ".seqfixity", "verified")

@@ -366,8 +366,8 @@ def test_check_is_always_strict_like_md5sum_strict_and_rejects_bad_escapes(tmp_p
 
 
 def test_results_stream_in_manifest_order_as_files_are_read(tmp_path):
-    from seqfixity.check import CheckOptions, check_manifests
-    from seqfixity.manifest_read import read_manifest
+    from seqfixity.manifests.check import CheckOptions, check_manifests
+    from seqfixity.manifests.read import read_manifest
 
     make_tree(tmp_path, ["a.bin", "b.bin", "c.bin"])
     (tmp_path / "MD5.txt").write_bytes(md5sum_manifest(tmp_path) + b"garbage\n")
@@ -435,7 +435,7 @@ def test_leading_blanks_before_the_digest_are_skipped_as_md5sum_does(tmp_path):
 
 
 def test_an_empty_batch_is_failed_and_does_not_exit_zero():
-    from seqfixity.results import BatchResult
+    from seqfixity.reports.results import BatchResult
 
     empty = BatchResult()
     assert empty.outcome.value == "FAILED" and empty.exit_code == 64
@@ -451,8 +451,8 @@ def test_a_listed_folder_is_unreadable_without_advice_check_cannot_follow(tmp_pa
 
 
 def test_a_folder_that_cannot_be_listed_is_reported_not_silently_skipped(tmp_path, monkeypatch):
-    from seqfixity.check import CheckOptions, check_manifests
-    from seqfixity.manifest_read import read_manifest
+    from seqfixity.manifests.check import CheckOptions, check_manifests
+    from seqfixity.manifests.read import read_manifest
 
     make_tree(tmp_path, ["a.bin", "locked/hidden.bin", "open/extra.bin"])
     (tmp_path / "MD5.txt").write_bytes(md5sum_manifest(tmp_path).splitlines(keepends=True)[0])

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqfixity.etag import (
+from seqfixity.engine.etag import (
     PRESETS,
     EtagError,
     ETagHasher,

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqfixity.examine import examine_file
-from seqfixity.fastq import BGZF_EOF, FastqValidator
-from seqfixity.fastq_verdicts import CORRUPT, MALFORMED, OK, SKIPPED, TRUNCATED
+from seqfixity.examine.files import examine_file
+from seqfixity.fastq.validate import BGZF_EOF, FastqValidator
+from seqfixity.fastq.verdicts import CORRUPT, MALFORMED, OK, SKIPPED, TRUNCATED
 from seqfixity.settings import Settings
 
 _BASES = bytes.maketrans(bytes(range(256)), b"ACGTN" * 51 + b"A")
@@ -144,7 +144,7 @@ def test_examine_file_digests_and_validates_in_one_record(tmp_path):
 
 
 def test_highly_compressible_gzip_is_inflated_in_bounded_pieces(monkeypatch):
-    import seqfixity.fastq as fastq
+    import seqfixity.fastq.validate as fastq
 
     monkeypatch.setattr(fastq, "MAX_PIECE", 1000)
     record = b"@r\n" + b"N" * 300 + b"\n+\n" + b"#" * 300 + b"\n"
@@ -193,7 +193,7 @@ def test_blank_lines_between_records_are_malformed():
 def test_a_crash_in_the_parsing_thread_is_raised_not_a_hang(monkeypatch):
     import threading
 
-    import seqfixity.fastq as fastq
+    import seqfixity.fastq.validate as fastq
 
     def broken(self, data, final=False):
         raise RuntimeError("parser bug")

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 import seqfixity
 from conftest import cli_env, run_cli, run_cli_on_terminal, write_random
-from seqfixity.digest import SPLIT_MIN_SIZE, BufferRing, read_once
+from seqfixity.engine.digest import SPLIT_MIN_SIZE, BufferRing, read_once
+from seqfixity.engine.etag import MiB
 from seqfixity.errors import FileChangedError
-from seqfixity.etag import MiB
 from seqfixity.settings import Settings
 from test_etag import reference_etag
 
@@ -279,7 +279,7 @@ class _SlowMd5:
 
 
 def test_two_lanes_never_overwrite_a_buffer_still_in_use_and_pass_on_a_lane_failure(tmp_path, monkeypatch):
-    import seqfixity.digest as digest
+    import seqfixity.engine.digest as digest
 
     monkeypatch.setattr(digest, "SPLIT_MIN_SIZE", 0)
     path = write_random(tmp_path / "f", 3 * MiB + 17, seed=9)
@@ -296,7 +296,7 @@ def test_two_lanes_never_overwrite_a_buffer_still_in_use_and_pass_on_a_lane_fail
 
 
 def test_hash_files_keeps_the_order_and_reports_each_failure_in_place(tmp_path):
-    from seqfixity.digest import hash_files
+    from seqfixity.engine.digest import hash_files
 
     paths = [write_random(tmp_path / f"f{i}", 1000 * i + 1, seed=i) for i in range(6)]
     (tmp_path / "folder").mkdir()

@@ -244,7 +244,7 @@ def test_records_from_the_digest_stage_spare_the_second_read(tmp_path):
 def test_a_folder_that_cannot_be_listed_is_unreadable_not_missing(tmp_path, monkeypatch):
     """Tests run as root, which lists any folder: the refusal is simulated where os.walk meets it."""
     from seqfixity.remote import RemoteObject
-    from seqfixity.verify import VerifyOptions, verify
+    from seqfixity.remote.verify import VerifyOptions, verify
 
     root = tmp_path / "local"
     (root / "locked").mkdir(parents=True)
@@ -281,7 +281,7 @@ def test_an_export_that_is_not_utf8_is_one_clear_error(tmp_path):
 
 def test_an_ambiguous_base_name_is_unverifiable_and_its_files_are_not_missing_remote(tmp_path):
     from seqfixity.remote import RemoteObject
-    from seqfixity.verify import VerifyOptions, verify
+    from seqfixity.remote.verify import VerifyOptions, verify
 
     for folder in ("d1", "d2"):
         (tmp_path / folder).mkdir()

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import run_cli
-from seqfixity.manifest_read import (
+from seqfixity.manifests.read import (
     bagit_decode,
     detect_format,
     parse_gnu_line,
@@ -127,7 +127,7 @@ def test_jsonl_keeps_base64_case_and_lowers_hex(tmp_path):
 
 @given(name=st.binary(min_size=1, max_size=40).filter(lambda b: b"\0" not in b))
 def test_written_lines_read_back_to_the_same_name(name):
-    from seqfixity.manifest import bagit_line, bsd_line, gnu_line
+    from seqfixity.manifests.write import bagit_line, bsd_line, gnu_line
 
     for line in (gnu_line(MD5, name), bsd_line("md5", MD5, name)):
         entry = parse_gnu_line(line.rstrip(b"\n"))
@@ -137,7 +137,7 @@ def test_written_lines_read_back_to_the_same_name(name):
 
 @pytest.mark.parametrize("size", ["3\u00b2", "x", "", "-1"])
 def test_a_size_that_is_not_a_plain_number_is_left_out_not_a_crash(size):
-    from seqfixity.manifest_read import read_manifest
+    from seqfixity.manifests.read import read_manifest
 
     md5 = "0" * 32
     ena = read_manifest("filereport.tsv", "ena",
@@ -148,7 +148,7 @@ def test_a_size_that_is_not_a_plain_number_is_left_out_not_a_crash(size):
 
 
 def test_odd_fields_in_our_own_records_are_problems_not_crashes():
-    from seqfixity.manifest_read import read_manifest
+    from seqfixity.manifests.read import read_manifest
 
     md5 = "0" * 32
     tsv = read_manifest("s.tsv", "tsv", f"path\tmd5\tetag_part_size\na\t{md5}\tabc\nb\t{md5}\t8388608\n".encode())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from seqfixity.names import naming_findings
+from seqfixity.inputs.names import naming_findings
 
 
 def test_safe_names_pass():

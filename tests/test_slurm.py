@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, cli_env, report_bytes
-from seqfixity.discover import DEFAULT_PATTERNS, Batch, discover, make_batches
+from seqfixity.inputs.discover import DEFAULT_PATTERNS, Batch, discover, make_batches
 from test_fastq import fastq_bytes
 
 pytestmark = pytest.mark.slow
@@ -152,7 +152,7 @@ def write_inputs(folder: Path, small: int, large: int = 0, batch_size: int = 8) 
 
 
 def planned(folder: Path, batch_size: int) -> list[Batch]:
-    """The batches the workflow makes of ``folder``'s data (content-defined; see seqfixity.discover)."""
+    """The batches the workflow makes of ``folder``'s data (content-defined; see seqfixity.inputs.discover)."""
     return make_batches(discover([str(folder / "data")], DEFAULT_PATTERNS), batch_size, 1 << 30, 1 << 20)
 
 

@@ -20,10 +20,10 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
 from conftest import run_cli
-from seqfixity.composite import CompositeChecksum, FullObjectChecksum
+from seqfixity.engine.composite import CompositeChecksum, FullObjectChecksum
 from seqfixity.remote import RemoteObject
+from seqfixity.remote.verify import VerifyOptions, safe_relative, strip_prefix, verify
 from seqfixity.verdict import USAGE_ERROR_EXIT, Verdict
-from seqfixity.verify import VerifyOptions, safe_relative, strip_prefix, verify
 from servers import moto_s3  # noqa: F401 (fixture)
 
 MiB = 1024 * 1024

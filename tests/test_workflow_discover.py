@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from seqfixity.discover import DiscoveryError, InputFile, discover, make_batches
+from seqfixity.inputs.discover import DiscoveryError, InputFile, discover, make_batches
 
 
 def test_patterns_select_fastq_and_sample_id_is_the_name_up_to_its_first_dot(tmp_path):

@@ -70,7 +70,7 @@ def test_aggregate_check_and_batches_that_cannot_be_read_are_one_line(tmp_path):
 
 def test_control_characters_in_names_do_not_stop_the_xlsx(tmp_path):
     from seqfixity.record import FileRecord
-    from seqfixity.report import file_rows, summarise, write_reports
+    from seqfixity.reports.tables import file_rows, summarise, write_reports
 
     name = "bell\x07and\x1bescape_R1.fastq"
     record = FileRecord(path=name, size=3, mtime_ns=0, sample="bell", digests={"md5": "0" * 32}, reads=1,
@@ -86,7 +86,7 @@ def test_names_that_look_like_formulas_or_links_stay_text_in_the_xlsx(tmp_path):
     import openpyxl
 
     from seqfixity.record import FileRecord
-    from seqfixity.report import file_rows, summarise, write_reports
+    from seqfixity.reports.tables import file_rows, summarise, write_reports
 
     names = ["=HYPERLINK(\"http://x\")_R1.fastq", "s3://bucket/run/S1_R1.fastq.gz"]
     records = [FileRecord(path=name, size=3, mtime_ns=0, sample=f"s{i}", digests={"md5": "0" * 32}, reads=1,

@@ -7,8 +7,8 @@ One read per file gives MD5, the S3/ICA multipart ETag, xxh3-128 and more::
     >>> record.digests["etag"]                          # doctest: +SKIP
 """
 
-from seqfixity.digest import hash_file, hash_files
-from seqfixity.etag import ETagHasher
+from seqfixity.engine.digest import hash_file, hash_files
+from seqfixity.engine.etag import ETagHasher
 from seqfixity.record import FileRecord
 from seqfixity.settings import Settings
 

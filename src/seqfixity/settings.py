@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from seqfixity.compute import DEFAULT_ICA_PRESET, ICA_PRESETS, image_name_problem, image_tag_problem
+from seqfixity.engine.etag import DEFAULT_PRESET, PRESETS, EtagError, EtagLayout, resolve_layout
+from seqfixity.engine.hashes import DIGEST_KINDS
 from seqfixity.errors import SettingsError
-from seqfixity.etag import DEFAULT_PRESET, PRESETS, EtagError, EtagLayout, resolve_layout
-from seqfixity.hashes import DIGEST_KINDS
 from seqfixity.units import SizeError, format_size, parse_size
 
 DEFAULT_DIGESTS = ("md5", "etag", "xxh128")

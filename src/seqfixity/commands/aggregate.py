@@ -7,7 +7,7 @@ import json
 
 from seqfixity.commands.common import UsageError, say
 from seqfixity.errors import InputError
-from seqfixity.sample_outputs import remove_stale
+from seqfixity.examine.outputs import remove_stale
 from seqfixity.settings import NAMING_MODES
 
 EXAMPLES = """\
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         if len(failed) > 20:
             say(f"... and {len(failed) - 20} more: see {args.check}")
         return summary["exit_code"]
-    from seqfixity.report import file_rows, load_records, summarise, write_reports  # pandas: only when needed
+    from seqfixity.reports.tables import file_rows, load_records, summarise, write_reports  # pandas: only when needed
 
     if not args.outdir or not (args.records or args.batches):
         raise UsageError("aggregate needs --outdir and record files (or --batches)")

@@ -6,12 +6,12 @@ import argparse
 import io
 import sys
 
-from seqfixity.cache import DigestCache, default_cache_path
-from seqfixity.check import MATCH_MODES, CheckOptions, check_manifests
 from seqfixity.commands.common import EXIT_CODES_HELP, add_settings_options, say, settings_from_args
-from seqfixity.manifest_read import INPUT_FORMATS, read_manifest
+from seqfixity.manifests.cache import DigestCache, default_cache_path
+from seqfixity.manifests.check import MATCH_MODES, CheckOptions, check_manifests
+from seqfixity.manifests.read import INPUT_FORMATS, read_manifest
 from seqfixity.progress import bars_lifted
-from seqfixity.results import FileResult
+from seqfixity.reports.results import FileResult
 from seqfixity.verdict import USAGE_ERROR_EXIT, Verdict, parse_verdicts
 
 DESCRIPTION = """\

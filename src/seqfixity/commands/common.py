@@ -7,9 +7,9 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 
+from seqfixity.engine.etag import PRESETS
+from seqfixity.engine.hashes import DIGEST_KINDS
 from seqfixity.errors import SettingsError
-from seqfixity.etag import PRESETS
-from seqfixity.hashes import DIGEST_KINDS
 from seqfixity.settings import Settings, parse_digest_list
 from seqfixity.units import SizeError, parse_size
 

@@ -10,11 +10,11 @@ from collections import defaultdict
 
 from seqfixity.atomic import write_bytes_atomic
 from seqfixity.commands.common import add_settings_options, say, settings_from_args
-from seqfixity.discover import file_key, read_sample_sheet, sheet_samples
-from seqfixity.manifest import gnu_line
+from seqfixity.examine.outputs import checksums_path, records_path
+from seqfixity.examine.reuse import RecordReuse, record_line
+from seqfixity.inputs.discover import file_key, read_sample_sheet, sheet_samples
+from seqfixity.manifests.write import gnu_line
 from seqfixity.record import FileRecord, sample_id
-from seqfixity.reuse import RecordReuse, record_line
-from seqfixity.sample_outputs import checksums_path, records_path
 from seqfixity.settings import NAMING_MODES, VALIDATE_LEVELS
 
 EXAMPLES = """\
@@ -73,7 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Examine the files (reusing unchanged files' earlier records), write one checksum and one record file
     per sample; return 0."""
-    from seqfixity.examine import examine_files  # imports numpy: only for this command, not every start-up
+    from seqfixity.examine.files import examine_files  # imports numpy: only for this command, not every start-up
 
     started = time.time()
     settings = settings_from_args(args).with_overrides(validate=args.validate, naming=args.naming)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 from seqfixity.commands.common import say, size_argument
+from seqfixity.engine.etag import MAX_GUESS_CANDIDATES, PRESETS, EtagError, parse_etag, resolve_layout
+from seqfixity.engine.guess import guess_part_size
 from seqfixity.errors import InputError
-from seqfixity.etag import MAX_GUESS_CANDIDATES, PRESETS, EtagError, parse_etag, resolve_layout
-from seqfixity.guess import guess_part_size
 from seqfixity.units import format_size
 from seqfixity.verdict import USAGE_ERROR_EXIT, Verdict
 

@@ -8,8 +8,8 @@ import sys
 
 from seqfixity.atomic import atomic_write
 from seqfixity.commands.common import add_settings_options, expand_paths, say, settings_from_args
-from seqfixity.digest import hash_files
-from seqfixity.manifest import MD5_FORMATS, OUTPUT_FORMATS, format_records
+from seqfixity.engine.digest import hash_files
+from seqfixity.manifests.write import MD5_FORMATS, OUTPUT_FORMATS, format_records
 from seqfixity.progress import byte_progress
 from seqfixity.verdict import USAGE_ERROR_EXIT, Verdict
 

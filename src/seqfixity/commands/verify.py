@@ -10,13 +10,13 @@ from collections.abc import Iterable
 from urllib.parse import urlparse
 
 from seqfixity.commands.common import EXIT_CODES_HELP, say
+from seqfixity.engine.etag import MAX_GUESS_CANDIDATES
 from seqfixity.errors import InputError
-from seqfixity.etag import MAX_GUESS_CANDIDATES
 from seqfixity.progress import byte_progress
 from seqfixity.remote import RemoteError, RemoteObject
 from seqfixity.remote.ica import API_KEY_ENV, DEFAULT_SERVER, EXPORT_SUFFIXES
+from seqfixity.remote.verify import MATCH_MODES, VerifyOptions, load_records, local_tree, verify
 from seqfixity.verdict import USAGE_ERROR_EXIT, Verdict, parse_verdicts
-from seqfixity.verify import MATCH_MODES, VerifyOptions, load_records, local_tree, verify
 
 EXAMPLES = f"""\
 sources (--against):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from seqfixity.etag import PRESETS
+from seqfixity.engine.etag import PRESETS
 from seqfixity.settings import NAMING_MODES, VALIDATE_LEVELS, Settings
 from seqfixity.units import format_size
 

@@ -1,7 +1,7 @@
 """What a remote holds: one :class:`RemoteObject` per file in S3 or an ICA project.
 
 The readers in :mod:`seqfixity.remote.s3` and :mod:`seqfixity.remote.ica` turn
-listings (S3, ICA exports, the ICA API) into these objects; :mod:`seqfixity.verify`
+listings (S3, ICA exports, the ICA API) into these objects; :mod:`seqfixity.remote.verify`
 compares them with local files without downloading anything.
 """
 

@@ -18,14 +18,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from seqfixity.composite import S3_CHECKSUMS, CompositeChecksum, FullObjectChecksum, s3_text
-from seqfixity.digest import check_regular_file, read_once
+from seqfixity.engine.composite import S3_CHECKSUMS, CompositeChecksum, FullObjectChecksum, s3_text
+from seqfixity.engine.digest import check_regular_file, read_once
+from seqfixity.engine.etag import MAX_GUESS_CANDIDATES, EtagError, ETagHasher, ParsedEtag, guess_candidates, parse_etag
+from seqfixity.engine.hashes import DIGEST_KINDS
 from seqfixity.errors import InputError
-from seqfixity.etag import MAX_GUESS_CANDIDATES, EtagError, ETagHasher, ParsedEtag, guess_candidates, parse_etag
-from seqfixity.hashes import DIGEST_KINDS
 from seqfixity.record import FileRecord, read_records
 from seqfixity.remote import AVAILABLE, RemoteObject
-from seqfixity.results import BatchResult, FileResult
+from seqfixity.reports.results import BatchResult, FileResult
 from seqfixity.units import format_size
 from seqfixity.verdict import ALL_FAILURE_VERDICTS, Verdict
 

@@ -1,6 +1,6 @@
 """Checksum files out: GNU ``md5sum`` lines, BSD tags, JSON lines, TSV, hashdeep CSV, BagIt manifests.
 
-Readers for these and other formats live in :mod:`seqfixity.manifest_read`.
+Readers for these and other formats live in :mod:`seqfixity.manifests.read`.
 
 Names are handled as bytes (``os.fsencode``) so that file names which are not
 UTF-8 survive. GNU and BSD lines escape ``\\``, newline and carriage return the

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import base64
 
-from seqfixity.etag import PartwiseHasher
-from seqfixity.hashes import DIGEST_KINDS, StreamHasher
+from seqfixity.engine.etag import PartwiseHasher
+from seqfixity.engine.hashes import DIGEST_KINDS, StreamHasher
 
 S3_CHECKSUMS = ("crc64nvme", "crc32c", "crc32", "sha1", "sha256")
 _HEX_KINDS = ("sha1", "sha256")

@@ -3,7 +3,7 @@
 Each manifest entry is matched to a local path (relative to the manifest's
 folder, or ``root``; by path or by base name), every file is read once for the
 digests the manifest names (plus xxh128 for the quick-mode cache), and each
-entry gets a :class:`~seqfixity.results.FileResult`: OK, MISMATCH,
+entry gets a :class:`~seqfixity.reports.results.FileResult`: OK, MISMATCH,
 SIZE_MISMATCH, MISSING, MOVED (its content found under an unlisted name),
 EXTRA (``completeness``), UNREADABLE, UNVERIFIABLE or MANIFEST_ERROR.
 """
@@ -15,11 +15,11 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from seqfixity.cache import DigestCache
-from seqfixity.check_read import DigestSource
-from seqfixity.etag import EtagError, parse_etag
-from seqfixity.manifest_read import Manifest, ManifestEntry
-from seqfixity.results import BatchResult, FileResult
+from seqfixity.engine.etag import EtagError, parse_etag
+from seqfixity.manifests.cache import DigestCache
+from seqfixity.manifests.digests import DigestSource
+from seqfixity.manifests.read import Manifest, ManifestEntry
+from seqfixity.reports.results import BatchResult, FileResult
 from seqfixity.settings import Settings
 from seqfixity.verdict import ALL_FAILURE_VERDICTS, Verdict
 

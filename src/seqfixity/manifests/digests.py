@@ -12,9 +12,9 @@ import os
 import time
 from collections.abc import Iterator
 
-from seqfixity.cache import DigestCache
-from seqfixity.digest import check_regular_file, hash_planned
+from seqfixity.engine.digest import check_regular_file, hash_planned
 from seqfixity.errors import InputError
+from seqfixity.manifests.cache import DigestCache
 from seqfixity.progress import byte_progress
 from seqfixity.record import FileRecord
 from seqfixity.settings import Settings

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from seqfixity.atomic import write_bytes_atomic
-from seqfixity.fastq_verdicts import FAILED_VERDICTS
+from seqfixity.fastq.verdicts import FAILED_VERDICTS
 from seqfixity.record import FileRecord, read_records
 from seqfixity.verdict import Verdict, exit_code, outcome
 

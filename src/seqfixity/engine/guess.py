@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from seqfixity.digest import check_regular_file, read_once
-from seqfixity.etag import MAX_GUESS_CANDIDATES, ETagHasher, ParsedEtag, admissible_part_sizes, guess_candidates
-from seqfixity.hashes import DIGEST_KINDS
+from seqfixity.engine.digest import check_regular_file, read_once
+from seqfixity.engine.etag import MAX_GUESS_CANDIDATES, ETagHasher, ParsedEtag, admissible_part_sizes, guess_candidates
+from seqfixity.engine.hashes import DIGEST_KINDS
 
 
 @dataclass
@@ -39,9 +39,9 @@ def guess_part_size(
     """Find the part size(s) that reproduce ``etag`` for the file at ``path``, in one read.
 
     For a plain ETag the file's MD5 is compared. For ``hex-N`` the candidates
-    (default: :func:`seqfixity.etag.guess_candidates`) are all hashed from the
+    (default: :func:`seqfixity.engine.etag.guess_candidates`) are all hashed from the
     same bytes. Raises :class:`~seqfixity.errors.InputError` for unreadable files
-    and :class:`~seqfixity.etag.EtagError` when no part size can give N parts.
+    and :class:`~seqfixity.engine.etag.EtagError` when no part size can give N parts.
     """
     path = os.fspath(path)
     size = check_regular_file(path, folder_hint=", not a file").st_size

@@ -2,13 +2,13 @@
 
 ``seqfixity digest`` rewrites ``records/{sample}.jsonl`` whole for every sample
 of its batch. Beside it, ``.seqfixity/reuse/{sample}.json`` is a
-:class:`~seqfixity.cache.DigestCache` (keyed by device, inode, size and
+:class:`~seqfixity.manifests.cache.DigestCache` (keyed by device, inode, size and
 mtime_ns) that names, for each file read in full, its path, the settings that
 produced its record, and the SHA-256 of its record line. A later run takes a
 record line back, unchanged, when the file's identity, its path and the
 settings all match and that exact line is still in the records file; so the
 reports are the same bytes as after a fresh read. The cache's racy-clean rule
-applies: a file modified less than :data:`~seqfixity.cache.RACY_SECONDS` before
+applies: a file modified less than :data:`~seqfixity.manifests.cache.RACY_SECONDS` before
 the run started gets no entry, and is read again next time.
 """
 
@@ -21,11 +21,11 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 
-from seqfixity.cache import DigestCache
-from seqfixity.digest import check_regular_file
+from seqfixity.engine.digest import check_regular_file
 from seqfixity.errors import InputError
+from seqfixity.examine.outputs import records_path, reuse_path
+from seqfixity.manifests.cache import DigestCache
 from seqfixity.record import FileRecord
-from seqfixity.sample_outputs import records_path, reuse_path
 from seqfixity.settings import Settings
 
 

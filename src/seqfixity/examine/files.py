@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-from seqfixity.digest import check_regular_file, failed_record, hash_file
+from seqfixity.engine.digest import check_regular_file, failed_record, hash_file
+from seqfixity.engine.etag import EtagError
 from seqfixity.errors import InputError
-from seqfixity.etag import EtagError
-from seqfixity.fastq_verdicts import GZIP_SUFFIXES, OK, SKIPPED, TRUNCATED
-from seqfixity.names import naming_findings
+from seqfixity.fastq.verdicts import GZIP_SUFFIXES, OK, SKIPPED, TRUNCATED
+from seqfixity.inputs.names import naming_findings
 from seqfixity.record import FileRecord
 from seqfixity.settings import Settings
 
@@ -29,7 +29,7 @@ def examine_file(path: str, settings: Settings, sample: str = "") -> FileRecord:
     sinks = []
     try:
         if settings.validate != "none":
-            from seqfixity.fastq import FastqValidator, validation_cost  # numpy and isal: only to validate
+            from seqfixity.fastq.validate import FastqValidator, validation_cost  # numpy and isal: only to validate
 
             threaded = check_regular_file(path).st_size >= THREADED_MIN_SIZE
             validator = FastqValidator(settings.validate, threaded=threaded)

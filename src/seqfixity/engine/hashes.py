@@ -1,6 +1,6 @@
 """The registry of digest kinds, and the stream hashers behind them.
 
-Every kind is fed from the same buffers by the engine in :mod:`seqfixity.digest`;
+Every kind is fed from the same buffers by the engine in :mod:`seqfixity.engine.digest`;
 ``cost`` (relative to MD5 on one core) lets the engine spread the work over two
 threads. ``etag`` is listed here so it can be asked for by name, but its value
 depends on the file's size and part layout, so the engine builds it itself.
@@ -17,7 +17,7 @@ from typing import Protocol
 
 import xxhash
 
-from seqfixity.etag import md5_hasher
+from seqfixity.engine.etag import md5_hasher
 
 
 class StreamHasher(Protocol):

@@ -1,6 +1,6 @@
 """FASTQ structure, checked from the same bytes the digests are computed from.
 
-:class:`FastqValidator` is a sink for :func:`seqfixity.digest.read_once`: it is
+:class:`FastqValidator` is a sink for :func:`seqfixity.engine.digest.read_once`: it is
 fed the file's raw bytes (``update``) and gives its verdict at the end
 (``result``). Gzip and BGZF input (any number of gzip members) is inflated as a
 stream with python-isal; the structure check runs on
@@ -31,7 +31,7 @@ import numpy as np
 from isal.igzip_lib import DECOMP_GZIP, IgzipDecompressor
 from isal.igzip_lib import IsalError as _InflateError
 
-from seqfixity.fastq_verdicts import CORRUPT, FAILED_VERDICTS, GZIP_SUFFIXES, MALFORMED, OK, TRUNCATED
+from seqfixity.fastq.verdicts import CORRUPT, FAILED_VERDICTS, GZIP_SUFFIXES, MALFORMED, OK, TRUNCATED
 
 GZIP_MAGIC = b"\x1f\x8b"
 # The empty block that ends every BGZF file (SAM/BAM specification, 4.1.2): a file that lacks it stops at a

@@ -16,9 +16,9 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from seqfixity.engine.etag import EtagError, ETagHasher
+from seqfixity.engine.hashes import DIGEST_KINDS, StreamHasher
 from seqfixity.errors import FileChangedError, InputError
-from seqfixity.etag import EtagError, ETagHasher
-from seqfixity.hashes import DIGEST_KINDS, StreamHasher
 from seqfixity.record import FileRecord
 from seqfixity.settings import Settings
 

@@ -1,0 +1,1 @@
+"""What goes in: input discovery, sample ids and sheets, batches (``discover``), ICA naming lint (``names``)."""
