@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import pty
@@ -9,6 +10,7 @@ import struct
 import subprocess
 import sys
 import termios
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -58,6 +60,48 @@ def run_cli_on_terminal(*args: str | os.PathLike[str], cwd: str | os.PathLike[st
 def cli():
     """The :func:`run_cli` helper as a fixture."""
     return run_cli
+
+
+@contextlib.contextmanager
+def md5_backend_set(name: str) -> Iterator[str]:
+    """Run the block (in-process, and any CLI it starts) on MD5 backend ``name``; restore the choice after."""
+    from seqfixity.engine import lanes
+
+    saved = os.environ.get(lanes.BACKEND_ENV)
+    os.environ[lanes.BACKEND_ENV] = name
+    lanes.backend.cache_clear()
+    try:
+        yield name
+    finally:
+        if saved is None:
+            os.environ.pop(lanes.BACKEND_ENV, None)
+        else:
+            os.environ[lanes.BACKEND_ENV] = saved
+        lanes.backend.cache_clear()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test that takes ``md5_backend`` runs once per MD5 backend this machine has (scalar always)."""
+    from seqfixity.engine import lanes
+
+    if "md5_backend" in metafunc.fixturenames:
+        metafunc.parametrize("md5_backend", lanes.available_backends(), indirect=True)
+    if "simd_backend" in metafunc.fixturenames:
+        metafunc.parametrize("simd_backend", lanes.available_backends()[:-1], indirect=True)
+
+
+@pytest.fixture
+def md5_backend(request) -> Iterator[str]:
+    """The MD5 backend this run of the test uses (see :func:`pytest_generate_tests`)."""
+    with md5_backend_set(request.param) as name:
+        yield name
+
+
+@pytest.fixture
+def simd_backend(request) -> Iterator[str]:
+    """Each backend of the compiled core this machine has (not scalar)."""
+    with md5_backend_set(request.param) as name:
+        yield name
 
 
 def write_random(path: Path, size: int, seed: int = 0) -> Path:

@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 
 import seqfixity
 from conftest import cli_env, run_cli, run_cli_on_terminal, write_random
-from seqfixity.engine.digest import SPLIT_MIN_SIZE, BufferRing, read_once
+from seqfixity.engine.digest import SPLIT_MIN_SIZE, read_once
 from seqfixity.engine.etag import MiB
+from seqfixity.engine.reading import BufferRing
 from seqfixity.errors import FileChangedError
 from seqfixity.settings import Settings
 from test_etag import reference_etag

@@ -27,6 +27,19 @@ COMMANDS = {
 }
 
 
+class _Version(argparse.Action):
+    """``--version``: the version and the MD5 backend (which compiled path runs, or hashlib)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from seqfixity.engine import lanes
+
+        print(f"seqfixity {__version__}\n{lanes.describe()}")
+        parser.exit()
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that exits with seqfixity's usage-error code, not 2 (a verdict bit here)."""
 
@@ -45,7 +58,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"seqfixity {__version__}")
+    parser.add_argument("--version", action=_Version, help="show the version and the MD5 backend in use, and exit")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                        parser_class=_Parser)
     chosen = [COMMANDS[argv[0]]] if argv and argv[0] in COMMANDS else COMMANDS.values()
@@ -59,6 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(argv).parse_args(argv)
     try:
+        from seqfixity.engine import lanes
+
+        lanes.backend()  # a forced backend this machine lacks is one line before any work starts
         return args.run(args)
     except SeqfixityError as err:
         say(str(err))

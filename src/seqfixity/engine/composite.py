@@ -8,8 +8,10 @@ binary checksums of its parts, in base64, followed by ``-N``.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
+from typing import Any
 
-from seqfixity.engine.etag import PartwiseHasher
+from seqfixity.engine.etag import EtagError
 from seqfixity.engine.hashes import DIGEST_KINDS, StreamHasher
 
 S3_CHECKSUMS = ("crc64nvme", "crc32c", "crc32", "sha1", "sha256")
@@ -24,6 +26,46 @@ def binary_digest(kind: str, text: str) -> bytes:
 def s3_text(kind: str, text: str) -> str:
     """Return a digest of ``kind`` in S3's form (base64), from its :data:`DIGEST_KINDS` text."""
     return base64.b64encode(binary_digest(kind, text)).decode() if kind in _HEX_KINDS else text
+
+
+class PartwiseHasher:
+    """Hashes a stream part by part: every ``part_size`` bytes get a fresh hasher from ``new_part``.
+
+    The base of S3's composite CRC and SHA checksums: ``part_digests()`` returns each part's binary digest,
+    the open part included, without ending the stream.
+    """
+
+    def __init__(self, part_size: int, new_part: Callable[[], Any], part_digest: Callable[[Any], bytes]) -> None:
+        if part_size <= 0:
+            raise EtagError(f"part size must be positive, got {part_size}")
+        self.part_size = part_size
+        self._new_part = new_part
+        self._part_digest = part_digest
+        self._digests: list[bytes] = []
+        self._part = new_part()
+        self._in_part = 0
+        self.size = 0
+
+    def update(self, data: bytes | memoryview) -> None:
+        """Feed the next bytes of the object."""
+        view = data if isinstance(data, memoryview) else memoryview(data).cast("B")
+        self.size += len(view)
+        while len(view):
+            piece = view[:self.part_size - self._in_part]
+            self._part.update(piece)
+            self._in_part += len(piece)
+            view = view[len(piece):]
+            if self._in_part == self.part_size:
+                self._digests.append(self._part_digest(self._part))
+                self._part = self._new_part()
+                self._in_part = 0
+
+    def part_digests(self) -> list[bytes]:
+        """Return the binary digest of every part so far (an empty object is one empty part)."""
+        digests = list(self._digests)
+        if self._in_part or not digests:
+            digests.append(self._part_digest(self._part))
+        return digests
 
 
 class FullObjectChecksum:

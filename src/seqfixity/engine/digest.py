@@ -1,93 +1,73 @@
 """The one-pass engine: read each file once and feed every requested digest from the same bytes.
 
-Reads go through reusable buffers (``readinto``), allocated once per worker.
-For large files the hashers are spread over two lanes: the reading thread
-feeds one group, a second thread the other (hashlib and xxhash release the
-GIL on large updates), so MD5 plus the multipart ETag run at ``md5sum`` speed.
-Many files go through a pool of workers, each with its own buffers.
+One file (:func:`read_once`): reads go through reusable buffers (``readinto``). When a multipart ETag's parts
+are small enough that several fit in a 64 MiB window, the file is read in windows and the window's parts
+run side by side on the multi-lane core. For large files the hashers are spread over two threads: the
+reading thread feeds one group, a second thread the other (the core, hashlib and xxhash release the GIL),
+so MD5 runs on one core while the ETag's parts, xxh3 and the reading share the other.
+
+Many files (:func:`hash_planned`): with a SIMD backend, each worker keeps several files open and advances
+all their MD5 streams together (:mod:`seqfixity.engine.group`); otherwise a pool of workers reads one file
+each.
 """
 
 from __future__ import annotations
 
 import os
 import queue
-import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from seqfixity.engine.etag import EtagError, ETagHasher
+from seqfixity.engine import lanes
+from seqfixity.engine.etag import EtagError, ETagHasher, EtagLayout
 from seqfixity.engine.hashes import DIGEST_KINDS, StreamHasher
+from seqfixity.engine.reading import (
+    CHUNK_SIZE,
+    BufferRing,
+    FileIdentity,
+    ProgressCallback,
+    check_regular_file,
+    check_unchanged,
+    feed_chunk,
+    identity,
+    open_checked,
+    split_hashers,
+    worker_ring,
+)
 from seqfixity.errors import FileChangedError, InputError
 from seqfixity.record import FileRecord
 from seqfixity.settings import Settings
 
-CHUNK_SIZE = 4 * 1024 * 1024
-RING_SIZE = 4
 SPLIT_MIN_SIZE = 32 * 1024 * 1024
 READ_COST = 0.15
+# A window holds this many bytes; an ETag whose parts fit at least WINDOW_MIN_PARTS to a window has them
+# hashed side by side, so its cost falls to about that of reading.
+WINDOW_SIZE = 64 * 1024 * 1024
+WINDOW_MIN_PARTS = 4
+SPLIT_MIN_COST = 1.3
 
-ProgressCallback = Callable[[int], None]
-
-
-class BufferRing:
-    """Buffers owned by one worker and reused for every file it reads."""
-
-    def __init__(self, count: int = RING_SIZE, size: int = CHUNK_SIZE) -> None:
-        self.buffers = [bytearray(size) for _ in range(count)]
-        self.views = [memoryview(buffer) for buffer in self.buffers]
+Weighted = Sequence[tuple[object, float]]
+SinkFactory = Callable[[str, int], list[tuple[StreamHasher, float]]]
 
 
-_worker_state = threading.local()
+def _window(hashers: Weighted, size: int) -> int:
+    """The chunk size of one read: a window when an ETag's parts can run side by side in it, else CHUNK_SIZE."""
+    if lanes.width() < WINDOW_MIN_PARTS or size <= CHUNK_SIZE:
+        return CHUNK_SIZE
+    parts = [h.part_size for h, _ in hashers if isinstance(h, ETagHasher)]
+    return WINDOW_SIZE if any(WINDOW_SIZE // p >= WINDOW_MIN_PARTS for p in parts) else CHUNK_SIZE
 
 
-def _worker_ring() -> BufferRing:
-    ring = getattr(_worker_state, "ring", None)
-    if ring is None:
-        ring = _worker_state.ring = BufferRing()
-    return ring
+def _cost(hasher: object, cost: float, window: int) -> float:
+    """A hasher's cost relative to one MD5 stream: an ETag whose parts run side by side costs a fraction."""
+    if isinstance(hasher, ETagHasher) and window // hasher.part_size >= WINDOW_MIN_PARTS:
+        return min(cost, 2.0 / min(window // hasher.part_size, lanes.width()))
+    return cost
 
 
-@dataclass(frozen=True)
-class FileIdentity:
-    """The facts that must not change while a file is read."""
-
-    size: int
-    mtime_ns: int
-    inode: int
-    device: int
-
-
-FOLDER_HINT = " (use --recursive to hash the files in it)"
-
-
-def check_regular_file(path: str, folder_hint: str = FOLDER_HINT) -> os.stat_result:
-    """Return ``os.stat(path)``, or raise :class:`InputError` saying why it cannot be hashed.
-
-    ``folder_hint`` follows "is a directory" (a command without ``--recursive`` passes "").
-    """
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        if os.path.lexists(path):
-            raise InputError(path, "dangling symbolic link (its target does not exist)") from None
-        raise InputError(path, "no such file or directory", missing=True) from None
-    except OSError as err:
-        raise InputError(path, f"cannot stat: {err.strerror}") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise InputError(path, f"is a directory{folder_hint}")
-    if not stat.S_ISREG(info.st_mode):
-        kind = "FIFO" if stat.S_ISFIFO(info.st_mode) else "device or socket"
-        raise InputError(path, f"is a {kind}, not a regular file; copy it to a file first")
-    return info
-
-
-def _identity(info: os.stat_result) -> FileIdentity:
-    return FileIdentity(info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev)
-
-
-def _split_lanes(hashers: Sequence[tuple[StreamHasher, float]]) -> tuple[list, list]:
-    """Split hashers into (reading lane, second lane), balancing their cost."""
+def _split_lanes(hashers: Weighted) -> tuple[list, list]:
+    """Split hashers into (reading thread, second thread), balancing their cost."""
     reader, other = [], []
     loads = [READ_COST, 0.0]
     for hasher, cost in sorted(hashers, key=lambda item: -item[1]):
@@ -99,7 +79,7 @@ def _split_lanes(hashers: Sequence[tuple[StreamHasher, float]]) -> tuple[list, l
 
 def read_once(
     path: str,
-    hashers: Sequence[tuple[StreamHasher, float]],
+    hashers: Weighted,
     ring: BufferRing | None = None,
     on_bytes: ProgressCallback | None = None,
 ) -> FileIdentity:
@@ -109,53 +89,41 @@ def read_once(
     :class:`InputError` when the file cannot be read and
     :class:`FileChangedError` when it changed during the read.
     """
-    before = _identity(check_regular_file(path))
-    ring = ring or _worker_ring()
-    with _open_unbuffered(path) as handle:
-        opened = _identity(os.fstat(handle.fileno()))
-        if opened != before:
-            raise FileChangedError(path, "changed between stat and open; hash it again when it is quiet")
-        heavy = sum(1 for _, cost in hashers if cost >= 0.5)
+    before = identity(check_regular_file(path))
+    window = len(ring.buffers[0]) if ring is not None else _window(hashers, before.size)
+    weighted = [(h, _cost(h, cost, window)) for h, cost in hashers]
+    two = (before.size >= SPLIT_MIN_SIZE and len(weighted) >= 2
+           and READ_COST + sum(cost for _, cost in weighted) >= SPLIT_MIN_COST)
+    with open_checked(path, before) as handle:
         try:
-            if before.size >= SPLIT_MIN_SIZE and heavy >= 2:
-                total = _read_two_lanes(handle, hashers, ring, on_bytes)
+            if two:
+                ring = ring or worker_ring(2 if window > CHUNK_SIZE else 4, window)
+                total = _read_two_lanes(handle, weighted, ring, on_bytes)
             else:
-                total = _read_one_lane(handle, [h for h, _ in hashers], ring, on_bytes)
+                ring = ring or worker_ring(1, window)
+                total = _read_one_lane(handle, [h for h, _ in weighted], ring, on_bytes)
         except OSError as err:
             raise InputError(path, f"read error: {err.strerror}") from None
-        after = _identity(os.fstat(handle.fileno()))
-    if after != before or total != before.size:
-        raise FileChangedError(
-            path, f"changed while being read (size {before.size} -> {after.size}, read {total} bytes); "
-            "hash it again once it is no longer being written"
-        )
+        check_unchanged(path, handle, before, total)
     return before
 
 
-def _open_unbuffered(path: str):
-    try:
-        return open(path, "rb", buffering=0)  # noqa: SIM115 - the caller closes it with `with`
-    except OSError as err:
-        raise InputError(path, f"cannot open: {err.strerror}") from None
-
-
-def _read_one_lane(handle, hashers: list[StreamHasher], ring: BufferRing, on_bytes: ProgressCallback | None) -> int:
+def _read_one_lane(handle, hashers: list, ring: BufferRing, on_bytes: ProgressCallback | None) -> int:
+    lane, plain = split_hashers(hashers)
     buffer, view = ring.buffers[0], ring.views[0]
     total = 0
     while True:
         count = handle.readinto(buffer)
         if not count:
             return total
-        chunk = view[:count]
-        for hasher in hashers:
-            hasher.update(chunk)
+        feed_chunk(lane, plain, view[:count])
         total += count
         if on_bytes:
             on_bytes(count)
 
 
-def _read_two_lanes(handle, hashers, ring: BufferRing, on_bytes: ProgressCallback | None) -> int:
-    reader_lane, second_lane = _split_lanes(hashers)
+def _read_two_lanes(handle, hashers: Weighted, ring: BufferRing, on_bytes: ProgressCallback | None) -> int:
+    reader_lane, second_lane = (split_hashers(group) for group in _split_lanes(hashers))
     free: queue.SimpleQueue[int] = queue.SimpleQueue()
     ready: queue.SimpleQueue[tuple[int, int] | None] = queue.SimpleQueue()
     for index in range(len(ring.buffers)):
@@ -166,9 +134,7 @@ def _read_two_lanes(handle, hashers, ring: BufferRing, on_bytes: ProgressCallbac
         try:
             while (item := ready.get()) is not None:
                 index, count = item
-                chunk = ring.views[index][:count]
-                for hasher in second_lane:
-                    hasher.update(chunk)
+                feed_chunk(*second_lane, ring.views[index][:count])
                 free.put(index)
         except BaseException as err:  # handed to the reading thread
             failure.append(err)
@@ -185,9 +151,7 @@ def _read_two_lanes(handle, hashers, ring: BufferRing, on_bytes: ProgressCallbac
             count = handle.readinto(ring.buffers[index])
             if not count:
                 break
-            chunk = ring.views[index][:count]
-            for hasher in reader_lane:
-                hasher.update(chunk)
+            feed_chunk(*reader_lane, ring.views[index][:count])
             ready.put((index, count))
             total += count
             if on_bytes:
@@ -198,6 +162,54 @@ def _read_two_lanes(handle, hashers, ring: BufferRing, on_bytes: ProgressCallbac
     if failure:
         raise failure[0]
     return total
+
+
+@dataclass
+class FileJob:
+    """What one read of one file computes (its hashers and sinks), and the record it makes of them."""
+
+    path: str
+    settings: Settings
+    before: FileIdentity
+    layout: EtagLayout | None
+    hashers: dict[str, object]
+    sinks: list[tuple[StreamHasher, float]] = field(default_factory=list)
+
+    def weighted(self) -> list[tuple[object, float]]:
+        """Every hasher and sink with its cost relative to MD5."""
+        return [(h, DIGEST_KINDS[name].cost) for name, h in self.hashers.items()] + list(self.sinks)
+
+    def record(self, found: FileIdentity) -> FileRecord:
+        """The record of the read: every digest the settings ask for (below the threshold the ETag is the MD5)."""
+        if found.size != self.before.size:
+            raise FileChangedError(self.path, "changed size before it was read; hash it again when it is quiet")
+        results = {name: h.hexdigest() if name == "etag" else h.result() for name, h in self.hashers.items()}
+        record = FileRecord(path=self.path, size=found.size, mtime_ns=found.mtime_ns)
+        if self.layout is not None:
+            if not self.layout.multipart:
+                results["etag"] = results["md5"]
+            record.etag_part_size = self.layout.part_size
+            record.etag_parts = self.layout.parts
+        record.digests = {name: results[name] for name in self.settings.digests}
+        return record
+
+
+def plan_file(path: str, settings: Settings, sinks: SinkFactory | None = None) -> FileJob:
+    """Decide what one read of ``path`` computes under ``settings``, plus the sinks ``sinks(path, size)`` makes.
+
+    Raises :class:`InputError` when the file cannot be hashed and :class:`EtagError` when its layout breaks
+    S3's limits.
+    """
+    before = identity(check_regular_file(path))
+    size = before.size
+    wanted = set(settings.digests)
+    layout = settings.layout(size) if "etag" in wanted else None
+    hashers: dict[str, object] = {name: DIGEST_KINDS[name].new() for name in wanted - {"etag"}}
+    if layout is not None and not layout.multipart and "md5" not in hashers:
+        hashers["md5"] = DIGEST_KINDS["md5"].new()
+    if layout is not None and layout.multipart:
+        hashers["etag"] = ETagHasher(layout.part_size)
+    return FileJob(path, settings, before, layout, hashers, sinks(path, size) if sinks else [])
 
 
 def hash_file(
@@ -215,31 +227,9 @@ def hash_file(
     :class:`InputError` (or :class:`FileChangedError`) when the file cannot be
     hashed, and :class:`EtagError` when its layout breaks S3's limits.
     """
-    settings = settings or Settings()
-    path = os.fspath(path)
-    size = check_regular_file(path).st_size
-    wanted = set(settings.digests)
-    layout = settings.layout(size) if "etag" in wanted else None
-    hashers: dict[str, StreamHasher] = {}
-    for name in wanted - {"etag"}:
-        hashers[name] = DIGEST_KINDS[name].new()
-    if layout is not None and not layout.multipart and "md5" not in hashers:
-        hashers["md5"] = DIGEST_KINDS["md5"].new()
-    if layout is not None and layout.multipart:
-        hashers["etag"] = ETagHasher(layout.part_size)
-    weighted = [(h, DIGEST_KINDS[name].cost) for name, h in hashers.items()] + list(sinks)
-    identity = read_once(path, weighted, ring, on_bytes)
-    if identity.size != size:
-        raise FileChangedError(path, "changed size before it was read; hash it again when it is quiet")
-    results = {name: hasher.result() if name != "etag" else hasher.hexdigest() for name, hasher in hashers.items()}
-    record = FileRecord(path=path, size=identity.size, mtime_ns=identity.mtime_ns)
-    if layout is not None:
-        if not layout.multipart:
-            results["etag"] = results["md5"]
-        record.etag_part_size = layout.part_size
-        record.etag_parts = layout.parts
-    record.digests = {name: results[name] for name in settings.digests}
-    return record
+    job = plan_file(os.fspath(path), settings or Settings())
+    job.sinks = list(sinks)
+    return job.record(read_once(job.path, job.weighted(), ring, on_bytes))
 
 
 def failed_record(path: str, error: Exception) -> FileRecord:
@@ -267,24 +257,34 @@ def hash_files(
     still hashed.
     """
     settings = settings or Settings()
-    return hash_planned(((path, settings) for path in paths), jobs, on_bytes)
+    return (record for record, _ in hash_planned(((path, settings) for path in paths), jobs, on_bytes))
 
 
 def hash_planned(
     plan: Iterable[tuple[str, Settings]],
     jobs: int = 2,
     on_bytes: ProgressCallback | None = None,
-) -> Iterator[FileRecord]:
-    """Like :func:`hash_files`, with each path's own settings: yield one record per ``(path, settings)``, in order."""
-
-    def one(item: tuple[str, Settings]) -> FileRecord:
-        path, settings = item
-        try:
-            return hash_file(path, settings, on_bytes=on_bytes)
-        except (InputError, EtagError) as err:
-            return failed_record(path, err)
-
+    sinks: SinkFactory | None = None,
+) -> Iterator[tuple[FileRecord, list[tuple[StreamHasher, float]]]]:
+    """Like :func:`hash_files`, with each path's own settings: yield ``(record, sinks)`` per ``(path, settings)``,
+    in order. ``sinks(path, size)`` makes the extra sinks of each file; their results are the caller's, and
+    so is closing them when the record failed."""
     plan = list(plan)
+    if lanes.width() > 1 and len(plan) >= 2 * max(1, jobs):
+        from seqfixity.engine.group import hash_grouped  # only where many files share the lanes
+
+        yield from hash_grouped(plan, max(1, jobs), on_bytes, sinks)
+        return
+
+    def one(item: tuple[str, Settings]) -> tuple[FileRecord, list]:
+        path, settings = item
+        job = None
+        try:
+            job = plan_file(path, settings, sinks)
+            return job.record(read_once(path, job.weighted(), on_bytes=on_bytes)), job.sinks
+        except (InputError, EtagError) as err:
+            return failed_record(path, err), job.sinks if job else []
+
     if jobs <= 1 or len(plan) <= 1:
         yield from map(one, plan)
         return

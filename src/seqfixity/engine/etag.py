@@ -13,7 +13,8 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+
+from seqfixity.engine.lanes import Md5Stream, feed
 
 MiB = 1024**2
 MB = 1000**2
@@ -182,64 +183,59 @@ def check_s3_limits(layout: EtagLayout) -> None:
         )
 
 
-class PartwiseHasher:
-    """Hashes a stream part by part: every ``part_size`` bytes get a fresh hasher from ``new_part``.
-
-    The base of every multipart checksum (the ETag, S3's composite CRC and SHA
-    checksums): ``part_digests()`` returns each part's binary digest, the open
-    part included, without ending the stream.
-    """
-
-    def __init__(self, part_size: int, new_part: Callable[[], Any], part_digest: Callable[[Any], bytes]) -> None:
-        if part_size <= 0:
-            raise EtagError(f"part size must be positive, got {part_size}")
-        self.part_size = part_size
-        self._new_part = new_part
-        self._part_digest = part_digest
-        self._digests: list[bytes] = []
-        self._part = new_part()
-        self._in_part = 0
-        self.size = 0
-
-    def update(self, data: bytes | memoryview) -> None:
-        """Feed the next bytes of the object."""
-        view = data if isinstance(data, memoryview) else memoryview(data).cast("B")
-        self.size += len(view)
-        while len(view):
-            piece = view[:self.part_size - self._in_part]
-            self._part.update(piece)
-            self._in_part += len(piece)
-            view = view[len(piece):]
-            if self._in_part == self.part_size:
-                self._digests.append(self._part_digest(self._part))
-                self._part = self._new_part()
-                self._in_part = 0
-
-    def part_digests(self) -> list[bytes]:
-        """Return the binary digest of every part so far (an empty object is one empty part)."""
-        digests = list(self._digests)
-        if self._in_part or not digests:
-            digests.append(self._part_digest(self._part))
-        return digests
-
-
-class ETagHasher(PartwiseHasher):
+class ETagHasher:
     """Incremental multipart ETag, hashlib-style: ``ETagHasher(part_size).update(data)``.
 
-    With the default ``threshold=0`` the result always has the ``-N`` form; with a
-    threshold, objects smaller than it get their plain MD5, as uploaders do.
+    Each part is an MD5 stream of its own (:class:`~seqfixity.engine.lanes.Md5Stream`), so when a chunk spans
+    several parts, :meth:`lane_pairs` hands them to :func:`~seqfixity.engine.lanes.feed` side by side. With the
+    default ``threshold=0`` the result always has the ``-N`` form; with a threshold, objects smaller than it
+    get their plain MD5, as uploaders do.
     """
 
     def __init__(self, part_size: int, threshold: int = 0) -> None:
-        super().__init__(part_size, md5_hasher, lambda part: part.digest())
+        if part_size <= 0:
+            raise EtagError(f"part size must be positive, got {part_size}")
+        self.part_size = part_size
         self.threshold = threshold or 0
-        self._whole = md5_hasher() if self.threshold > 0 else None
+        self.size = 0
+        self._digests: list[bytes] = []
+        self._closing: list[Md5Stream] = []  # parts whose last bytes are in the pairs handed out last
+        self._part = Md5Stream()
+        self._in_part = 0
+        self._whole = Md5Stream() if self.threshold > 0 else None
+
+    def lane_pairs(self, data: bytes | memoryview) -> list[tuple[Md5Stream, memoryview]]:
+        """Take the next bytes of the object; return the (stream, bytes) pairs the caller must :func:`feed`."""
+        self._settle()
+        view = data if isinstance(data, memoryview) and data.format == "B" else memoryview(data).cast("B")
+        pairs = [(self._whole, view)] if self._whole is not None and self.size < self.threshold else []
+        self.size += len(view)
+        while len(view):
+            piece = view[:self.part_size - self._in_part]
+            pairs.append((self._part, piece))
+            self._in_part += len(piece)
+            view = view[len(piece):]
+            if self._in_part == self.part_size:
+                self._closing.append(self._part)
+                self._part = Md5Stream()
+                self._in_part = 0
+        return pairs
 
     def update(self, data: bytes | memoryview) -> None:
         """Feed the next bytes of the object."""
-        if self._whole is not None and self.size < self.threshold:
-            self._whole.update(data)
-        super().update(data)
+        feed(self.lane_pairs(data))
+
+    def _settle(self) -> None:
+        self._digests.extend(stream.digest() for stream in self._closing)
+        self._closing.clear()
+
+    def part_digests(self) -> list[bytes]:
+        """Return the binary MD5 of every part so far (an empty object is one empty part)."""
+        self._settle()
+        digests = list(self._digests)
+        if self._in_part or not digests:
+            digests.append(self._part.digest())
+        return digests
 
     @property
     def parts(self) -> int:

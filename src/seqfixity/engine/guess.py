@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from seqfixity.engine.digest import check_regular_file, read_once
+from seqfixity.engine.digest import read_once
 from seqfixity.engine.etag import MAX_GUESS_CANDIDATES, ETagHasher, ParsedEtag, admissible_part_sizes, guess_candidates
 from seqfixity.engine.hashes import DIGEST_KINDS
+from seqfixity.engine.reading import check_regular_file
 
 
 @dataclass

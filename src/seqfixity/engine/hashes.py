@@ -4,6 +4,10 @@ Every kind is fed from the same buffers by the engine in :mod:`seqfixity.engine.
 ``cost`` (relative to MD5 on one core) lets the engine spread the work over two
 threads. ``etag`` is listed here so it can be asked for by name, but its value
 depends on the file's size and part layout, so the engine builds it itself.
+
+MD5 streams (``md5``, and the parts of an ETag) are :class:`LaneHasher` s: instead of
+being updated one by one, they hand the engine (stream, bytes) pairs, which it feeds to
+the multi-lane core together (:mod:`seqfixity.engine.lanes`).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Protocol
 
 import xxhash
 
-from seqfixity.engine.etag import md5_hasher
+from seqfixity.engine.lanes import Md5Stream, feed
 
 
 class StreamHasher(Protocol):
@@ -28,6 +32,32 @@ class StreamHasher(Protocol):
 
     def result(self) -> str:
         """Return the digest in its text form."""
+
+
+class LaneHasher(Protocol):
+    """A hasher made of MD5 streams: ``lane_pairs`` takes the next chunk and returns what to :func:`feed`."""
+
+    def lane_pairs(self, data: memoryview) -> list[tuple[Md5Stream, memoryview]]:
+        """Take the next chunk; return the (stream, bytes) pairs that hash it."""
+
+
+class Md5Hasher:
+    """The MD5 of the whole stream, as md5sum prints it, on the multi-lane core."""
+
+    def __init__(self) -> None:
+        self._stream = Md5Stream()
+
+    def lane_pairs(self, data: memoryview) -> list[tuple[Md5Stream, memoryview]]:
+        """Take the next chunk; its one pair."""
+        return [(self._stream, data)]
+
+    def update(self, data: memoryview) -> None:
+        """Feed the next chunk (alone)."""
+        feed([(self._stream, data)])
+
+    def result(self) -> str:
+        """The MD5 in hex."""
+        return self._stream.hexdigest()
 
 
 class _HashlibHasher:
@@ -79,8 +109,8 @@ class DigestKind:
 DIGEST_KINDS: dict[str, DigestKind] = {
     kind.name: kind
     for kind in (
-        DigestKind("md5", lambda: _HashlibHasher(md5_hasher()), 1.0, "MD5, as md5sum prints it"),
-        DigestKind("etag", lambda: _HashlibHasher(md5_hasher()), 1.0,
+        DigestKind("md5", Md5Hasher, 1.0, "MD5, as md5sum prints it"),
+        DigestKind("etag", Md5Hasher, 1.0,
                    "S3/ICA ETag: the MD5 below the threshold, else MD5 of the part MD5s plus -N"),
         DigestKind("xxh128", lambda: _HashlibHasher(xxhash.xxh3_128()), 0.06,
                    "xxh3-128, a fast non-cryptographic hash"),

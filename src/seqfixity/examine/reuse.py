@@ -21,7 +21,7 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 
-from seqfixity.engine.digest import check_regular_file
+from seqfixity.engine.reading import check_regular_file
 from seqfixity.errors import InputError
 from seqfixity.examine.outputs import records_path, reuse_path
 from seqfixity.manifests.cache import DigestCache

@@ -12,7 +12,8 @@ import os
 import time
 from collections.abc import Iterator
 
-from seqfixity.engine.digest import check_regular_file, hash_planned
+from seqfixity.engine.digest import hash_planned
+from seqfixity.engine.reading import check_regular_file
 from seqfixity.errors import InputError
 from seqfixity.manifests.cache import DigestCache
 from seqfixity.progress import byte_progress
@@ -89,7 +90,8 @@ class DigestSource:
         total = sum(self.stats[p].st_size for p in plans)
         read_at = time.time()
         with byte_progress(total, self.progress, "checking") as advance:
-            records = hash_planned(((p, settings[plan]) for p, plan in plans.items()), self.jobs, advance)
+            records = (record for record, _ in hash_planned(((p, settings[plan]) for p, plan in plans.items()),
+                                                             self.jobs, advance))
             for path in needs:
                 if path in plans:
                     record = next(records)

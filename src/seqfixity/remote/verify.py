@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seqfixity.engine.composite import S3_CHECKSUMS, CompositeChecksum, FullObjectChecksum, s3_text
-from seqfixity.engine.digest import check_regular_file, read_once
+from seqfixity.engine.digest import read_once
 from seqfixity.engine.etag import MAX_GUESS_CANDIDATES, EtagError, ETagHasher, ParsedEtag, guess_candidates, parse_etag
 from seqfixity.engine.hashes import DIGEST_KINDS
+from seqfixity.engine.reading import check_regular_file
 from seqfixity.errors import InputError
 from seqfixity.record import FileRecord, read_records
 from seqfixity.remote import AVAILABLE, RemoteObject

@@ -1,0 +1,190 @@
+"""Many files at once: each worker keeps several files open and reads them in turns, one MD5 lane (or more) each.
+
+A round reads the next chunk of every open file into that file's buffer, then feeds the MD5 streams of all of
+them (the MD5, the parts of the ETag) to the multi-lane core in one call; xxh3, the other digests and the
+sinks ride on the same bytes. A file that ends makes room for the next. Each file is still read once, in
+order, with its identity checked before and after; records come out in the order the files were given.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from seqfixity.engine import lanes
+from seqfixity.engine.digest import FileJob, SinkFactory, failed_record, plan_file
+from seqfixity.engine.etag import EtagError
+from seqfixity.engine.reading import (
+    ProgressCallback,
+    check_unchanged,
+    feed_chunk,
+    open_checked,
+    split_hashers,
+)
+from seqfixity.errors import InputError
+from seqfixity.record import FileRecord
+from seqfixity.settings import Settings
+
+GROUP_CHUNK = 1024 * 1024
+MAX_GROUP_FILES = 16
+
+
+@dataclass
+class _Open:
+    """One file a worker is reading: its job, handle, buffer and how far it has got."""
+
+    index: int
+    job: FileJob
+    handle: object
+    lane: list
+    plain: list
+    buffer: bytearray
+    view: memoryview
+    total: int = 0
+    count: int = 0
+    error: InputError | None = None
+
+
+class _Results:
+    """Records by plan index, handed out in plan order as they become available."""
+
+    def __init__(self, count: int) -> None:
+        self._ready: dict[int, tuple[FileRecord, list]] = {}
+        self._count = count
+        self._condition = threading.Condition()
+        self.failure: BaseException | None = None
+        self.stopped = False
+
+    def put(self, index: int, record: FileRecord, sinks: list) -> None:
+        with self._condition:
+            self._ready[index] = (record, sinks)
+            self._condition.notify_all()
+
+    def fail(self, error: BaseException) -> None:
+        with self._condition:
+            self.failure = self.failure or error
+            self._condition.notify_all()
+
+    def stop(self) -> None:
+        """Tell the workers to stop (the caller stopped reading, or was interrupted)."""
+        self.stopped = True
+
+    def __iter__(self) -> Iterator[tuple[FileRecord, list]]:
+        for index in range(self._count):
+            with self._condition:
+                while index not in self._ready and self.failure is None:
+                    self._condition.wait()
+                if self.failure is not None:
+                    raise self.failure
+                yield self._ready.pop(index)
+
+
+def hash_grouped(plan: Sequence[tuple[str, Settings]], workers: int, on_bytes: ProgressCallback | None = None,
+                 sinks: SinkFactory | None = None) -> Iterator[tuple[FileRecord, list]]:
+    """Hash ``plan`` with ``workers`` threads, each reading several files in turns; yield ``(record, sinks)`` in
+    plan order (a file that cannot be hashed gives a record holding the error)."""
+    results = _Results(len(plan))
+    items = iter(enumerate(plan))
+    take = threading.Lock()
+    per_worker = max(1, min(MAX_GROUP_FILES, math.ceil(len(plan) / workers)))
+
+    def next_item() -> tuple[int, tuple[str, Settings]] | None:
+        with take:
+            return next(items, None)
+
+    def work() -> None:
+        try:
+            _Worker(per_worker, next_item, results, on_bytes, sinks).run()
+        except BaseException as err:  # handed to the caller's thread
+            results.fail(err)
+
+    threads = [threading.Thread(target=work, name=f"seqfixity-group-{n}", daemon=True) for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    try:
+        yield from results
+    finally:
+        results.stop()
+        for thread in threads:
+            thread.join()
+
+
+class _Worker:
+    """Reads up to ``limit`` files at once, with at most the core's width of MD5 streams among them."""
+
+    def __init__(self, limit: int, next_item, results: _Results, on_bytes: ProgressCallback | None,
+                 sinks: SinkFactory | None) -> None:
+        self.limit, self.next_item, self.results, self.on_bytes, self.sinks = limit, next_item, results, on_bytes, sinks
+        self.width = lanes.width()
+        self.spare: list[bytearray] = []
+        self.active: list[_Open] = []
+
+    def run(self) -> None:
+        try:
+            while not self.results.stopped and self._admit():
+                self._round()
+        finally:
+            for opened in self.active:  # left unfinished when stopped
+                opened.handle.close()
+
+    def _admit(self) -> bool:
+        """Open files until the limit or the lanes are full; False when nothing is left to read."""
+        streams = sum(len(f.lane) for f in self.active)
+        while len(self.active) < self.limit and streams < self.width:
+            item = self.next_item()
+            if item is None:
+                break
+            index, (path, settings) = item
+            job = None
+            try:
+                job = plan_file(path, settings, self.sinks)
+                handle = open_checked(path, job.before)
+            except (InputError, EtagError) as err:
+                self.results.put(index, failed_record(path, err), job.sinks if job else [])
+                continue
+            lane, plain = split_hashers([h for h, _ in job.weighted()])
+            buffer = self.spare.pop() if self.spare else bytearray(GROUP_CHUNK)
+            self.active.append(_Open(index, job, handle, lane, plain, buffer, memoryview(buffer)))
+            streams += len(lane)
+        return bool(self.active)
+
+    def _round(self) -> None:
+        """Read the next chunk of every open file, hash all of them, and finish the files that ended."""
+        pairs = []
+        for opened in self.active:
+            try:
+                opened.count = opened.handle.readinto(opened.buffer)
+            except OSError as err:
+                opened.count, opened.error = 0, InputError(opened.job.path, f"read error: {err.strerror}")
+            if opened.count:
+                chunk = opened.view[:opened.count]
+                pairs += [pair for hasher in opened.lane for pair in hasher.lane_pairs(chunk)]
+        lanes.feed(pairs)
+        still = []
+        for opened in self.active:
+            if opened.count:
+                feed_chunk((), opened.plain, opened.view[:opened.count])
+                opened.total += opened.count
+                if self.on_bytes:
+                    self.on_bytes(opened.count)
+                still.append(opened)
+            else:
+                self._finish(opened)
+        self.active = still
+
+    def _finish(self, opened: _Open) -> None:
+        job = opened.job
+        try:
+            if opened.error is not None:
+                raise opened.error
+            check_unchanged(job.path, opened.handle, job.before, opened.total)
+            record = job.record(job.before)
+        except InputError as err:
+            record = failed_record(job.path, err)
+        finally:
+            opened.handle.close()
+            self.spare.append(opened.buffer)
+        self.results.put(opened.index, record, job.sinks)
+

@@ -1,0 +1,172 @@
+"""The multi-lane MD5 core against hashlib, on every backend this machine has (scalar always)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import random
+import shutil
+import sys
+import threading
+import time
+
+import pytest
+from conftest import run_cli
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from seqfixity.engine import lanes
+from seqfixity.engine.etag import ETagHasher
+
+BOUNDARIES = sorted({n + d for n in (0, 55, 56, 64, 119, 120, 128, 183, 184, 192) for d in (-1, 0, 1) if n + d >= 0})
+
+
+def feed_all(datas: list[bytes], rng: random.Random, max_chunk: int) -> list[lanes.Md5Stream]:
+    """Feed every message to its own stream in random chunks, a random subset of streams per call."""
+    streams = [lanes.Md5Stream() for _ in datas]
+    positions = [0] * len(datas)
+    while any(p < len(d) for p, d in zip(positions, datas, strict=True)):
+        pairs = []
+        for index, data in enumerate(datas):
+            if positions[index] < len(data) and rng.random() < 0.7:
+                size = rng.randint(0, max_chunk)
+                pairs.append((streams[index], memoryview(data)[positions[index]:positions[index] + size]))
+                positions[index] += size
+        lanes.feed(pairs)
+    return streams
+
+
+def test_every_length_to_300_and_padding_boundaries(md5_backend):
+    data = random.Random(1).randbytes(400)
+    lengths = [*range(301), *BOUNDARIES]
+    streams = [lanes.Md5Stream() for _ in lengths]
+    lanes.feed([(stream, data[:n]) for stream, n in zip(streams, lengths, strict=True)])
+    for stream, n in zip(streams, lengths, strict=True):
+        assert stream.digest() == hashlib.md5(data[:n]).digest(), n
+
+
+def test_random_chunkings_and_lanes_finishing_at_different_times(md5_backend):
+    rng = random.Random(7)
+    for _ in range(60):
+        # more streams than lanes, of very different lengths: lanes empty and are refilled mid-flight
+        datas = [rng.randbytes(rng.choice([0, 1, 63, 64, 65, rng.randint(0, 300), rng.randint(0, 20_000)]))
+                 for _ in range(rng.randint(1, 40))]
+        for stream, data in zip(feed_all(datas, rng, 3000), datas, strict=True):
+            assert stream.digest() == hashlib.md5(data).digest()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(size=st.integers(0, 6 * 1024 * 1024), cuts=st.lists(st.integers(0, 6 * 1024 * 1024), max_size=8))
+def test_large_streams_in_any_chunking(md5_backend, size, cuts):
+    data = random.Random(size).randbytes(size)
+    stream = lanes.Md5Stream()
+    start = 0
+    for cut in sorted(c for c in cuts if c <= size):
+        stream.update(memoryview(data)[start:cut])
+        start = cut
+    stream.update(data[start:])
+    assert stream.hexdigest() == hashlib.md5(data).hexdigest()
+
+
+def test_one_buffer_shared_by_many_streams(md5_backend):
+    """The etag-guess pattern: every candidate stream reads the same bytes, at different offsets."""
+    data = random.Random(3).randbytes(5000)
+    offsets = list(range(0, 70, 3))
+    streams = [lanes.Md5Stream() for _ in offsets]
+    view = memoryview(data)
+    lanes.feed([(s, view[o:]) for s, o in zip(streams, offsets, strict=True)])
+    lanes.feed([(s, view) for s in streams])
+    for stream, offset in zip(streams, offsets, strict=True):
+        assert stream.digest() == hashlib.md5(data[offset:] + data).digest()
+
+
+def test_etag_parts_side_by_side_equal_the_naive_reference(md5_backend):
+    rng = random.Random(11)
+    for _ in range(40):
+        data = rng.randbytes(rng.randint(0, 20_000))
+        part = rng.randint(1, 3000)
+        hasher = ETagHasher(part)
+        position = 0
+        while position < len(data):  # chunks that span several parts feed them together
+            size = rng.randint(1, 9000)
+            hasher.update(data[position:position + size])
+            position += size
+        digests = [hashlib.md5(data[i:i + part]).digest() for i in range(0, len(data), part)] or [hashlib.md5().digest()]
+        assert hasher.hexdigest() == f"{hashlib.md5(b''.join(digests)).hexdigest()}-{len(digests)}"
+
+
+def test_a_stream_given_twice_in_one_call_is_refused(simd_backend):
+    stream = lanes.Md5Stream()
+    with pytest.raises(ValueError, match="twice"):
+        lanes.feed([(stream, b"a"), (stream, b"b")])
+
+
+def test_the_core_releases_the_gil(simd_backend):
+    data = bytes(256 << 20)
+    ticks = 0
+    done = threading.Event()
+
+    def count() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+
+    streams = [lanes.Md5Stream() for _ in range(lanes.width())]
+    counter = threading.Thread(target=count)
+    counter.start()
+    time.sleep(0.05)
+    before = ticks
+    started = time.perf_counter()
+    lanes.feed([(s, data) for s in streams])
+    elapsed = time.perf_counter() - started
+    during = ticks - before
+    done.set()
+    counter.join()
+    # with the GIL held during the call the counter would stand still for the whole of it
+    assert elapsed > 0.05 and during > 1000, (elapsed, during)
+
+
+def test_compiled_core_is_built_where_it_can_be():
+    """Installed with gcc and the Python headers on x86-64, the core is there: never a silent fallback."""
+    if platform.machine() not in ("x86_64", "AMD64") or shutil.which("gcc") is None:
+        pytest.skip("the compiled core is built where gcc and an x86-64 CPU are")
+    assert lanes.compiled(), "seqfixity.engine._md5lanes is not built: pip install -e . (needs gcc, python3-dev)"
+    flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
+    expected = [name for name, flag in (("avx512", " avx512f"), ("avx2", " avx2")) if flag in flags]
+    assert lanes.available_backends() == [*expected, "scalar"]
+
+
+def test_version_names_the_backend_and_a_missing_one_is_one_clear_error():
+    version = run_cli("--version")
+    assert version.returncode == 0
+    assert f"MD5 backend: {lanes.available_backends()[0]}" in version.stdout.decode()
+    env_before = os.environ.get(lanes.BACKEND_ENV)
+    try:
+        os.environ[lanes.BACKEND_ENV] = "sse9"
+        bad = run_cli("hash", "--quiet", sys.executable)
+        assert bad.returncode == 128 and bad.stdout == b""
+        assert bad.stderr.decode().strip().splitlines() == [
+            "seqfixity: SEQFIXITY_MD5_BACKEND=sse9: not a backend (choose from auto, scalar, avx2, avx512)"]
+        os.environ[lanes.BACKEND_ENV] = "scalar"
+        forced = run_cli("--version")
+        assert "MD5 backend: scalar" in forced.stdout.decode()
+    finally:
+        if env_before is None:
+            os.environ.pop(lanes.BACKEND_ENV, None)
+        else:
+            os.environ[lanes.BACKEND_ENV] = env_before
+
+
+def test_a_backend_the_cpu_lacks_is_refused(monkeypatch):
+    if not lanes.compiled():
+        pytest.skip("needs the compiled core")
+    monkeypatch.setattr(lanes._md5lanes, "backends", lambda: ["avx2", "c"])
+    monkeypatch.setenv(lanes.BACKEND_ENV, "avx512")
+    lanes.backend.cache_clear()
+    try:
+        with pytest.raises(lanes.BackendError, match="this CPU lacks AVX-512; available here: avx2, scalar"):
+            lanes.backend()
+    finally:
+        monkeypatch.undo()
+        lanes.backend.cache_clear()
