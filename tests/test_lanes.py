@@ -10,12 +10,13 @@ import shutil
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
-from conftest import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import run_cli
 from seqfixity.engine import lanes
 from seqfixity.engine.etag import ETagHasher
 
@@ -92,7 +93,8 @@ def test_etag_parts_side_by_side_equal_the_naive_reference(md5_backend):
             size = rng.randint(1, 9000)
             hasher.update(data[position:position + size])
             position += size
-        digests = [hashlib.md5(data[i:i + part]).digest() for i in range(0, len(data), part)] or [hashlib.md5().digest()]
+        digests = [hashlib.md5(data[i:i + part]).digest() for i in range(0, len(data), part)]
+        digests = digests or [hashlib.md5().digest()]
         assert hasher.hexdigest() == f"{hashlib.md5(b''.join(digests)).hexdigest()}-{len(digests)}"
 
 
@@ -132,7 +134,7 @@ def test_compiled_core_is_built_where_it_can_be():
     if platform.machine() not in ("x86_64", "AMD64") or shutil.which("gcc") is None:
         pytest.skip("the compiled core is built where gcc and an x86-64 CPU are")
     assert lanes.compiled(), "seqfixity.engine._md5lanes is not built: pip install -e . (needs gcc, python3-dev)"
-    flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
+    flags = Path("/proc/cpuinfo").read_text() if os.path.exists("/proc/cpuinfo") else ""
     expected = [name for name, flag in (("avx512", " avx512f"), ("avx2", " avx2")) if flag in flags]
     assert lanes.available_backends() == [*expected, "scalar"]
 
