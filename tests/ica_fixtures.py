@@ -25,7 +25,7 @@ def s3_etag(data: bytes, part_size: int | None) -> str:
 
 # name -> (size, part size of the upload or None, status)
 FILES: dict[str, tuple[int, int | None, str]] = {
-    "S1_R1.fastq.gz": (3 * MiB + 5, 1 * MiB, "AVAILABLE"),
+    "S1_R1.fastq.gz": (11 * MiB + 5, 5 * MiB, "AVAILABLE"),
     "S1_R2.fastq.gz": (8 * MiB + 1, 8 * MiB, "AVAILABLE"),
     "S2_R1.fastq.gz": (1000, None, "AVAILABLE"),
     "S2_R2.fastq.gz": (2000, None, "AVAILABLE"),
@@ -38,7 +38,7 @@ EXPECTED = {
     "S1_R1.fastq.gz": "OK", "S1_R2.fastq.gz": "OK", "S2_R1.fastq.gz": "OK", "S2_R2.fastq.gz": "MISMATCH",
     "S3_R1.fastq.gz": "UNVERIFIABLE", "S3_R2.fastq.gz": "MISSING_LOCAL", "S9_R1.fastq.gz": "MISSING_REMOTE",
 }
-PART_SIZES = {"S1_R1.fastq.gz": 1 * MiB, "S1_R2.fastq.gz": 8 * MiB}
+PART_SIZES = {"S1_R1.fastq.gz": 5 * MiB, "S1_R2.fastq.gz": 8 * MiB}
 
 
 def contents(name: str) -> bytes:

@@ -329,14 +329,18 @@ def test_check_honours_the_etag_layout_options_and_offers_no_digests_flag(tmp_pa
     data = write_random(tmp_path / "f.bin", 11 * mib, 7).read_bytes()
     manifest = tmp_path / "etags.txt"
     manifest.write_text(f"{_naive_etag(data, 5 * mib)}  f.bin\n")
-    assert check(manifest).returncode == 1  # ica: 11 MiB is below its 16 MiB threshold
-    layout = ("--part-size", "5MiB", "--threshold", "5MiB")
-    assert check(*layout, manifest).returncode == 0
+    # the -3 admits 5 MiB parts: found in the same read, though the ica preset would not cut 11 MiB at all
+    inferred = check(manifest)
+    assert inferred.returncode == 0 and b"part size 5MiB, inferred" in inferred.stdout, inferred.stdout
+    assert check("--part-size", "5MiB", "--threshold", "5MiB", manifest).returncode == 0
+    # a part size the user gives is taken as known: another part count is a MISMATCH that says so
+    wrong = check("--part-size", "6MiB", manifest)
+    assert wrong.returncode == 1 and b"ETag has 3 parts, computed 2 at the known part size 6MiB" in wrong.stdout
     manifest.write_text(f"{_naive_etag(data, 8 * mib)}  f.bin\n")
-    assert check(manifest).returncode == 1
+    assert check(manifest).returncode == 0
     assert check("--etag-preset", "aws-cli", manifest).returncode == 0
     config = tmp_path / "config.yaml"
-    config.write_text("etag_preset: aws-cli\n")
+    config.write_text("etag_preset: aws-cli\npart_size: 8MiB\n")
     assert check("--config", config, manifest).returncode == 0
     assert b"--digests" not in check("--help").stdout
     assert check("--digests", "md5", manifest).returncode == 128

@@ -13,6 +13,7 @@ from seqfixity.engine.etag import (
     PRESETS,
     EtagError,
     ETagHasher,
+    ImpossibleEtag,
     MiB,
     admissible_part_sizes,
     guess_candidates,
@@ -115,25 +116,69 @@ def test_parse_etag_accepts_quotes_and_case_and_rejects_others():
             parse_etag(bad)
 
 
-@settings(max_examples=200, deadline=None)
-@given(size=st.integers(1, 10**12), parts=st.integers(1, 10_000))
-def test_admissible_range_is_exactly_the_part_sizes_giving_n_parts(size, parts):
-    if parts > size:
-        with pytest.raises(EtagError):
-            admissible_part_sizes(size, parts)
-        return
+def s3_admits(size: int, parts: int, part_size: int) -> bool:
+    """S3's rule, written from its documented limits: at most 10,000 parts; every part but the last 5 MiB to
+    5 GiB; one part at most 5 GiB; and the part size must cut the file into exactly ``parts`` pieces."""
+    if part_size < 1 or parts > 10_000 or math.ceil(size / part_size) != parts:
+        return False
+    if parts == 1:
+        return size <= 5 * GiB
+    return 5 * MiB <= part_size <= 5 * GiB
+
+
+@settings(max_examples=300, deadline=None)
+@given(size=st.integers(1, 10**13), parts=st.integers(1, 12_000))
+def test_admissible_range_is_exactly_the_part_sizes_s3_admits(size, parts):
     try:
         low, high = admissible_part_sizes(size, parts)
     except EtagError:
-        # no P gives exactly N parts: check that the neighbours of size/N agree
-        guess = math.ceil(size / parts)
-        assert all(math.ceil(size / p) != parts for p in (guess - 1, guess, guess + 1) if p > 0)
+        # nothing S3 admits: not the part sizes around size/N, nor the limits themselves
+        near = math.ceil(size / parts)
+        probes = [p for p in (near - 1, near, near + 1, 5 * MiB, 5 * GiB, size) if p > 0]
+        if parts > 1 and size > parts - 1:
+            probes.append(math.ceil(size / (parts - 1)) - 1)
+        assert not any(s3_admits(size, parts, p) for p in probes)
         return
-    assert math.ceil(size / low) == parts
-    assert low == 1 or math.ceil(size / (low - 1)) != parts
-    if parts > 1:
-        assert math.ceil(size / high) == parts
-        assert math.ceil(size / (high + 1)) != parts
+    if parts == 1:
+        assert (low, high) == (size, size) and s3_admits(size, 1, size)
+        return
+    assert s3_admits(size, parts, low) and not s3_admits(size, parts, low - 1)
+    assert s3_admits(size, parts, high) and not s3_admits(size, parts, high + 1)
+
+
+def test_etags_s3_cannot_produce_are_named_as_such():
+    for size, parts in ((100 * MiB, 10_001), (100 * MiB, 50), (6 * GiB, 1), (12 * GiB, 2)):
+        with pytest.raises(ImpossibleEtag, match="S3 takes at most 10,000 parts of 5 MiB to 5 GiB"):
+            guess_candidates(size, parts)
+
+
+def test_guess_orders_likely_part_sizes_first_across_the_whole_range():
+    # rclone --s3-chunk-size 70M (70 MiB) on a 210 MiB file plus a little: a -4 ETag, range 52.5-70 MiB
+    size = 210 * MiB + 1000
+    candidates, total = guess_candidates(size, 4)
+    assert 70 * MiB in candidates[:4] and 64 * MiB == candidates[0]
+    assert total > 16
+    # the preset rules come first, whatever the range: aws-cli's 8 MiB for a 1 GiB file in 128 parts
+    assert guess_candidates(1 * GiB, 128)[0][0] == 8 * MiB
+
+
+def test_go_sdk_grows_the_part_size_at_its_own_boundary():
+    # feature/s3/manager/upload.go: PartSize = size/MaxUploadParts + 1 once size/PartSize >= MaxUploadParts
+    for size in (52_428_800_000 - 1, 52_428_800_000, 52_428_800_000 + 1, 52_428_800_000 + 9_999):
+        part = 5 * MiB if size // (5 * MiB) < 10_000 else size // 10_000 + 1
+        assert PRESETS["aws-go-sdk"].part_size_for(size) == part, size
+        parts = math.ceil(size / part)
+        assert part in guess_candidates(size, parts, 4)[0]
+    assert PRESETS["aws-go-sdk"].part_size_for(52_428_800_000) == 5_242_881
+
+
+def test_tied_uploaders_keep_their_threshold_one_part_up():
+    # s3cmd uploads in one piece unless the file is larger than one chunk, whatever the chunk size
+    assert not resolve_layout(20 * MiB, "s3cmd", part_size=32 * MiB).multipart
+    assert not resolve_layout(32 * MiB, "s3cmd", part_size=32 * MiB).multipart
+    assert resolve_layout(32 * MiB + 1, "s3cmd", part_size=32 * MiB).parts == 2
+    # aws-cli's multipart_threshold is its own setting: a new chunk size leaves the 8 MiB threshold
+    assert resolve_layout(20 * MiB, "aws-cli", part_size=32 * MiB).parts == 1
 
 
 def test_guess_candidates_cover_presets_and_stay_in_range():
@@ -144,4 +189,4 @@ def test_guess_candidates_cover_presets_and_stay_in_range():
     assert all(low <= c <= high for c in candidates)
     assert total == len(candidates)
     candidates, total = guess_candidates(100 * GiB, 10_000)
-    assert 100 * GiB // 10_000 + 1 in candidates
+    assert 100 * GiB // 10_000 + 1 in candidates[:8]

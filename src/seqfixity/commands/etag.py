@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from seqfixity.commands.common import say, size_argument
-from seqfixity.engine.etag import MAX_GUESS_CANDIDATES, PRESETS, EtagError, parse_etag, resolve_layout
+from seqfixity.engine.etag import MAX_GUESS_CANDIDATES, PRESETS, EtagError, ImpossibleEtag, parse_etag, resolve_layout
 from seqfixity.engine.guess import guess_part_size
 from seqfixity.errors import InputError
 from seqfixity.units import format_size
@@ -13,15 +13,21 @@ from seqfixity.verdict import USAGE_ERROR_EXIT, Verdict
 
 GUESS_EPILOG = """\
 The ETag of a multipart upload is md5(md5(part 1) + ... + md5(part N)) + "-N".
-N fixes a range of possible part sizes; seqfixity tries whole MiB and MB
-sizes in that range and every uploader preset's rule, all in one read.
+N fixes a range of possible part sizes (within S3's limits: at most 10,000
+parts of 5 MiB to 5 GiB); seqfixity tries the likeliest first, across the
+whole range: every uploader preset's rule, powers of two MiB, round MiB and MB
+sizes, then the rest, all in one read (each candidate is a lane of the
+multi-lane MD5 core).
 
 examples:
   seqfixity etag guess sample.fastq.gz 3b5d5c3712955042212316173ccf37be-12
+  seqfixity etag guess --max-candidates 64 sample.fastq.gz 3b5d...-12
   seqfixity etag presets 5GiB
 
 exit status: 0 the ETag was reproduced; 1 no candidate reproduced it;
-4 missing file; 16 unreadable file; 128 usage error (e.g. not an MD5-based ETag).
+4 missing file; 16 unreadable file; 32 an ETag S3 cannot produce for this
+file's size (not from an S3 multipart upload); 128 usage error (e.g. not an
+MD5-based ETag).
 """
 
 
@@ -56,6 +62,9 @@ def run_guess(args: argparse.Namespace) -> int:
     except InputError as err:
         say(str(err))
         return Verdict.MISSING.bit if err.missing else Verdict.UNREADABLE.bit
+    except ImpossibleEtag as err:
+        print(f"{args.file}: ETag {args.etag.strip().strip(chr(34))}: {err}")
+        return Verdict.UNVERIFIABLE.bit
     except EtagError as err:
         say(f"{args.file}: {err}")
         return USAGE_ERROR_EXIT
@@ -74,9 +83,10 @@ def run_guess(args: argparse.Namespace) -> int:
     tried = ", ".join(format_size(p) for p in result.tried)
     more = result.candidates_in_range - len(result.tried)
     print(f"{args.file}: no candidate reproduced ETag {etag}; {etag.parts} parts means a part size "
-          f"from {low} to {high} bytes; tried {tried}"
+          f"from {low} to {high} bytes within S3's limits; tried {tried}"
           + (f" ({more} more in range: raise --max-candidates)" if more > 0 else "")
-          + "; the file may differ from the uploaded object")
+          + "; the file differs from the uploaded object, or it was uploaded with another part size or with "
+            "parts of different sizes")
     return 1
 
 

@@ -52,11 +52,16 @@ SinkFactory = Callable[[str, int], list[tuple[StreamHasher, float]]]
 
 
 def _window(hashers: Weighted, size: int) -> int:
-    """The chunk size of one read: a window when an ETag's parts can run side by side in it, else CHUNK_SIZE."""
+    """The chunk size of one read: a window when an ETag's parts can run side by side in it, else CHUNK_SIZE.
+
+    The window is a power of two no larger than the file needs (a 20 MiB file gets a 32 MiB window)."""
     if lanes.width() < WINDOW_MIN_PARTS or size <= CHUNK_SIZE:
         return CHUNK_SIZE
+    window = CHUNK_SIZE
+    while window < min(size, WINDOW_SIZE):
+        window *= 2
     parts = [h.part_size for h, _ in hashers if isinstance(h, ETagHasher)]
-    return WINDOW_SIZE if any(WINDOW_SIZE // p >= WINDOW_MIN_PARTS for p in parts) else CHUNK_SIZE
+    return window if any(window // p >= WINDOW_MIN_PARTS for p in parts) else CHUNK_SIZE
 
 
 def _cost(hasher: object, cost: float, window: int) -> float:
@@ -96,11 +101,11 @@ def read_once(
            and READ_COST + sum(cost for _, cost in weighted) >= SPLIT_MIN_COST)
     with open_checked(path, before) as handle:
         try:
+            if ring is None:  # a window is this read's own: kept per worker it would hold 128 MiB between files
+                ring = worker_ring() if window == CHUNK_SIZE else BufferRing(2 if two else 1, window)
             if two:
-                ring = ring or worker_ring(2 if window > CHUNK_SIZE else 4, window)
                 total = _read_two_lanes(handle, weighted, ring, on_bytes)
             else:
-                ring = ring or worker_ring(1, window)
                 total = _read_one_lane(handle, [h for h, _ in weighted], ring, on_bytes)
         except OSError as err:
             raise InputError(path, f"read error: {err.strerror}") from None

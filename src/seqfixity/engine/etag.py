@@ -17,9 +17,13 @@ from dataclasses import dataclass
 from seqfixity.engine.lanes import Md5Stream, feed
 
 MiB = 1024**2
+GiB = 1024**3
 MB = 1000**2
 S3_MAX_PARTS = 10_000
 S3_MIN_PART_SIZE = 5 * MiB
+S3_MAX_PART_SIZE = 5 * GiB
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html (multipart upload limits)
+S3_LIMITS = "S3 takes at most 10,000 parts of 5 MiB to 5 GiB each (only the last part may be smaller)"
 DEFAULT_PRESET = "ica"
 MAX_GUESS_CANDIDATES = 16
 
@@ -28,6 +32,10 @@ _ETAG_RE = re.compile(r"^(?P<hex>[0-9a-fA-F]{32})(?:-(?P<parts>\d+))?$")
 
 class EtagError(ValueError):
     """A part layout that no S3-compatible store accepts, or an ETag that cannot be parsed."""
+
+
+class ImpossibleEtag(EtagError):
+    """A ``hex-N`` ETag that S3's multipart upload cannot have produced for a file of this size."""
 
 
 def md5_hasher():
@@ -94,7 +102,9 @@ def _grown_to_mib(size: int, part_size: int, max_parts: int) -> int:
 
 
 def _go_sdk(size: int, part_size: int, max_parts: int) -> int:
-    if parts_for(size, part_size) <= max_parts:
+    # feature/s3/manager/upload.go, initSize: "if u.totalSize/u.cfg.PartSize >= int64(u.cfg.MaxUploadParts)
+    # { u.cfg.PartSize = (u.totalSize / int64(u.cfg.MaxUploadParts)) + 1 }" (integer division)
+    if size // part_size < max_parts:
         return part_size
     return size // max_parts + 1
 
@@ -105,7 +115,11 @@ def _fixed(size: int, part_size: int, max_parts: int) -> int:
 
 @dataclass(frozen=True)
 class Preset:
-    """An uploader's multipart rule: multipart from ``threshold`` bytes, parts grown by ``grow``."""
+    """An uploader's multipart rule: multipart from ``threshold`` bytes, parts grown by ``grow``.
+
+    ``tied`` uploaders go multipart only above one part (``threshold`` is the part size + 1), whatever part
+    size they are given.
+    """
 
     name: str
     threshold: int
@@ -113,6 +127,13 @@ class Preset:
     grow: Callable[[int, int, int], int]
     max_parts: int
     source: str
+    tied: bool = False
+
+    def threshold_for(self, part_size: int | None) -> int:
+        """The threshold when the part size is ``part_size`` (None: the preset's own)."""
+        if self.tied and part_size is not None:
+            return part_size + 1
+        return self.threshold
 
     def part_size_for(self, size: int) -> int:
         """Return the part size this uploader uses for a file of ``size`` bytes."""
@@ -130,11 +151,13 @@ PRESETS: dict[str, Preset] = {
         Preset("boto3", 8 * MiB, 8 * MiB, _doubled_until, S3_MAX_PARTS,
                "boto3 upload_file uses s3transfer with the same defaults as the AWS CLI"),
         Preset("s3cmd", 15 * MiB + 1, 15 * MiB, _fixed, S3_MAX_PARTS,
-               "s3cmd multipart_chunk_size_mb = 15, multipart only above one chunk"),
+               "s3cmd multipart_chunk_size_mb = 15 (MiB), multipart only above one chunk, so the threshold "
+               "follows --part-size", tied=True),
         Preset("rclone", 200 * MiB, 5 * MiB, _grown_to_mib, S3_MAX_PARTS,
                "rclone s3 upload_cutoff 200 MiB, chunk_size 5 MiB, grown to fit 10,000 parts"),
         Preset("aws-go-sdk", 5 * MiB + 1, 5 * MiB, _go_sdk, S3_MAX_PARTS,
-               "AWS SDK for Go upload manager: 5 MiB parts, size/10000+1 when larger"),
+               "AWS SDK for Go upload manager: 5 MiB parts, size/10000+1 once size/part size reaches 10,000; "
+               "one piece up to one part, so the threshold follows --part-size", tied=True),
     )
 }
 
@@ -149,14 +172,15 @@ def resolve_layout(
     """Return the part layout for ``size`` bytes under ``preset``, overridden by ``part_size``/``threshold``.
 
     An explicit ``part_size`` is used as given (it is not grown); ``threshold``
-    defaults to the preset's. Layouts outside S3's limits raise :class:`EtagError`
-    unless ``check_limits`` is false.
+    defaults to the preset's (for an uploader that goes multipart only above one
+    part, one byte more than the part size). Layouts outside S3's limits raise
+    :class:`EtagError` unless ``check_limits`` is false.
     """
     try:
         rule = PRESETS[preset]
     except KeyError:
         raise EtagError(f"unknown ETag preset {preset!r} (choose from {', '.join(PRESETS)})") from None
-    limit = rule.threshold if threshold is None else threshold
+    limit = rule.threshold_for(part_size) if threshold is None else threshold
     chosen = rule.part_size_for(size) if part_size is None else part_size
     if chosen <= 0:
         raise EtagError(f"part size must be positive, got {chosen}")
@@ -181,6 +205,8 @@ def check_s3_limits(layout: EtagLayout) -> None:
             f"part size {layout.part_size} is under S3's 5 MiB minimum for all but the last part; "
             "use --part-size 5MiB or larger"
         )
+    if layout.part_size > S3_MAX_PART_SIZE and layout.parts != 1:
+        raise EtagError(f"part size {layout.part_size} is over S3's 5 GiB maximum; use --part-size 5GiB or smaller")
 
 
 class ETagHasher:
@@ -257,41 +283,67 @@ def multipart_etag_from_digests(part_digests: list[bytes]) -> str:
 
 
 def admissible_part_sizes(size: int, parts: int) -> tuple[int, int]:
-    """Return the inclusive range of part sizes P with ``ceil(size / P) == parts``."""
+    """Return the inclusive range of part sizes P with ``ceil(size / P) == parts`` that S3 accepts.
+
+    Raises :class:`ImpossibleEtag`, naming S3's limits, when no such part size exists: such a ``-parts``
+    ETag is not from an S3 multipart upload of ``size`` bytes.
+    """
     if parts < 1:
         raise EtagError("a multipart ETag has at least one part")
-    if parts > max(size, 1):
-        raise EtagError(f"{size} bytes cannot make {parts} non-empty parts")
-    low = max(1, math.ceil(size / parts))
-    if parts == 1:
-        return low, max(size, 1)
-    high = math.ceil(size / (parts - 1)) - 1
-    if high < low:
-        raise EtagError(f"no part size cuts {size} bytes into exactly {parts} parts")
-    return low, high
+    if parts == 1:  # one part of the whole file (any part size from the size up gives the same ETag)
+        if size > S3_MAX_PART_SIZE:
+            raise ImpossibleEtag(f"one part of {size} bytes is over 5 GiB: {S3_LIMITS}, so a -1 ETag is not from "
+                                 "an S3 multipart upload of this file")
+        return max(size, 1), max(size, 1)
+    if parts > S3_MAX_PARTS:
+        raise ImpossibleEtag(f"{parts} parts: {S3_LIMITS}, so this ETag is not from an S3 multipart upload")
+    low, high = math.ceil(size / parts), math.ceil(size / (parts - 1)) - 1 if size > parts - 1 else 0
+    if high < low or high < S3_MIN_PART_SIZE or low > S3_MAX_PART_SIZE:
+        need = f"parts of {low} to {high} bytes" if high >= low else "parts of no whole size"
+        raise ImpossibleEtag(f"{size} bytes in {parts} parts needs {need}: {S3_LIMITS}, so this ETag is not from "
+                             "an S3 multipart upload of this file")
+    return max(low, S3_MIN_PART_SIZE), min(high, S3_MAX_PART_SIZE)
+
+
+def _roundness(value: int, unit: int) -> int:
+    """How round ``value`` is in ``unit`` s: 100, 50, 25, 10, 5, 2 or 1 (the largest that divides the count)."""
+    count = value // unit
+    return next(step for step in (100, 50, 25, 10, 5, 2, 1) if count % step == 0)
+
+
+def _likelihood(part_size: int, preset_sizes: set[int], size: int, parts: int) -> int:
+    """How likely an uploader is to have used ``part_size`` (higher first), for ordering guesses."""
+    if part_size in preset_sizes:
+        return 100
+    if part_size % MiB == 0 and (part_size // MiB) & (part_size // MiB - 1) == 0:
+        return 90  # a power of two MiB: 8, 16, 32, 64, 128 MiB ...
+    if part_size % MiB == 0 and _roundness(part_size, MiB) >= 5:
+        return 60 + _roundness(part_size, MiB) // 5  # 5, 10, 25, 50, 100 MiB ...
+    if part_size % MB == 0 and _roundness(part_size, MB) >= 5:
+        return 50 + _roundness(part_size, MB) // 5  # 5, 10, 50, 100 MB ...
+    if part_size in (math.ceil(size / parts), size // parts + 1):
+        return 45  # a file cut into exactly `parts` pieces
+    if part_size % MiB == 0:
+        return 30 + _roundness(part_size, MiB)  # even MiB before odd
+    return 20 + _roundness(part_size, MB)
 
 
 def guess_candidates(size: int, parts: int, limit: int = MAX_GUESS_CANDIDATES) -> tuple[list[int], int]:
     """Return the part sizes worth hashing to reproduce a ``-parts`` ETag of a ``size``-byte file.
 
-    Candidates are every preset's rule, whole MiB and whole MB multiples inside
-    the admissible range, and the range's low end (the Go SDK's ``size/N+1``).
-    Returns the first ``limit`` candidates, most likely first, and how many
-    admissible candidates there were in all.
+    Candidates are every preset's rule for this size, whole MiB and whole MB multiples across the whole
+    range S3 admits, and the sizes that cut the file into exactly ``parts`` pieces, ordered by how likely
+    uploaders are to use them: presets' rules, powers of two MiB, round MiB (100, 50, 25, 10, 5 MiB
+    multiples), round MB, then the rest. Returns the first ``limit`` candidates and how many admissible
+    candidates there were in all; raises :class:`ImpossibleEtag` for an ETag S3 cannot produce.
     """
     low, high = admissible_part_sizes(size, parts)
     if parts == 1:
-        return [max(size, 1)], 1
-    ordered: list[int] = []
-    for preset in PRESETS.values():
-        ordered.append(preset.part_size_for(size))
-    power = MiB
-    while power <= high:
-        ordered.append(power)
-        power *= 2
+        return [low], 1
+    presets = {preset.part_size_for(size) for preset in PRESETS.values()}
+    found = {p for p in presets if low <= p <= high}
     for unit in (MiB, MB):
-        ordered.extend(range(math.ceil(low / unit) * unit, high + 1, unit))
-    ordered.append(low)
-    seen: set[int] = set()
-    candidates = [p for p in ordered if low <= p <= high and not (p in seen or seen.add(p))]
-    return candidates[:limit], len(candidates)
+        found.update(range(math.ceil(low / unit) * unit, high + 1, unit))
+    found.update(p for p in (math.ceil(size / parts), size // parts + 1) if low <= p <= high)
+    ordered = sorted(found, key=lambda p: (-_likelihood(p, presets, size, parts), p))
+    return ordered[:limit], len(ordered)

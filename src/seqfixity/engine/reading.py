@@ -31,14 +31,11 @@ class BufferRing:
 _worker_state = threading.local()
 
 
-def worker_ring(count: int = RING_SIZE, size: int = CHUNK_SIZE) -> BufferRing:
-    """This thread's ring of ``count`` buffers of ``size`` bytes, made once and reused."""
-    rings = getattr(_worker_state, "rings", None)
-    if rings is None:
-        rings = _worker_state.rings = {}
-    ring = rings.get((count, size))
+def worker_ring() -> BufferRing:
+    """This thread's ring of :data:`RING_SIZE` buffers of :data:`CHUNK_SIZE` bytes, made once and reused."""
+    ring = getattr(_worker_state, "ring", None)
     if ring is None:
-        ring = rings[(count, size)] = BufferRing(count, size)
+        ring = _worker_state.ring = BufferRing()
     return ring
 
 

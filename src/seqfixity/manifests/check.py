@@ -15,9 +15,10 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from seqfixity.engine.etag import EtagError, parse_etag
+from seqfixity.engine.etag import MAX_GUESS_CANDIDATES, EtagError, ParsedEtag, parse_etag
+from seqfixity.engine.etag_match import DIFFER, MATCH, EtagPlan, judge_etag, plan_etag
 from seqfixity.manifests.cache import DigestCache
-from seqfixity.manifests.digests import DigestSource
+from seqfixity.manifests.digests import DigestSource, etag_name
 from seqfixity.manifests.read import Manifest, ManifestEntry
 from seqfixity.reports.results import BatchResult, FileResult
 from seqfixity.settings import Settings
@@ -46,6 +47,7 @@ class CheckOptions:
     fail_on: frozenset[Verdict] = ALL_FAILURE_VERDICTS
     exclude: frozenset[str] = frozenset()
     progress: bool = False
+    max_candidates: int = MAX_GUESS_CANDIDATES
 
 
 @dataclass
@@ -57,7 +59,9 @@ class Target:
     root: str
     local: str | None = None
     result: FileResult | None = None
-    wanted: dict[str, int] = field(default_factory=dict)
+    wanted: set[str] = field(default_factory=set)
+    multipart: ParsedEtag | None = None
+    etag: EtagPlan | None = None
 
     @property
     def source(self) -> str:
@@ -115,11 +119,12 @@ def _promised(entry: ManifestEntry) -> dict[str, str]:
     return digests
 
 
-def _wanted_digests(entry: ManifestEntry) -> tuple[dict[str, int], str]:
-    """Return {digest: etag part size or 0} to compute for ``entry``, or ({}, why nothing can be)."""
+def _wanted_digests(entry: ManifestEntry) -> tuple[set[str], ParsedEtag | None, str]:
+    """Return the digests to compute for ``entry`` besides a multipart ETag, that ETag (its part sizes are
+    planned once the file's size is known), or why nothing can be computed."""
     digests = dict(entry.digests)
     etag_text = digests.pop("etag", None)
-    wanted: dict[str, int] = {}
+    multipart = None
     why = ""
     if etag_text is not None:
         try:
@@ -130,14 +135,33 @@ def _wanted_digests(entry: ManifestEntry) -> tuple[dict[str, int], str]:
             if not etag.multipart:
                 digests.setdefault("md5", etag.hex)
             else:
-                wanted["etag"] = entry.etag_part_size or -1
+                multipart = etag
     comparable = [d for d in PREFERENCE if d in digests]
-    if comparable:
-        wanted[comparable[0]] = 0
-    if not wanted:
+    wanted = {comparable[0]} if comparable else set()
+    if not wanted and multipart is None:
         others = ", ".join(sorted(digests)) or "none"
         why = why or f"no digest seqfixity can compute (manifest has: {others})"
-    return wanted, why
+    return wanted, multipart, why
+
+
+def _plan_etag(target: Target, size: int, options: CheckOptions) -> None:
+    """Plan ``target``'s multipart ETag for a file of ``size`` bytes: the manifest's part size, else
+    ``--part-size``, else the likely candidates (the ``--etag-preset`` layout first), all read at once."""
+    if target.multipart is None:
+        return
+    settings = options.settings
+    exact = target.entry.etag_part_size or settings.part_size or 0
+    preferred = []
+    try:
+        layout = settings.layout(size)
+        if layout.multipart:
+            preferred.append(layout.part_size)
+    except EtagError:
+        pass
+    target.etag = plan_etag(target.multipart, size, exact, preferred, options.max_candidates)
+    target.wanted |= {etag_name(p) for p in target.etag.part_sizes}
+    if not target.wanted:
+        target.result = _result(target, Verdict.UNVERIFIABLE, f"ETag {target.multipart}: {target.etag.problem}")
 
 
 def _resolve(target: Target, options: CheckOptions, index: _RootIndex) -> None:
@@ -207,31 +231,33 @@ def _judge(target: Target, hasher: DigestSource, owners: dict[str, str]) -> File
     if target.entry.size is not None and target.entry.size != info.st_size:
         return _result(target, Verdict.SIZE_MISMATCH, _size_hint(target.entry.size, info.st_size), actual)
     found = hasher.digests.get(path, {})
-    actual.update(found)
+    actual.update({d: v for d, v in found.items() if not d.startswith("etag@")})
     promised = _promised(target.entry)
     compared = [d for d in promised if d in found and d != "etag"]
     wrong = [d for d in compared if found[d] != promised[d]]
-    etag_hint = ""
-    if "etag" in found and "etag" in target.entry.digests and found["etag"] != target.entry.digests["etag"]:
-        want, got = parse_etag(target.entry.digests["etag"]), parse_etag(found["etag"])
-        if want.parts != got.parts:
-            etag_hint = (f"ETag has {want.parts} parts, computed {got.parts}: a different part size "
-                         "(seqfixity etag guess finds it)")
-        else:
-            etag_hint = "ETag differs with the same part count"
-        if not compared:
+    etag_verdict = None
+    if target.etag is not None:
+        computed = {p: found[etag_name(p)] for p in target.etag.part_sizes if etag_name(p) in found}
+        etag_verdict = judge_etag(target.etag, computed)
+        if etag_verdict.computed:
+            actual.update(etag=etag_verdict.computed, etag_part_size=etag_verdict.part_size)
+        if etag_verdict.outcome == DIFFER and not compared:
             wrong.append("etag")
     if wrong:
         name = wrong[0]
         value = found.get(name, "")
         other = owners.get(value)
-        hint = etag_hint if name == "etag" else f"{name} differs: expected {promised[name]}, found {value}"
+        hint = (f"{etag_verdict.hint}: expected {target.multipart}, found {etag_verdict.computed}" if name == "etag"
+                else f"{name} differs: expected {promised[name]}, found {value}")
         if other and other != target.entry.display:
             hint += f"; content is that of listed {other!r} (swapped or overwritten?)"
         return _result(target, Verdict.MISMATCH, hint, actual)
-    if etag_hint:
-        return _result(target, Verdict.OK, f"{etag_hint}; content verified by {', '.join(compared)}", actual)
-    return _result(target, Verdict.OK, "", actual)
+    if etag_verdict is None or etag_verdict.outcome == MATCH:
+        return _result(target, Verdict.OK, "" if etag_verdict is None or compared else etag_verdict.hint + " matches",
+                       actual)
+    if compared:
+        return _result(target, Verdict.OK, f"{etag_verdict.hint}; content verified by {', '.join(compared)}", actual)
+    return _result(target, Verdict.UNVERIFIABLE, etag_verdict.hint, actual)
 
 
 def check_manifests(manifests: Iterable[Manifest], options: CheckOptions,
@@ -254,28 +280,32 @@ def check_manifests(manifests: Iterable[Manifest], options: CheckOptions,
         root = os.path.abspath(options.root or manifest.folder)
         for entry in manifest.entries:
             target = Target(manifest, entry, root)
-            wanted, why = _wanted_digests(entry)
+            target.wanted, target.multipart, why = _wanted_digests(entry)
             _resolve(target, options, index)
-            if target.result is None and not wanted:
+            if target.result is None and not target.wanted and target.multipart is None:
                 target.result = _result(target, Verdict.UNVERIFIABLE, why)
-            target.wanted = wanted
             targets.append(target)
             rows.append((number, entry.line, target))
     rows.sort(key=lambda item: (item[0], item[1]))
     hasher = DigestSource(options.settings, options.cache, options.quick, options.rehash, options.jobs,
                           options.progress)
     owners = {v: t.entry.display for t in targets for v in _promised(t.entry).values()}
-    needs: dict[str, dict[str, int]] = defaultdict(dict)
+    needs: dict[str, set[str]] = defaultdict(set)
     for target in targets:
         if target.result is None and target.local:
             info = hasher.stat(target.local)
             if info is None or (target.entry.size is not None and target.entry.size != info.st_size):
                 target.result = _judge(target, hasher, owners)
-            else:
-                needs[target.local].update(target.wanted)
+                continue
+            _plan_etag(target, info.st_size, options)
+            if target.result is None:
+                needs[target.local] |= target.wanted
     listed = {t.local for t in targets if t.local}
     excluded = listed | {os.path.abspath(m.source) for m in manifests} | {os.path.abspath(p) for p in options.exclude}
     hunt = options.find_moved and not options.ignore_missing
+    for target in targets:  # a missing file's ETag can still be looked for among files of its listed size
+        if target.result is not None and target.result.verdict is Verdict.MISSING and target.entry.size is not None:
+            _plan_etag(target, target.entry.size, options)
     missing = [t for t in targets if t.result is not None and t.result.verdict is Verdict.MISSING and t.wanted]
     # sizes narrow the search for moved content; without them only --completeness reads unlisted files
     searchable = [t for t in missing if t.entry.size is not None or options.completeness] if hunt else []
@@ -343,8 +373,8 @@ def _find_moved(missing: list[Target], unlisted: list[str], hasher: DigestSource
     if not unlisted:
         return set()
     sizes = {t.entry.size for t in missing}
-    kinds = {d: p for t in missing for d, p in t.wanted.items()}
-    needs = {p: dict(kinds) for p in unlisted
+    kinds = {name for t in missing for name in t.wanted}
+    needs = {p: set(kinds) for p in unlisted
              if None in sizes or (hasher.stat(p) is not None and hasher.stats[p].st_size in sizes)}
     hasher.compute(needs)
     by_digest: dict[str, str] = {}
@@ -353,15 +383,13 @@ def _find_moved(missing: list[Target], unlisted: list[str], hasher: DigestSource
             by_digest.setdefault(value, path)
     moved: set[str] = set()
     for target in missing:
-        for digest in target.wanted:
-            expected = _promised(target.entry).get(digest, "")
-            place = by_digest.get(expected)
-            if place and place not in moved:
-                moved.add(place)
-                target.result.verdict = Verdict.MOVED
-                target.result.hint = f"content found as {_show(place)} (renamed or moved?)"
-                target.result.actual = {"path": _show(place), **hasher.digests[place]}
-                break
+        expected = {*(_promised(target.entry).get(d) for d in target.wanted), str(target.multipart)}
+        place = next((by_digest[value] for value in expected if value in by_digest), None)
+        if place and place not in moved:
+            moved.add(place)
+            target.result.verdict = Verdict.MOVED
+            target.result.hint = f"content found as {_show(place)} (renamed or moved?)"
+            target.result.actual = {"path": _show(place), **hasher.digests[place]}
     return moved
 
 

@@ -20,14 +20,14 @@ from typing import Any
 
 from seqfixity.engine.composite import S3_CHECKSUMS, CompositeChecksum, FullObjectChecksum, s3_text
 from seqfixity.engine.digest import read_once
-from seqfixity.engine.etag import MAX_GUESS_CANDIDATES, EtagError, ETagHasher, ParsedEtag, guess_candidates, parse_etag
+from seqfixity.engine.etag import MAX_GUESS_CANDIDATES, EtagError, ETagHasher, parse_etag
+from seqfixity.engine.etag_match import DIFFER, MATCH, UNKNOWN, EtagPlan, judge_etag, plan_etag
 from seqfixity.engine.hashes import DIGEST_KINDS
 from seqfixity.engine.reading import check_regular_file
 from seqfixity.errors import InputError
 from seqfixity.record import FileRecord, read_records
 from seqfixity.remote import AVAILABLE, RemoteObject
 from seqfixity.reports.results import BatchResult, FileResult
-from seqfixity.units import format_size
 from seqfixity.verdict import ALL_FAILURE_VERDICTS, Verdict
 
 MATCH_MODES = ("path", "basename")
@@ -288,10 +288,7 @@ class _Plan:
     def __init__(self, remote: RemoteObject, size: int, max_candidates: int) -> None:
         self.remote = remote
         self.notes: list[str] = []
-        self.etag: ParsedEtag | None = None
-        self.part_sizes: list[int] = []
-        self.exact = False
-        self.candidates_in_range = 0
+        self.etag: EtagPlan | None = None
         self.forms: dict[str, tuple[bool, bool]] = {}
         # S3 lets an uploader vary its part sizes; part 1's length then does not give the layout.
         self.uneven = bool(remote.part_size and remote.parts and -(-size // remote.part_size) != remote.parts)
@@ -306,31 +303,26 @@ class _Plan:
             self.notes.append(remote.etag_note or "ETag is not an MD5 (SSE-KMS or SSE-C encryption)")
             return
         try:
-            self.etag = parse_etag(remote.etag)
+            expected = parse_etag(remote.etag)
         except EtagError:
             self.notes.append(f"ETag {remote.etag!r} is not MD5-based")
             return
-        if not self.etag.multipart:
-            return
-        if remote.part_size and remote.parts == self.etag.parts:
+        exact = 0
+        if expected.multipart and remote.part_size and remote.parts == expected.parts:
             if self.uneven:
-                self.notes.append(f"ETag {self.etag}: parts of different sizes (part 1 has {remote.part_size} bytes, "
+                self.notes.append(f"ETag {expected}: parts of different sizes (part 1 has {remote.part_size} bytes, "
                                   f"{remote.parts} parts hold {size}), so it cannot be reproduced")
-                self.etag = None
                 return
-            self.exact = True
-            self.part_sizes = [remote.part_size]
-            return
-        try:
-            self.part_sizes, self.candidates_in_range = guess_candidates(size, self.etag.parts, max(1, max_candidates))
-        except EtagError as err:
-            self.notes.append(f"ETag {self.etag}: {err}")
+            exact = remote.part_size
+        self.etag = plan_etag(expected, size, exact, limit=max(1, max_candidates))
+        if self.etag.problem:
+            self.notes.append(f"ETag {expected}: {self.etag.problem}")
             self.etag = None
 
     def _plan_checksums(self) -> None:
         """Decide, per checksum, whether to compute its full-object form, its composite form, or both."""
         remote = self.remote
-        multipart = bool(self.etag and self.etag.multipart) or remote.parts > 0
+        multipart = bool(self.etag and self.etag.expected.multipart) or remote.parts > 0
         for kind, value in remote.checksums.items():
             if kind not in S3_CHECKSUMS:
                 continue
@@ -354,7 +346,7 @@ class _Plan:
     def read(self, path: str, on_bytes: Callable[[int], None] | None) -> _Values:
         """Read ``path`` once, feeding every hasher the plan needs; return what they computed."""
         md5 = DIGEST_KINDS["md5"].new()
-        etags = {part_size: ETagHasher(part_size) for part_size in self.part_sizes}
+        etags = {part_size: ETagHasher(part_size) for part_size in (self.etag.part_sizes if self.etag else [])}
         checksums: dict[str, list[FullObjectChecksum | CompositeChecksum]] = {}
         for kind, (full, composite) in self.forms.items():
             checksums[kind] = ([FullObjectChecksum(kind)] if full else []) + (
@@ -370,15 +362,16 @@ class _Plan:
         digests = record.digests
         md5 = digests.get("md5") or (digests.get("etag") if record.etag_parts == 0 else None)
         etags: dict[int, str] = {}
-        if self.etag is not None and not self.etag.multipart and not md5:
+        expected = self.etag.expected if self.etag else None
+        if expected is not None and not expected.multipart and not md5:
             return None
-        if self.etag is not None and self.etag.multipart:
+        if expected is not None and expected.multipart:
             known = digests.get("etag")
-            if not known or record.etag_parts != self.etag.parts:
+            if not known or record.etag_parts != expected.parts:
                 return None
-            if self.exact and record.etag_part_size != self.remote.part_size:
+            if self.etag.exact and record.etag_part_size != self.etag.part_sizes[0]:
                 return None
-            if not self.exact and known != str(self.etag):
+            if not self.etag.exact and known != str(expected):
                 return None
             etags = {record.etag_part_size: known}
         checksums: dict[str, list[str]] = {}
@@ -393,24 +386,20 @@ class _Plan:
         actual: dict[str, Any] = {"md5": values.md5} if values.md5 else {}
         agree: list[str] = []
         differ: list[str] = []
-        weak: list[str] = []
-        if self.etag is not None and not self.etag.multipart:
-            actual["etag"] = values.md5
-            (agree if values.md5 == self.etag.hex else differ).append("ETag (MD5)")
-        elif self.etag is not None:
-            matched = [p for p, value in values.etags.items() if value == str(self.etag)]
-            actual["part_size_source"] = "exact" if self.exact else "inferred"
-            if matched:
-                actual.update(etag=str(self.etag), etag_part_size=matched[0], etag_parts=self.etag.parts)
-                agree.append(f"ETag (part size {format_size(matched[0])}, {actual['part_size_source']})")
-            elif self.exact:
-                actual.update(etag=values.etags[self.remote.part_size], etag_part_size=self.remote.part_size)
-                differ.append(f"ETag at the object's part size {self.remote.part_size}")
+        unknown: list[str] = []
+        if self.etag is not None:
+            judged = judge_etag(self.etag, values.etags, values.md5)
+            if self.etag.expected.multipart:
+                actual["part_size_source"] = "exact" if self.etag.exact else "inferred"
+                if judged.part_size:
+                    actual.update(etag=judged.computed, etag_part_size=judged.part_size)
+                    if judged.outcome == MATCH:
+                        actual["etag_parts"] = self.etag.expected.parts
+                if judged.outcome == UNKNOWN:
+                    actual["tried_part_sizes"] = sorted(values.etags)
             else:
-                actual["tried_part_sizes"] = sorted(values.etags)
-                more = self.candidates_in_range - len(values.etags)
-                weak.append(f"no part size reproduces ETag {self.etag} (tried {len(values.etags)}"
-                            + (f"; {more} more in range, raise --max-candidates" if more > 0 else "") + ")")
+                actual["etag"] = values.md5
+            {MATCH: agree, DIFFER: differ, UNKNOWN: unknown}[judged.outcome].append(judged.hint)
         computed_checksums: dict[str, str] = {}
         for kind, computed in values.checksums.items():
             hit = next((v for v in computed if _same_checksum(v, self.remote.checksums[kind])), None)
@@ -418,15 +407,15 @@ class _Plan:
             (agree if hit else differ).append(kind.upper())
         if computed_checksums:
             actual["checksums"] = computed_checksums
-        notes = [*weak, *self.notes]
+        notes = [*unknown, *self.notes]
         if values.from_records:
             actual["from_records"] = True
             notes.append("digests from the digest stage's records; not re-read")
-        if differ or (weak and not agree):
-            return Verdict.MISMATCH, "; ".join([_listed(differ, "differs", "differ")] * bool(differ) + notes), actual
+        if differ:
+            return Verdict.MISMATCH, "; ".join([_listed(differ, "differs", "differ"), *notes]), actual
         if agree:
             return Verdict.OK, "; ".join([_listed(agree, "matches", "match"), *notes]), actual
-        reason = "; ".join(self.notes) or "the remote has no ETag or checksum to compare"
+        reason = "; ".join(notes) or "the remote has no ETag or checksum to compare"
         return Verdict.UNVERIFIABLE, f"size matches, content unverified: {reason}", actual
 
 
