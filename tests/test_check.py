@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import md5_backend_set, run_cli, write_random
+from conftest import REPO, md5_backend_set, run_cli, write_random
 
 NAMES = ["a b.txt", "new\nline.txt", "ta\tb.txt", os.fsdecode(b"bad\xffname.bin"), "back\\slash.txt",
          "sub/deep file.bin", "flip.bin", "trunc.bin", "gone.bin", "renamed.bin"]
@@ -495,3 +495,22 @@ def test_the_workflow_table_is_detected_as_seqfixity_tsv(tmp_path):
     body = json.loads(report.read_bytes())
     assert body["manifest_formats"] == ["tsv"]
     assert all(set(f["expected"]) <= {"md5", "etag", "xxh128", "size"} for f in body["files"]), body["files"]
+
+
+@pytest.mark.parametrize("command, sources", [
+    ("verify", ["remote/verify.py", "commands/verify.py"]),
+    ("check", ["manifests/check.py", "commands/check.py", "reports/results.py"]),
+])
+def test_each_command_lists_exactly_the_exit_bits_it_can_set(command, sources):
+    """The bits in --help are those of the verdicts the command's code can give (read from the code itself),
+    and 128 for usage errors: verify never gives EXTRA, so its help must not promise bit 8."""
+    import re
+
+    from seqfixity.verdict import Verdict
+
+    code = "".join((REPO / "src" / "seqfixity" / name).read_text() for name in sources)
+    can_set = {Verdict[name].bit for name in re.findall(r"Verdict\.([A-Z_]+)", code) if Verdict[name].bit} | {128}
+    helped = run_cli(command, "--help").stdout.decode()
+    block = helped[helped.index("exit status"):]
+    listed = {int(bit) for bit in re.findall(r"^  (\d+) ", block, re.MULTILINE)} - {0}
+    assert listed == can_set, (command, sorted(listed), sorted(can_set))

@@ -11,6 +11,7 @@ from pathlib import Path
 import boto3
 import pytest
 from boto3.s3.transfer import TransferConfig
+
 from conftest import run_cli
 from servers import moto_s3  # noqa: F401 (fixture)
 
@@ -66,7 +67,8 @@ def test_true_etags_in_a_manifest_are_ok_and_a_changed_file_is_not(server_etags,
         manifest.write_text("".join(json.dumps({"path": n, "size": UPLOADS[n][0], "etag": e}) + "\n"
                                     for n, e in server_etags.items()))
     else:
-        manifest.write_text("path\tsize\tetag\n" + "".join(f"{n}\t{UPLOADS[n][0]}\t{e}\n" for n, e in server_etags.items()))
+        rows = "".join(f"{n}\t{UPLOADS[n][0]}\t{e}\n" for n, e in server_etags.items())
+        manifest.write_text("path\tsize\tetag\n" + rows)
     report = tmp_path / "r.json"
     done = run_cli("check", "--no-cache", "--root", root, "--report", report, manifest)
     assert done.returncode == 0, done.stdout + done.stderr

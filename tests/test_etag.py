@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
+import random
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import run_cli
 from seqfixity.engine.etag import (
     PRESETS,
     EtagError,
@@ -20,6 +23,7 @@ from seqfixity.engine.etag import (
     parse_etag,
     resolve_layout,
 )
+from seqfixity.units import SizeError, parse_size
 
 GiB = 1024**3
 
@@ -190,3 +194,26 @@ def test_guess_candidates_cover_presets_and_stay_in_range():
     assert total == len(candidates)
     candidates, total = guess_candidates(100 * GiB, 10_000)
     assert 100 * GiB // 10_000 + 1 in candidates[:8]
+
+
+def test_sizes_mean_what_the_uploaders_mean():
+    """aws-cli's multipart_chunksize "16MB" is 16 MiB (its own parser is the oracle); rclone's "64M" is 64 MiB
+    (rclone docs: SizeSuffix, "M" = MiB) and s3cmd's --multipart-chunk-size-mb counts MiB."""
+    from awscli.customizations.s3.utils import human_readable_to_bytes
+
+    for text in ("5MB", "8MB", "16MB", "64MB", "1GB", "100KB", "16MiB", "1GiB"):
+        assert parse_size(text) == human_readable_to_bytes(text), text
+    assert parse_size("64M") == 64 * MiB and parse_size("15728640") == 15 * MiB
+    with pytest.raises(SizeError) as refused:
+        parse_size("16MX")
+    for suffix in ("B", "K", "KB", "KiB", "M", "MB", "MiB", "G", "GB", "GiB", "T", "TB", "TiB"):
+        assert f" {suffix}," in str(refused.value) or f" {suffix} " in str(refused.value), suffix
+
+
+def test_a_part_size_copied_from_aws_cli_gives_the_etag_aws_cli_gives(tmp_path):
+    data = random.Random(9).randbytes(40 * MiB + 3)
+    (tmp_path / "f.bin").write_bytes(data)
+    done = run_cli("hash", "--quiet", "--format", "jsonl", "--etag-preset", "aws-cli", "--part-size", "16MB",
+                   tmp_path / "f.bin")
+    record = json.loads(done.stdout)
+    assert record["etag"] == reference_etag(data, 16 * MiB) and record["etag_part_size"] == 16 * MiB

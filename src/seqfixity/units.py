@@ -1,25 +1,19 @@
-"""Byte sizes in and out: ``8MiB``, ``16MB``, ``15728640``."""
+"""Byte sizes in and out: ``8MiB``, ``16MB`` (16 MiB, as uploaders read it), ``15728640``."""
 
 from __future__ import annotations
 
 import re
 
-_UNITS = {
-    "": 1,
-    "b": 1,
-    "k": 1000,
-    "kb": 1000,
-    "m": 1000**2,
-    "mb": 1000**2,
-    "g": 1000**3,
-    "gb": 1000**3,
-    "t": 1000**4,
-    "tb": 1000**4,
-    "kib": 1024,
-    "mib": 1024**2,
-    "gib": 1024**3,
-    "tib": 1024**4,
-}
+# K, M, G and T mean powers of 1024 with or without a B or an iB, as the uploaders whose ETags seqfixity
+# reproduces read them: aws-cli's multipart_chunksize ("16MB" is 16 MiB), rclone's --s3-chunk-size
+# ("64M" is 64 MiB), s3cmd's --multipart-chunk-size-mb, and Nextflow's memory units. So a part size
+# copied from one of their settings gives the layout they used, never a decimal one.
+_POWERS = {"k": 1, "m": 2, "g": 3, "t": 4}
+_UNITS = {"": 1, "b": 1}
+for _letter, _power in _POWERS.items():
+    for _suffix in ("", "b", "ib"):
+        _UNITS[_letter + _suffix] = 1024**_power
+SUFFIXES = "B, K, KB, KiB, M, MB, MiB, G, GB, GiB, T, TB, TiB (any case; all powers of 1024)"
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
 
 
@@ -28,10 +22,11 @@ class SizeError(ValueError):
 
 
 def parse_size(text: str | int) -> int:
-    """Return the number of bytes in ``text`` (``8MiB``, ``16MB``, ``15728640``).
+    """Return the number of bytes in ``text`` (``8MiB``, ``16MB``, ``64M``, ``15728640``).
 
-    Decimal units (kB, MB, GB) are powers of 1000, binary units (KiB, MiB, GiB)
-    powers of 1024, as in IEC 80000-13.
+    K, M, G, T (alone, or with B or iB) are powers of 1024, as aws-cli, rclone,
+    s3cmd and Nextflow read them: ``16MB`` is 16,777,216 bytes. A plain number is
+    bytes.
     """
     if isinstance(text, bool):
         raise SizeError(f"not a byte size: {text!r}")
@@ -41,11 +36,11 @@ def parse_size(text: str | int) -> int:
         return text
     match = _SIZE_RE.match(str(text))
     if not match:
-        raise SizeError(f"not a byte size: {text!r} (try 8MiB, 16MB or 15728640)")
+        raise SizeError(f"not a byte size: {text!r} (a number with one of {SUFFIXES}, or bytes: 8MiB, 15728640)")
     number, unit = match.groups()
     factor = _UNITS.get(unit.lower())
     if factor is None:
-        raise SizeError(f"unknown unit {unit!r} in {text!r} (use B, kB, MB, GB, KiB, MiB, GiB)")
+        raise SizeError(f"unknown unit {unit!r} in {text!r} (use {SUFFIXES}, or a plain number of bytes)")
     value = float(number) * factor
     if value != int(value):
         raise SizeError(f"{text!r} is not a whole number of bytes")

@@ -6,7 +6,7 @@ import argparse
 import io
 import sys
 
-from seqfixity.commands.common import EXIT_CODES_HELP, add_settings_options, say, settings_from_args
+from seqfixity.commands.common import add_settings_options, exit_codes_help, say, settings_from_args
 from seqfixity.manifests.cache import DigestCache, default_cache_path
 from seqfixity.manifests.check import MATCH_MODES, CheckOptions, check_manifests
 from seqfixity.manifests.read import INPUT_FORMATS, read_manifest
@@ -61,7 +61,9 @@ examples:
   seqfixity check --fail-on mismatch,size_mismatch,missing,unreadable bag/manifest-md5.txt
   seqfixity check --quick --jobs 2 MD5.txt
 
-""" + EXIT_CODES_HELP
+""" + exit_codes_help(meanings={4: "missing (listed, not found; also MOVED)",
+                                 64: "manifest error (a malformed line, a refused path, a manifest that cannot "
+                                     "be read)"})
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

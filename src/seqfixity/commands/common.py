@@ -13,18 +13,27 @@ from seqfixity.errors import SettingsError
 from seqfixity.settings import Settings, parse_digest_list
 from seqfixity.units import SizeError, parse_size
 
-EXIT_CODES_HELP = """\
-exit status (a bitmask; add the numbers):
-  0    every file was hashed and matched
-  1    content mismatch
-  2    size mismatch
-  4    missing (no such file, or expected and not found)
-  8    extra (present but not expected)
-  16   unreadable (not a regular file, read error, changed while read)
-  32   unverifiable (nothing comparable, e.g. a non-MD5 ETag)
-  64   manifest or listing error
-  128  usage error (bad arguments or settings) or an output that cannot be written
-"""
+EXIT_BITS = {
+    1: "content mismatch",
+    2: "size mismatch",
+    4: "missing (no such file, or expected and not found)",
+    8: "extra (present but not expected)",
+    16: "unreadable (not a regular file, read error, changed while read)",
+    32: "unverifiable (nothing comparable, e.g. a non-MD5 ETag)",
+    64: "manifest or listing error",
+    128: "usage error (bad arguments or settings) or an output that cannot be written",
+}
+
+
+def exit_codes_help(bits: Iterable[int] = EXIT_BITS, meanings: dict[int, str] | None = None) -> str:
+    """The ``exit status`` block of a command's --help: exactly the ``bits`` it can set, with their meaning
+    (``meanings`` says it in the command's own words where they differ)."""
+    meanings = {**EXIT_BITS, **(meanings or {})}
+    lines = [f"  {bit:<4} {meanings[bit]}" for bit in sorted(bits)]
+    return "exit status (a bitmask; add the numbers):\n  0    every file was judged OK\n" + "\n".join(lines) + "\n"
+
+
+EXIT_CODES_HELP = exit_codes_help() + "each command's --help lists the bits it sets.\n"
 
 
 def say(message: str) -> None:
@@ -34,7 +43,7 @@ def say(message: str) -> None:
 
 
 def size_argument(text: str) -> int:
-    """argparse type for byte sizes such as ``8MiB``, ``16MB``, ``15728640``."""
+    """argparse type for byte sizes such as ``8MiB``, ``16MB`` (also 16 MiB), ``15728640``."""
     try:
         return parse_size(text)
     except SizeError as err:
@@ -62,7 +71,8 @@ def add_settings_options(parser: argparse.ArgumentParser, digests: bool = True) 
     group.add_argument("--etag-preset", choices=list(PRESETS), default=None,
                        help="uploader whose multipart rule to follow (default: ica, or the config's)")
     group.add_argument("--part-size", type=size_argument, metavar="SIZE",
-                       help="multipart part size, e.g. 8MiB, 16MB, 15728640 (overrides the preset)")
+                       help="multipart part size, e.g. 8MiB, 16M, 15728640 (overrides the preset); K, M, G "
+                            "with or without B mean powers of 1024, as in aws-cli, rclone and s3cmd (16MB = 16MiB)")
     group.add_argument("--threshold", type=size_argument, metavar="SIZE",
                        help="files at least this big get a multipart ETag (overrides the preset)")
     if digests:

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterable
 from urllib.parse import urlparse
 
-from seqfixity.commands.common import EXIT_CODES_HELP, say
+from seqfixity.commands.common import exit_codes_help, say
 from seqfixity.engine.etag import MAX_GUESS_CANDIDATES
 from seqfixity.errors import InputError
 from seqfixity.progress import byte_progress
@@ -49,6 +49,13 @@ size (SIZE_MISMATCH if it differs), else UNVERIFIABLE.
 """
 
 
+EXIT_CODES = exit_codes_help((1, 2, 4, 16, 32, 64, 128), {
+    4: "missing on one side (MISSING_LOCAL, MISSING_REMOTE), or nothing to verify at all",
+    64: "remote listing error (an entry that cannot be parsed, an unknown --ica-data-id, a remote that cannot "
+        "be listed)",
+})
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``verify`` subcommand."""
     parser = subparsers.add_parser(
@@ -56,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="verify local files against S3 or ICA (ETags, sizes, checksums) without downloading",
         description="Compare every file below LOCAL_ROOT with what S3 or ICA holds, and print one verdict "
                     "per file and the outcome (SUCCEEDED, PARTIALLY_SUCCEEDED, FAILED).",
-        epilog=EXAMPLES + "\n" + EXIT_CODES_HELP,
+        epilog=EXAMPLES + "\n" + EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("local_root", metavar="LOCAL_ROOT", help="the folder holding the local copies")
