@@ -7,6 +7,7 @@ import io
 import sys
 
 from seqfixity.commands.common import add_settings_options, exit_codes_help, say, settings_from_args
+from seqfixity.engine.etag import MAX_GUESS_CANDIDATES
 from seqfixity.manifests.cache import DigestCache, default_cache_path
 from seqfixity.manifests.check import MATCH_MODES, CheckOptions, check_manifests
 from seqfixity.manifests.read import INPUT_FORMATS, read_manifest
@@ -48,10 +49,12 @@ Every full run fills the cache (--cache FILE; default
 $XDG_CACHE_HOME/seqfixity/quick-cache.json). Files changed in the last 2 s
 are not cached.
 
-ETag layout: a manifest's multipart ETag (HEX-N) is recomputed with the part
-size the manifest gives (JSONL/TSV etag_part_size), else with --etag-preset,
---part-size and --threshold (or --config). A different part count is reported
-as such; `seqfixity etag guess FILE ETAG` finds the part size.
+ETag layout: a manifest's multipart ETag (HEX-N) is recomputed at the part
+size the manifest gives (JSONL/TSV etag_part_size) or --part-size, else at
+every likely part size HEX-N admits (the --etag-preset layout first), all in
+the same read. No candidate reproducing it is UNVERIFIABLE, not MISMATCH (the
+part size may be what differs; `seqfixity etag guess FILE ETAG` searches
+further); an ETag S3 cannot produce for the file's size is UNVERIFIABLE.
 
 examples:
   seqfixity check MD5.txt
@@ -107,6 +110,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="print no verdicts and no outcome; the exit status tells (a manifest that cannot "
                             "be read, a malformed line and 'no file was verified' still go to stderr)")
     judge.add_argument("--report", metavar="FILE", help="write a JSON report of every file (atomically)")
+    judge.add_argument("--max-candidates", type=int, default=MAX_GUESS_CANDIDATES, metavar="N",
+                       help="part sizes tried in the same read for a multipart ETag whose part size the manifest "
+                            f"does not give (default: {MAX_GUESS_CANDIDATES}, most likely first)")
     speed = parser.add_argument_group("speed")
     speed.add_argument("-j", "--jobs", type=int, default=2, help="files read at once (default: 2)")
     speed.add_argument("--quick", action="store_true",
@@ -155,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
         allow_outside_root=args.allow_outside_root, completeness=args.completeness,
         ignore_missing=args.ignore_missing, find_moved=args.find_moved, quick=args.quick, rehash=args.rehash,
         cache=cache, jobs=max(1, args.jobs), settings=settings, progress=not (args.quiet or args.status),
+        max_candidates=max(1, args.max_candidates),
         exclude=frozenset(p for p in (args.report, None if args.no_cache else str(cache_path)) if p),
         **({"fail_on": args.fail_on} if args.fail_on is not None else {}),
     )
