@@ -18,6 +18,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from seqfixity.engine import lanes
 from seqfixity.engine.etag import EtagError, ETagHasher, EtagLayout
@@ -27,6 +28,7 @@ from seqfixity.engine.reading import (
     BufferRing,
     FileIdentity,
     ProgressCallback,
+    ReadJob,
     check_regular_file,
     check_unchanged,
     feed_chunk,
@@ -48,6 +50,7 @@ WINDOW_MIN_PARTS = 4
 SPLIT_MIN_COST = 1.3
 
 Weighted = Sequence[tuple[object, float]]
+Item = TypeVar("Item")
 SinkFactory = Callable[[str, int], list[tuple[StreamHasher, float]]]
 
 
@@ -170,25 +173,19 @@ def _read_two_lanes(handle, hashers: Weighted, ring: BufferRing, on_bytes: Progr
 
 
 @dataclass
-class FileJob:
-    """What one read of one file computes (its hashers and sinks), and the record it makes of them."""
+class FileJob(ReadJob):
+    """A read that makes a :class:`FileRecord`: the digests ``settings`` ask for, plus the caller's sinks."""
 
-    path: str
-    settings: Settings
-    before: FileIdentity
-    layout: EtagLayout | None
-    hashers: dict[str, object]
+    settings: Settings = field(default_factory=Settings)
+    layout: EtagLayout | None = None
+    digests: dict[str, object] = field(default_factory=dict)
     sinks: list[tuple[StreamHasher, float]] = field(default_factory=list)
-
-    def weighted(self) -> list[tuple[object, float]]:
-        """Every hasher and sink with its cost relative to MD5."""
-        return [(h, DIGEST_KINDS[name].cost) for name, h in self.hashers.items()] + list(self.sinks)
 
     def record(self, found: FileIdentity) -> FileRecord:
         """The record of the read: every digest the settings ask for (below the threshold the ETag is the MD5)."""
         if found.size != self.before.size:
             raise FileChangedError(self.path, "changed size before it was read; hash it again when it is quiet")
-        results = {name: h.hexdigest() if name == "etag" else h.result() for name, h in self.hashers.items()}
+        results = {name: h.hexdigest() if name == "etag" else h.result() for name, h in self.digests.items()}
         record = FileRecord(path=self.path, size=found.size, mtime_ns=found.mtime_ns)
         if self.layout is not None:
             if not self.layout.multipart:
@@ -209,12 +206,14 @@ def plan_file(path: str, settings: Settings, sinks: SinkFactory | None = None) -
     size = before.size
     wanted = set(settings.digests)
     layout = settings.layout(size) if "etag" in wanted else None
-    hashers: dict[str, object] = {name: DIGEST_KINDS[name].new() for name in wanted - {"etag"}}
-    if layout is not None and not layout.multipart and "md5" not in hashers:
-        hashers["md5"] = DIGEST_KINDS["md5"].new()
+    digests: dict[str, object] = {name: DIGEST_KINDS[name].new() for name in wanted - {"etag"}}
+    if layout is not None and not layout.multipart and "md5" not in digests:
+        digests["md5"] = DIGEST_KINDS["md5"].new()
     if layout is not None and layout.multipart:
-        hashers["etag"] = ETagHasher(layout.part_size)
-    return FileJob(path, settings, before, layout, hashers, sinks(path, size) if sinks else [])
+        digests["etag"] = ETagHasher(layout.part_size)
+    extra = sinks(path, size) if sinks else []
+    weighted = [(h, DIGEST_KINDS[name].cost) for name, h in digests.items()] + list(extra)
+    return FileJob(path, before, weighted, settings, layout, digests, extra)
 
 
 def hash_file(
@@ -233,8 +232,7 @@ def hash_file(
     hashed, and :class:`EtagError` when its layout breaks S3's limits.
     """
     job = plan_file(os.fspath(path), settings or Settings())
-    job.sinks = list(sinks)
-    return job.record(read_once(job.path, job.weighted(), ring, on_bytes))
+    return job.record(read_once(job.path, job.hashers + list(sinks), ring, on_bytes))
 
 
 def failed_record(path: str, error: Exception) -> FileRecord:
@@ -274,26 +272,48 @@ def hash_planned(
     """Like :func:`hash_files`, with each path's own settings: yield ``(record, sinks)`` per ``(path, settings)``,
     in order. ``sinks(path, size)`` makes the extra sinks of each file; their results are the caller's, and
     so is closing them when the record failed."""
-    plan = list(plan)
-    if lanes.width() > 1 and len(plan) >= 2 * max(1, jobs):
-        from seqfixity.engine.group import hash_grouped  # only where many files share the lanes
+    def prepare(item: tuple[str, Settings]) -> FileJob:
+        return plan_file(item[0], item[1], sinks)
 
-        yield from hash_grouped(plan, max(1, jobs), on_bytes, sinks)
+    for (path, _), job, found, error in read_many(list(plan), prepare, jobs, on_bytes):
+        try:
+            if error is None:
+                yield job.record(found), job.sinks
+                continue
+        except InputError as err:
+            error = err
+        yield failed_record(path, error), job.sinks if job else []
+
+
+def read_many(items: Sequence[Item], prepare: Callable[[Item], ReadJob], jobs: int = 2,
+              on_bytes: ProgressCallback | None = None
+              ) -> Iterator[tuple[Item, ReadJob | None, FileIdentity | None, Exception | None]]:
+    """Read each item's file once (``prepare(item)`` says what to compute); yield ``(item, job, identity,
+    error)`` in the order given, ``error`` being what stopped the item (:class:`InputError`, :class:`EtagError`).
+
+    With a SIMD backend and at least two files per worker, each of ``jobs`` workers reads several files in
+    turns and runs their MD5 streams side by side (:mod:`seqfixity.engine.group`); otherwise each worker
+    reads one file at a time, with two threads for a large one (:func:`read_once`).
+    """
+    jobs = max(1, jobs)
+    if lanes.width() > 1 and len(items) >= 2 * jobs:
+        from seqfixity.engine.group import read_grouped  # only where many files share the lanes
+
+        yield from read_grouped(items, prepare, jobs, on_bytes)
         return
 
-    def one(item: tuple[str, Settings]) -> tuple[FileRecord, list]:
-        path, settings = item
+    def one(item: Item) -> tuple[Item, ReadJob | None, FileIdentity | None, Exception | None]:
         job = None
         try:
-            job = plan_file(path, settings, sinks)
-            return job.record(read_once(path, job.weighted(), on_bytes=on_bytes)), job.sinks
+            job = prepare(item)
+            return item, job, read_once(job.path, job.hashers, on_bytes=on_bytes), None
         except (InputError, EtagError) as err:
-            return failed_record(path, err), job.sinks if job else []
+            return item, job, None, err
 
-    if jobs <= 1 or len(plan) <= 1:
-        yield from map(one, plan)
+    if jobs == 1 or len(items) <= 1:
+        yield from map(one, items)
         return
     from concurrent.futures import ThreadPoolExecutor  # imported here to keep start-up short
 
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="seqfixity-worker") as pool:
-        yield from pool.map(one, plan)
+        yield from pool.map(one, items)

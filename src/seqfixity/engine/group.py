@@ -1,34 +1,37 @@
 """Many files at once: each worker keeps several files open and reads them in turns, one MD5 lane (or more) each.
 
 A round reads the next chunk of every open file into that file's buffer, then feeds the MD5 streams of all of
-them (the MD5, the parts of the ETag) to the multi-lane core in one call; xxh3, the other digests and the
-sinks ride on the same bytes. A file that ends makes room for the next. Each file is still read once, in
-order, with its identity checked before and after; records come out in the order the files were given.
+them (the MD5, the parts of the ETag, the candidate part sizes) to the multi-lane core in one call; xxh3, the
+other digests and the sinks ride on the same bytes. A file that ends makes room for the next. Each file is
+still read once, in order, with its identity checked before and after; results come out in the order the
+items were given.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from seqfixity.engine import lanes
-from seqfixity.engine.digest import FileJob, SinkFactory, failed_record, plan_file
-from seqfixity.engine.etag import EtagError
 from seqfixity.engine.reading import (
+    FileIdentity,
     ProgressCallback,
+    ReadJob,
     check_unchanged,
     feed_chunk,
     open_checked,
     split_hashers,
 )
 from seqfixity.errors import InputError
-from seqfixity.record import FileRecord
-from seqfixity.settings import Settings
 
 GROUP_CHUNK = 1024 * 1024
 MAX_GROUP_FILES = 16
+
+Item = TypeVar("Item")
+Outcome = tuple[Item, ReadJob | None, FileIdentity | None, Exception | None]
 
 
 @dataclass
@@ -36,7 +39,8 @@ class _Open:
     """One file a worker is reading: its job, handle, buffer and how far it has got."""
 
     index: int
-    job: FileJob
+    item: object
+    job: ReadJob
     handle: object
     lane: list
     plain: list
@@ -47,19 +51,19 @@ class _Open:
     error: InputError | None = None
 
 
-class _Results:
-    """Records by plan index, handed out in plan order as they become available."""
+class _Results(Generic[Item]):
+    """Outcomes by index, handed out in order as they become available."""
 
     def __init__(self, count: int) -> None:
-        self._ready: dict[int, tuple[FileRecord, list]] = {}
+        self._ready: dict[int, Outcome] = {}
         self._count = count
         self._condition = threading.Condition()
         self.failure: BaseException | None = None
         self.stopped = False
 
-    def put(self, index: int, record: FileRecord, sinks: list) -> None:
+    def put(self, index: int, outcome: Outcome) -> None:
         with self._condition:
-            self._ready[index] = (record, sinks)
+            self._ready[index] = outcome
             self._condition.notify_all()
 
     def fail(self, error: BaseException) -> None:
@@ -71,7 +75,7 @@ class _Results:
         """Tell the workers to stop (the caller stopped reading, or was interrupted)."""
         self.stopped = True
 
-    def __iter__(self) -> Iterator[tuple[FileRecord, list]]:
+    def __iter__(self) -> Iterator[Outcome]:
         for index in range(self._count):
             with self._condition:
                 while index not in self._ready and self.failure is None:
@@ -81,22 +85,26 @@ class _Results:
                 yield self._ready.pop(index)
 
 
-def hash_grouped(plan: Sequence[tuple[str, Settings]], workers: int, on_bytes: ProgressCallback | None = None,
-                 sinks: SinkFactory | None = None) -> Iterator[tuple[FileRecord, list]]:
-    """Hash ``plan`` with ``workers`` threads, each reading several files in turns; yield ``(record, sinks)`` in
-    plan order (a file that cannot be hashed gives a record holding the error)."""
-    results = _Results(len(plan))
-    items = iter(enumerate(plan))
-    take = threading.Lock()
-    per_worker = max(1, min(MAX_GROUP_FILES, math.ceil(len(plan) / workers)))
+def read_grouped(items: Sequence[Item], prepare: Callable[[Item], ReadJob], workers: int,
+                 on_bytes: ProgressCallback | None = None) -> Iterator[Outcome]:
+    """Read every item's file once with ``workers`` threads, each reading several files in turns.
 
-    def next_item() -> tuple[int, tuple[str, Settings]] | None:
+    ``prepare(item)`` makes the item's :class:`ReadJob` (raising :class:`InputError` or
+    :class:`~seqfixity.engine.etag.EtagError` when it cannot be read); yields ``(item, job, identity, error)``
+    in the order of ``items``, with ``error`` the exception that stopped the item, else None.
+    """
+    results: _Results = _Results(len(items))
+    queue = iter(enumerate(items))
+    take = threading.Lock()
+    per_worker = max(1, min(MAX_GROUP_FILES, math.ceil(len(items) / workers)))
+
+    def next_item() -> tuple[int, Item] | None:
         with take:
-            return next(items, None)
+            return next(queue, None)
 
     def work() -> None:
         try:
-            _Worker(per_worker, next_item, results, on_bytes, sinks).run()
+            _Worker(per_worker, next_item, prepare, results, on_bytes).run()
         except BaseException as err:  # handed to the caller's thread
             results.fail(err)
 
@@ -114,9 +122,9 @@ def hash_grouped(plan: Sequence[tuple[str, Settings]], workers: int, on_bytes: P
 class _Worker:
     """Reads up to ``limit`` files at once, with at most the core's width of MD5 streams among them."""
 
-    def __init__(self, limit: int, next_item, results: _Results, on_bytes: ProgressCallback | None,
-                 sinks: SinkFactory | None) -> None:
-        self.limit, self.next_item, self.results, self.on_bytes, self.sinks = limit, next_item, results, on_bytes, sinks
+    def __init__(self, limit: int, next_item, prepare, results: _Results, on_bytes: ProgressCallback | None) -> None:
+        self.limit, self.next_item, self.prepare, self.results, self.on_bytes = (
+            limit, next_item, prepare, results, on_bytes)
         self.width = lanes.width()
         self.spare: list[bytearray] = []
         self.active: list[_Open] = []
@@ -131,22 +139,24 @@ class _Worker:
 
     def _admit(self) -> bool:
         """Open files until the limit or the lanes are full; False when nothing is left to read."""
+        from seqfixity.engine.etag import EtagError
+
         streams = sum(len(f.lane) for f in self.active)
         while len(self.active) < self.limit and streams < self.width:
-            item = self.next_item()
-            if item is None:
+            taken = self.next_item()
+            if taken is None:
                 break
-            index, (path, settings) = item
+            index, item = taken
             job = None
             try:
-                job = plan_file(path, settings, self.sinks)
-                handle = open_checked(path, job.before)
+                job = self.prepare(item)
+                handle = open_checked(job.path, job.before)
             except (InputError, EtagError) as err:
-                self.results.put(index, failed_record(path, err), job.sinks if job else [])
+                self.results.put(index, (item, job, None, err))
                 continue
-            lane, plain = split_hashers([h for h, _ in job.weighted()])
+            lane, plain = split_hashers([h for h, _ in job.hashers])
             buffer = self.spare.pop() if self.spare else bytearray(GROUP_CHUNK)
-            self.active.append(_Open(index, job, handle, lane, plain, buffer, memoryview(buffer)))
+            self.active.append(_Open(index, item, job, handle, lane, plain, buffer, memoryview(buffer)))
             streams += len(lane)
         return bool(self.active)
 
@@ -180,11 +190,10 @@ class _Worker:
             if opened.error is not None:
                 raise opened.error
             check_unchanged(job.path, opened.handle, job.before, opened.total)
-            record = job.record(job.before)
+            outcome = (opened.item, job, job.before, None)
         except InputError as err:
-            record = failed_record(job.path, err)
+            outcome = (opened.item, job, None, err)
         finally:
             opened.handle.close()
             self.spare.append(opened.buffer)
-        self.results.put(opened.index, record, job.sinks)
-
+        self.results.put(opened.index, outcome)

@@ -98,6 +98,15 @@ def check_unchanged(path: str, handle, before: FileIdentity, total: int) -> None
         )
 
 
+@dataclass
+class ReadJob:
+    """One file to read once: its path, its identity when it was planned, and every hasher with its cost."""
+
+    path: str
+    before: FileIdentity
+    hashers: list[tuple[Any, float]]
+
+
 def split_hashers(hashers: Sequence[Any]) -> tuple[list[Any], list[Any]]:
     """Split hashers into those made of MD5 streams (``lane_pairs``) and the others (``update``)."""
     lane = [h for h in hashers if hasattr(h, "lane_pairs")]

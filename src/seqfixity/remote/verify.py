@@ -14,16 +14,15 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from seqfixity.engine.composite import S3_CHECKSUMS, CompositeChecksum, FullObjectChecksum, s3_text
-from seqfixity.engine.digest import read_once
+from seqfixity.engine.digest import read_many
 from seqfixity.engine.etag import MAX_GUESS_CANDIDATES, EtagError, ETagHasher, parse_etag
 from seqfixity.engine.etag_match import DIFFER, MATCH, UNKNOWN, EtagPlan, judge_etag, plan_etag
 from seqfixity.engine.hashes import DIGEST_KINDS
-from seqfixity.engine.reading import check_regular_file
+from seqfixity.engine.reading import FileIdentity, ReadJob, check_regular_file, identity
 from seqfixity.errors import InputError
 from seqfixity.record import FileRecord, read_records
 from seqfixity.remote import AVAILABLE, RemoteObject
@@ -189,9 +188,7 @@ def verify(
         pairs[key] = _Pair(local_key or key, remote, path)
     for relative, path in ({} if options.remote_only else local).items():
         pairs[relative] = _Pair(relative, None, path)
-    with ThreadPoolExecutor(max_workers=max(1, options.jobs), thread_name_prefix="seqfixity-verify") as pool:
-        results = list(pool.map(lambda pair: judge(pair.key, pair.remote, pair.local, options, on_bytes),
-                                pairs.values()))
+    results = _judge_all(list(pairs.values()), options, on_bytes)
     batch = BatchResult(fail_on=options.fail_on)
     for result in sorted(results + extra, key=lambda r: r.path):
         batch.add(result)
@@ -220,14 +217,39 @@ def _expected(remote: RemoteObject) -> dict[str, Any]:
     return expected
 
 
-def judge(
-    relative: str,
-    remote: RemoteObject | None,
-    local: str | None,
-    options: VerifyOptions,
-    on_bytes: Callable[[int], None] | None = None,
-) -> FileResult:
-    """Return the verdict on one local file against one remote object (either may be None)."""
+@dataclass
+class _Pending:
+    """A pair whose local file must be read: what the read computes, and how its result is judged."""
+
+    pair: _Pair
+    plan: _Plan
+    before: FileIdentity
+    expected: dict[str, Any]
+
+
+def _judge_all(pairs: list[_Pair], options: VerifyOptions, on_bytes: Callable[[int], None] | None) -> list[FileResult]:
+    """Judge every pair; the local files that must be read are read once each, several at once."""
+    results: dict[int, FileResult] = {}
+    pending: list[tuple[int, _Pending]] = []
+    for index, pair in enumerate(pairs):
+        judged = prejudge(pair.key, pair.remote, pair.local, options)
+        if isinstance(judged, FileResult):
+            results[index] = judged
+        else:
+            pending.append((index, judged))
+
+    def prepare(item: tuple[int, _Pending]) -> ReadJob:
+        waiting = item[1]
+        return ReadJob(waiting.pair.local, waiting.before, waiting.plan.hashers())
+
+    for (index, waiting), _job, _found, error in read_many(pending, prepare, options.jobs, on_bytes):
+        results[index] = conclude(waiting, None if error else waiting.plan.values(), error)
+    return [results[index] for index in range(len(pairs))]
+
+
+def prejudge(relative: str, remote: RemoteObject | None, local: str | None,
+             options: VerifyOptions) -> FileResult | _Pending:
+    """The verdict on one local file against one remote object (either may be None), or what must be read."""
     if remote is None:
         return FileResult(relative, Verdict.MISSING_REMOTE, "local file has no remote object",
                           actual={"size": _size_or_none(local)})
@@ -254,15 +276,20 @@ def judge(
     values = plan.from_record(record) if record and (record.size, record.mtime_ns) == (size, mtime_ns) else None
     if values is None and not plan.needs_read:  # e.g. SSE-C or SSE-KMS with no checksum: reading decides nothing
         values = _Values(None, {}, {})
-    if values is None:
-        try:
-            values = plan.read(local, on_bytes)
-        except InputError as err:
-            verdict = Verdict.MISSING_LOCAL if err.missing else Verdict.UNREADABLE
-            return FileResult(relative, verdict, err.reason, expected=expected, source=remote.source)
-    verdict, hint, actual = plan.decide(values)
-    return FileResult(relative, verdict, hint, expected=expected, actual={"size": size, **actual},
-                      source=remote.source)
+    waiting = _Pending(_Pair(relative, remote, local), plan, identity(info), expected)
+    return waiting if values is None else conclude(waiting, values, None)
+
+
+def conclude(waiting: _Pending, values: _Values | None, error: Exception | None) -> FileResult:
+    """The verdict on a pair from what the read computed, or from why it could not be read."""
+    relative, remote = waiting.pair.key, waiting.pair.remote
+    if error is not None:
+        verdict = Verdict.MISSING_LOCAL if getattr(error, "missing", False) else Verdict.UNREADABLE
+        reason = error.reason if isinstance(error, InputError) else str(error)
+        return FileResult(relative, verdict, reason, expected=waiting.expected, source=remote.source)
+    verdict, hint, actual = waiting.plan.decide(values)
+    return FileResult(relative, verdict, hint, expected=waiting.expected,
+                      actual={"size": waiting.before.size, **actual}, source=remote.source)
 
 
 def _size_or_none(path: str | None) -> int | None:
@@ -343,19 +370,21 @@ class _Plan:
         """True when the remote gives an ETag or checksum that the local bytes can be compared with."""
         return self.etag is not None or bool(self.forms)
 
-    def read(self, path: str, on_bytes: Callable[[int], None] | None) -> _Values:
-        """Read ``path`` once, feeding every hasher the plan needs; return what they computed."""
-        md5 = DIGEST_KINDS["md5"].new()
-        etags = {part_size: ETagHasher(part_size) for part_size in (self.etag.part_sizes if self.etag else [])}
-        checksums: dict[str, list[FullObjectChecksum | CompositeChecksum]] = {}
+    def hashers(self) -> list[tuple[Any, float]]:
+        """Make every hasher the plan needs (MD5, an ETag per part size, each checksum form), with its cost."""
+        self._md5 = DIGEST_KINDS["md5"].new()
+        self._etags = {p: ETagHasher(p) for p in (self.etag.part_sizes if self.etag else [])}
+        self._checksums: dict[str, list[FullObjectChecksum | CompositeChecksum]] = {}
         for kind, (full, composite) in self.forms.items():
-            checksums[kind] = ([FullObjectChecksum(kind)] if full else []) + (
+            self._checksums[kind] = ([FullObjectChecksum(kind)] if full else []) + (
                 [CompositeChecksum(kind, self.remote.part_size)] if composite else [])
-        weighted: list[tuple[Any, float]] = [(md5, 1.0), *((h, 1.0) for h in etags.values())]
-        weighted += [(h, DIGEST_KINDS[kind].cost) for kind, forms in checksums.items() for h in forms]
-        read_once(path, weighted, on_bytes=on_bytes)
-        return _Values(md5.result(), {p: h.hexdigest() for p, h in etags.items()},
-                       {kind: [h.result() for h in forms] for kind, forms in checksums.items()})
+        weighted: list[tuple[Any, float]] = [(self._md5, 1.0), *((h, 1.0) for h in self._etags.values())]
+        return weighted + [(h, DIGEST_KINDS[kind].cost) for kind, forms in self._checksums.items() for h in forms]
+
+    def values(self) -> _Values:
+        """What the hashers computed, once the file has been read through them."""
+        return _Values(self._md5.result(), {p: h.hexdigest() for p, h in self._etags.items()},
+                       {kind: [h.result() for h in forms] for kind, forms in self._checksums.items()})
 
     def from_record(self, record: FileRecord) -> _Values | None:
         """Return the values the digest stage already computed, or None when they do not settle every check."""
