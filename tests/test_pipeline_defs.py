@@ -131,10 +131,36 @@ def test_every_process_keeps_icas_rules(variants, variant):
         if "\n    output:\n" in body:
             assert re.search(r"^    publishDir 'out', mode: 'copy'$", body, re.M), name
         assert "stub:" in body and "script:" in body
-    assert re.search(r"Channel\.fromPath\(params\.in\b", main_nf)
-    assert "name.takeWhile { it != '.' }" in main_nf
+    assert re.search(r"\bchannel\.fromPath\(params\.in\b", main_nf)
+    assert "name.takeWhile { character -> character != '.' }" in main_nf
     assert not re.search(r"^\s*(executor|k8s)\b", variants[variant]["nextflow.config"], re.M)
     assert re.search(r"^docker\.enabled = true$", variants[variant]["nextflow.config"], re.M)
+
+
+def strict_syntax_faults(main_nf: str) -> list[str]:
+    """What Nextflow's strict parser warns about or refuses in a script (https://docs.seqera.io/nextflow/strict-syntax).
+
+    Checked as text, as Nextflow cannot run here: the ``Channel`` type for channel factories, closures with
+    the implicit ``it`` parameter, and top-level lines that are statements rather than declarations
+    (``def``, ``process``, ``workflow``, ``include``, ``params.x =``, comments, closing braces).
+    """
+    code = "\n".join(line for line in main_nf.splitlines() if not line.lstrip().startswith("//"))
+    code = re.sub(r'"""(.*?)"""', '""', code, flags=re.S)  # process scripts are bash
+    faults = [f"Channel type: {m.group(0)}" for m in re.finditer(r"\bChannel\.\w+", code)]
+    faults += [f"implicit it: {m.group(0)}" for m in re.finditer(r"\{[^{}]*\bit\b[^{}]*\}", code)
+               if "->" not in m.group(0)]
+    declarations = re.compile(r"(#!|def |process |workflow\b|include |params\.\w+ *=|\}|$)")
+    faults += [f"top-level statement: {line}" for line in code.splitlines()
+               if line and not line[0].isspace() and not declarations.match(line)]
+    return faults
+
+
+@pytest.mark.parametrize("variant", ["seqfixity", "custom", "himem"])
+def test_main_nf_is_clean_under_nextflows_strict_syntax(variants, variant):
+    assert strict_syntax_faults(variants[variant]["main.nf"]) == []
+    legacy = variants[variant]["main.nf"].replace("channel.fromPath", "Channel.fromPath").replace(
+        "{ character -> character != '.' }", "{ it != '.' }").replace("workflow {", "println 'x'\nworkflow {")
+    assert len(strict_syntax_faults(legacy)) == 3
 
 
 def test_processes_follow_nf_core_module_style(variants):
@@ -281,3 +307,25 @@ def test_form_parameters_are_all_read_by_the_digest_or_aggregate_process(variant
     for parameter in parameters(Settings()):
         assert f"params.{parameter.code}" in scripts
     assert [item.code for item in data_inputs()] == ["in"]
+
+
+@pytest.mark.parametrize(("image", "pulled_from"), [
+    ("seqfixity", "docker.io/library/seqfixity"),  # Docker Hub's rule for a name without a registry host
+    ("lab/seqfixity", "docker.io/lab/seqfixity"),
+    ("registry.example.org:5000/lab/seqfixity", None),
+    ("localhost/seqfixity", None),
+    ("docker.io/lab/seqfixity", None),
+    ("ghcr.io/lab/tools/seqfixity", None),
+])
+def test_a_container_without_a_registry_is_a_clear_warning(tmp_path, image, pulled_from):
+    (tmp_path / "config.yaml").write_text(f"container_image: {image}\n")
+    done = run_cli("pipeline-def", "--config", tmp_path / "config.yaml", "-o", tmp_path / "out")
+    assert done.returncode == 0 and (tmp_path / "out" / "main.nf").exists()
+    assert f"container '{image}:" in (tmp_path / "out" / "main.nf").read_text()
+    stderr = done.stderr.decode()
+    if pulled_from:
+        assert stderr.startswith(f"seqfixity: warning: container_image '{image}' names no registry, so ICA would "
+                                 f"pull {pulled_from}, which is not the image built from the Dockerfile")
+        assert "upload it to ICA's Docker repository" in stderr and stderr.count("\n") == 1
+    else:
+        assert stderr == ""
