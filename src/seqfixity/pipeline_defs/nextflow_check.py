@@ -62,10 +62,9 @@ class Directives:
     def add(self, statement: Statement, path: str, config: bool) -> None:
         """Take one directive statement (``name value`` in a process, ``name = value`` in a config)."""
         rest = statement.rest.strip()
-        if config:
-            if not rest.startswith("="):
-                return
-            rest = rest[1:].strip()
+        if config and not rest.startswith("="):
+            return
+        rest = rest.removeprefix("=").strip()  # old scripts also write `cpus = 4` in a process
         name = statement.word.rsplit(".", 1)[-1]
         if name == "container":
             self.container.append(rest)
@@ -267,6 +266,9 @@ def _publish_path(arguments: str) -> str | None:
     named = named_argument(arguments, "path")
     if named is not None:
         return named
+    named_param = re.search(r"\bpath\s*:\s*(params\.\w+)", arguments)
+    if named_param:
+        return named_param.group(1)
     first = re.match(r"\[?\s*('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|params\.\w+)", arguments)
     if not first:
         return None
