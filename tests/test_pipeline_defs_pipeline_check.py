@@ -81,8 +81,10 @@ BROKEN = [
      MAIN.replace("params.naming)} --path-style", "params.naming_mode)} --path-style"), CONFIG, FORM,
      ("main.nf", "params.naming_mode", 1), "params.naming_mode is read but neither the form nor a default sets it",
      False),
-    ("a data input nothing reads", MAIN, CONFIG, FORM.replace('code="in"', 'code="reads"'),
-     ("seqfixity.xml", 'code="reads"', 1), "data input 'reads' is not a param of", False),
+    ("a data input nothing reads", MAIN, CONFIG, FORM.replace(
+        "</pd:dataInputs>", '<pd:dataInput code="extra" format="TXT" type="FILE" required="false" '
+              'multiValue="false"><pd:label>extra</pd:label></pd:dataInput></pd:dataInputs>'),
+     ("seqfixity.xml", 'code="extra"', 1), "data input 'extra' is not a param of", True),
     ("an unknown pod preset", replace_nth(MAIN, "value: 'standard-small'", "value: 'standard-huge'", 2), CONFIG,
      FORM, ("main.nf", "process AGGREGATE {", 1),
      "process AGGREGATE: pod preset 'standard-huge' is not one of ICA's compute types", False),

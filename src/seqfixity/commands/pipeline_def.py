@@ -26,9 +26,10 @@ examples:
 what --check reports:
   errors     what ICA cannot load or a run cannot use: not well-formed XML, elements outside the form's
              namespace, a parameter without exactly one type, repeated codes, a default that does not fit
-             its type or options; a form code that main.nf never reads, a process without a container
+             its type or options; a form parameter that main.nf never reads, a process without a container
   warnings   what ICA loads but a pipeline cannot use well (FILE:LINE: warning: ...): codes that are not
-             plain identifiers, the legacy BlueBee namespace, a process without compute settings
+             plain identifiers, the legacy BlueBee namespace, a data input nothing reads, a process
+             without compute settings
   accepted   what public forms that run on ICA do: an empty or missing pipeline code, no version, empty
              labels and descriptions, an empty <pd:value/> (no default), the unprefixed namespace form
 

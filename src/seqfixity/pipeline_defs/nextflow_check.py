@@ -3,10 +3,11 @@
 What ICA's help on Nextflow pipelines (https://help.ica.illumina.com/project/p-flow/f-pipelines/pi-nextflow)
 and on the XML input form (.../pi-inputform) make a pipeline depend on:
 
-- every data input and parameter of the form arrives as ``params.<code>``: a code that neither file
-  mentions is an error (the setting reaches nothing); a param that ``main.nf`` reads and neither the form
-  nor a default sets is an error (it is null on ICA); one that a process reads with a default but that
-  the form leaves out is a warning (ICA users cannot change it);
+- every data input and parameter of the form arrives as ``params.<code>``: a parameter that neither file
+  mentions is an error (the setting reaches nothing), a data input a warning (ICA still stages its files,
+  which keng404's ``input_files`` and ``project_dir`` inputs rely on); a param that ``main.nf`` reads and
+  neither the form nor a default sets is an error (it is null on ICA); one that a process reads with a
+  default but that the form leaves out is a warning (ICA users cannot change it);
 - every process runs in a container (x86-64, public or uploaded to ICA's Docker repository): none is an error;
 - compute is ICA's pod preset annotation (``scheduler.illumina.com/presetSize``, one of ICA's compute
   types) or ``cpus``/``memory``, never both in one process (ICA's words); an unknown preset is an error,
@@ -102,12 +103,17 @@ def check_pipeline(main_nf: SourceFile, config: SourceFile | None, form: SourceF
         mentioned |= {name for name, _line in settings.params()}
     in_form = {code.code for code in codes}
     for code in codes:
-        if code.code not in mentioned:
-            what = "data input" if code.data_input else "parameter"
+        if code.code in mentioned:
+            continue
+        files = main_nf.path + (f" or {config.path}" if config else "")
+        if code.data_input:  # its files are still staged, as keng404's input_files and project_dir rely on
             findings.append(Finding(form.path, Problem(
-                code.line, f"{what} {code.code!r} is not a param of {main_nf.path}"
-                           + (f" or {config.path}" if config else "")
-                           + f": ICA sets params.{code.code} and nothing reads it")))
+                code.line, f"data input {code.code!r} is not a param of {files}: ICA stages its files, but nothing "
+                           f"reads params.{code.code}", warning=True)))
+        else:
+            findings.append(Finding(form.path, Problem(
+                code.line, f"parameter {code.code!r} is not a param of {files}: ICA sets params.{code.code} and "
+                           "nothing reads it")))
     processes = _processes(script, main_nf.path, settings, config.path if config else "")
     inside = {(name, line) for process in processes for name, line in _params_in(script, process)}
     reported: set[str] = set()
