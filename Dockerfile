@@ -38,11 +38,14 @@ RUN python3 -m venv /opt/build \
     && /opt/build/bin/pip --python /opt/seqfixity/bin/python install \
         --require-hashes --no-deps --only-binary :all: -r requirements.lock
 
-COPY pyproject.toml README.md ./
+# setup.py builds the compiled multi-lane MD5 core (seqfixity.engine._md5lanes). It is optional at install,
+# so the import below makes a failed compile fail the build instead of shipping the slower hashlib path.
+COPY pyproject.toml setup.py README.md ./
 COPY src ./src
 RUN /opt/build/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /build/wheels . \
     && /opt/build/bin/pip --python /opt/seqfixity/bin/python install --no-deps /build/wheels/seqfixity-*.whl \
     && /opt/build/bin/pip --python /opt/seqfixity/bin/python check \
+    && /opt/seqfixity/bin/python -c "import seqfixity.engine._md5lanes" \
     && /opt/seqfixity/bin/seqfixity --version
 
 
