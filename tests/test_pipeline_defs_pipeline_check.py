@@ -79,8 +79,12 @@ def test_a_hand_broken_pair_fails_at_the_right_lines(tmp_path):
 BROKEN = [
     ("a param with no default and not in the form",
      MAIN.replace("params.naming)} --path-style", "params.naming_mode)} --path-style"), CONFIG, FORM,
-     ("main.nf", "params.naming_mode", 1), "params.naming_mode is read but neither the form nor a default sets it",
-     False),
+     ("main.nf", "params.naming_mode", 1),
+     "params.naming_mode is read by a process but neither the form nor a default sets it", False),
+    ("a param read by the workflow only, with no default",
+     MAIN.replace("    if (!params.in) {", "    if (params.dry_run) {\n        return\n    }\n    if (!params.in) {"),
+     CONFIG, FORM, ("main.nf", "params.dry_run", 1),
+     "params.dry_run is read by the workflow but neither the form nor a default sets it: it is null on ICA", True),
     ("a data input nothing reads", MAIN, CONFIG, FORM.replace(
         "</pd:dataInputs>", '<pd:dataInput code="extra" format="TXT" type="FILE" required="false" '
               'multiValue="false"><pd:label>extra</pd:label></pd:dataInput></pd:dataInputs>'),
@@ -167,6 +171,12 @@ def test_usage_errors_and_missing_files(tmp_path):
                                  "or only the form)"]
     (empty / "main.nf").write_text(MAIN)
     assert check(empty) == (4, "", [f"seqfixity: {empty}: no input form (*.xml) in this folder"])
+    broken_form = tmp_path / "broken.xml"
+    broken_form.write_text(FORM.replace("</pd:steps>", ""))
+    code, out, err = check(tmp_path / "missing.nf", broken_form)
+    assert code == 1 | 4 and out == "" and len(err) == 2
+    assert f"seqfixity: {tmp_path / 'missing.nf'}: cannot read: No such file or directory" in err
+    assert sum("not well-formed XML" in line for line in err) == 1  # the form is still judged
     (tmp_path / "p" / "nextflow.config").unlink()
     code, out, err = check(main, form)
     assert code == 0 and out.startswith(f"{main} with {form}: valid ICA pipeline")

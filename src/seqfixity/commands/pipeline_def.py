@@ -165,21 +165,22 @@ def _check_target(target: _Target, strict: bool, texts: dict[str, str | None]) -
         say(f"{target.form}: cannot read: {err.strerror}")
         return 4
     findings = [Finding(target.form, problem) for problem in check_form(data)]
+    unreadable = False
     if target.main_nf is not None:
         main_text = _read(target.main_nf, texts)
         config_text = _read(target.config, texts) if target.config else None
-        if main_text is None or (target.config and config_text is None):
-            return 4
-        config = SourceFile(target.config, config_text) if target.config and config_text is not None else None
-        found = check_pipeline(SourceFile(target.main_nf, main_text), config,
-                               SourceFile(target.form, data.decode("utf-8", errors="replace")))
-        findings += sorted(found, key=lambda f: (f.path != target.form, f.path, f.problem.line))
+        unreadable = main_text is None or (target.config is not None and config_text is None)
+        if not unreadable:
+            config = SourceFile(target.config, config_text) if target.config and config_text is not None else None
+            found = check_pipeline(SourceFile(target.main_nf, main_text), config,
+                                   SourceFile(target.form, data.decode("utf-8", errors="replace")))
+            findings += sorted(found, key=lambda f: (f.path != target.form, f.path, f.problem.line))
     for finding in findings:
         say(finding.problem.format(finding.path))
     errors = sum(not finding.problem.warning for finding in findings)
     warnings = len(findings) - errors
-    if errors or (strict and warnings):
-        return 1
+    if errors or (strict and warnings) or unreadable:
+        return (1 if errors or (strict and warnings) else 0) | (4 if unreadable else 0)
     what = f"{target.main_nf} with {target.form}: valid ICA pipeline" if target.main_nf else \
         f"{target.form}: valid ICA input form"
     print(what + (f" ({warnings} warning{'s' if warnings > 1 else ''})" if warnings else ""))

@@ -82,6 +82,8 @@ class Directives:
 class _Process:
     name: str
     line: int
+    start: int
+    end: int
     labels: tuple[str, ...]
     directives: Directives
 
@@ -115,22 +117,37 @@ def check_pipeline(main_nf: SourceFile, config: SourceFile | None, form: SourceF
                 code.line, f"parameter {code.code!r} is not a param of {files}: ICA sets params.{code.code} and "
                            "nothing reads it")))
     processes = _processes(script, main_nf.path, settings, config.path if config else "")
-    inside = {(name, line) for process in processes for name, line in _params_in(script, process)}
-    reported: set[str] = set()
+    findings += _read_param_findings(script, processes, in_form, defaults, main_nf.path)
+    findings += _process_findings(processes, main_nf.path, defaults)
+    return findings
+
+
+def _read_param_findings(script: Source, processes: list[_Process], in_form: set[str],
+                         defaults: dict[str, str | None], path: str) -> list[Finding]:
+    """Params main.nf reads that the form does not set: null on ICA without a default, fixed with one.
+
+    A process that reads a null param puts ``null`` into its command: an error. Workflow code often tests
+    whether a param is set, so a null param read only there is a warning.
+    """
+    in_process = {(name, line) for process in processes for name, line in script.params(process.start, process.end)}
+    reads: dict[str, list[tuple[int, bool]]] = {}
     for name, line in script.params():
-        if name in in_form or name in reported:
+        reads.setdefault(name, []).append((line, (name, line) in in_process))
+    findings = []
+    for name, occurrences in reads.items():
+        if name in in_form:
             continue
+        line, by_process = next(((line, True) for line, inside in occurrences if inside), (occurrences[0][0], False))
+        reader = "a process" if by_process else "the workflow"
         if name not in defaults:
-            reported.add(name)
-            findings.append(Finding(main_nf.path, Problem(
-                line, f"params.{name} is read but neither the form nor a default sets it: it is null on ICA "
-                      f"(add a parameter or data input {name!r} to the form, or a default to nextflow.config)")))
-        elif (name, line) in inside:
-            reported.add(name)
-            findings.append(Finding(main_nf.path, Problem(
+            findings.append(Finding(path, Problem(
+                line, f"params.{name} is read by {reader} but neither the form nor a default sets it: it is null on "
+                      f"ICA (add a parameter or data input {name!r} to the form, or a default to nextflow.config)",
+                warning=not by_process)))
+        elif by_process:
+            findings.append(Finding(path, Problem(
                 line, f"params.{name} is read by a process but is not in the form: ICA users cannot change it "
                       "from its default", warning=True)))
-    findings += _process_findings(processes, main_nf.path, defaults)
     return findings
 
 
@@ -190,7 +207,7 @@ def _processes(script: Source, path: str, settings: Source | None, config_path: 
             directives.add(statement, path, config=False)
             if statement.word == "label":
                 labels += string_literals(statement.rest)[:1]
-        found.append(_Process(words[1], block.line, tuple(labels), directives))
+        found.append(_Process(words[1], block.line, block.body_start, block.end, tuple(labels), directives))
     if settings:
         for process in found:
             for statement in _config_directives(settings, process.name, process.labels):
@@ -236,11 +253,6 @@ def _selects(selector: str, target: str) -> bool:
     except re.error:
         matched = selector == target
     return matched != negate
-
-
-def _params_in(script: Source, process: _Process) -> list[tuple[str, int]]:
-    block = next(b for b in script.blocks() if b.head.split() == ["process", process.name])
-    return script.params(block.body_start, block.end)
 
 
 def _declared_params(source: Source) -> dict[str, str | None]:
