@@ -5,9 +5,10 @@ and on the XML input form (.../pi-inputform) make a pipeline depend on:
 
 - every data input and parameter of the form arrives as ``params.<code>``: a parameter that neither file
   mentions is an error (the setting reaches nothing), a data input a warning (ICA still stages its files,
-  which keng404's ``input_files`` and ``project_dir`` inputs rely on); a param that ``main.nf`` reads and
-  neither the form nor a default sets is an error (it is null on ICA); one that a process reads with a
-  default but that the form leaves out is a warning (ICA users cannot change it);
+  which keng404's ``input_files`` and ``project_dir`` inputs rely on); a param that neither the form nor a
+  default sets is null on ICA: an error when a process reads it, a warning when only the workflow does
+  (which may test for it); one that a process reads with a default but that the form leaves out is a
+  warning (ICA users cannot change it);
 - every process runs in a container (x86-64, public or uploaded to ICA's Docker repository): none is an error;
 - compute is ICA's pod preset annotation (``scheduler.illumina.com/presetSize``, one of ICA's compute
   types) or ``cpus``/``memory``, never both in one process (ICA's words); an unknown preset is an error,
