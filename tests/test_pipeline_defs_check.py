@@ -69,14 +69,20 @@ def mutate(old: str, new: str, text: str = GOOD) -> str:
 
 
 def faults(text: str) -> list[tuple[int, str]]:
-    return [(p.line, p.message) for p in check_form(text.encode())]
+    """The errors of a form, as (line, message)."""
+    return [(p.line, p.message) for p in check_form(text.encode()) if not p.warning]
+
+
+def warnings(text: str) -> list[tuple[int, str]]:
+    """The warnings of a form, as (line, message)."""
+    return [(p.line, p.message) for p in check_form(text.encode()) if p.warning]
 
 
 def test_generated_and_handwritten_forms_are_valid():
-    assert faults(GOOD) == []
-    assert faults(HANDWRITTEN) == []
+    assert check_form(GOOD.encode()) == []
+    assert check_form(HANDWRITTEN.encode()) == []
     empty = '<pd:pipeline xmlns:pd="xsd://www.illumina.com/ica/cp/pipelinedefinition" code="x" version="1.0"/>'
-    assert faults(empty) == []
+    assert check_form(empty.encode()) == []
 
 
 # (name, old, new, marker in the faulty text whose line the fault must name, words of the message)
@@ -87,15 +93,11 @@ CASES = [
     ("wrong namespace", "xsd://www.illumina.com/ica/cp/pipelinedefinition", "xsd://example.org/pd", "<pd:pipeline",
      "root element must be pd:pipeline in namespace xsd://www.illumina.com/ica/cp/pipelinedefinition, "
      "not {xsd://example.org/pd}pipeline"),
-    ("root lacks code", ' code="seqfixity" version', " version", "<pd:pipeline", "lacks the required attribute code"),
-    ("missing attribute", DIGESTS, DIGESTS.replace(' classification="USER"', ""), 'code="digests"',
-     "lacks the required attribute classification"),
     ("empty attribute", 'code="in"', 'code=""', "<pd:dataInput ", "pd:dataInput has an empty code"),
-    ("bad execution", 'execution="MANDATORY"', 'execution="ALWAYS"', "<pd:step ",
-     "execution='ALWAYS' on pd:step is not one of"),
+    ("data input without format", ' format="FASTQ"', "", "<pd:dataInput ",
+     "pd:dataInput lacks the required attribute format"),
     ("bad multiValue", 'multiValue="true"', 'multiValue="yes"', "<pd:dataInput ", "multiValue='yes'"),
     ("bad data type", 'type="FILE"', 'type="FOLDER"', "<pd:dataInput ", "type='FOLDER'"),
-    ("bad classification", DIGESTS, DIGESTS.replace("USER", "ADMIN"), 'code="digests"', "classification='ADMIN'"),
     ("duplicate parameter code", NAMING, NAMING.replace("naming", "digests"), ('code="digests"', 2),
      "code 'digests' of pd:parameter repeats"),
     ("parameter code repeats the input", NAMING, NAMING.replace("naming", "in"), 'code="in" minValues',
@@ -128,11 +130,7 @@ CASES = [
     ("unknown element", "<pd:label>General</pd:label>", "<pd:title>General</pd:title>", "<pd:title>",
      "pd:title does not belong in pd:step"),
     ("element outside the namespace", "<pd:label>FASTQ files</pd:label>", "<label>FASTQ files</label>",
-     "<label>", "label is not in the ICA namespace"),
-    ("data input without label", "<pd:label>FASTQ files</pd:label>", "", "<pd:dataInput ",
-     "pd:dataInput needs a pd:label"),
-    ("empty label", "<pd:label>ETag preset</pd:label>", "<pd:label> </pd:label>", "<pd:label> </pd:label>",
-     "empty pd:label"),
+     "<label>", "label is not in the form's namespace xsd://www.illumina.com/ica/cp/pipelinedefinition"),
     ("element inside a label", "<pd:label>ETag preset</pd:label>", "<pd:label>ETag <pd:b>preset</pd:b></pd:label>",
      "<pd:b>", "pd:label holds text only, not pd:b"),
     ("two dataInputs", "</pd:dataInputs>", "</pd:dataInputs><pd:dataInputs/>", "<pd:dataInputs/>",
@@ -165,3 +163,172 @@ def test_check_command_lists_problems_as_file_line_message(tmp_path):
         f"seqfixity: {tmp_path / 'missing.xml'}: cannot read: No such file or directory",
     ]
     assert run_cli("pipeline-def", "--check", good).returncode == 0
+
+
+# Warnings: what ICA may load but a pipeline cannot use well. (name, old, new, marker, words)
+WARNING_CASES = [
+    ("no classification", DIGESTS, DIGESTS.replace(' classification="USER"', ""), 'code="digests"',
+     "pd:parameter has no classification"),
+    ("unknown classification", DIGESTS, DIGESTS.replace("USER", "ADMIN"), 'code="digests"',
+     "classification='ADMIN' on pd:parameter is none of USER"),
+    ("unknown execution", 'execution="MANDATORY"', 'execution="ALWAYS"', "<pd:step ",
+     "execution='ALWAYS' on pd:step is none of MANDATORY, OPTIONAL"),
+    ("data input without label", "<pd:label>FASTQ files</pd:label>", "", "<pd:dataInput ",
+     "pd:dataInput 'in' has no pd:label"),
+    ("empty option", "<pd:option>gzip</pd:option>", "<pd:option>gzip</pd:option><pd:option/>", "<pd:option/>",
+     "empty pd:option"),
+    ("bracketed code", NAMING, NAMING.replace('"naming"', "\"['cage\""), "['cage",
+     "code \"['cage\" of pd:parameter is not a plain identifier"),
+    ("indexed code", NAMING, NAMING.replace('"naming"', "\"genomes['x'].fasta\""), "genomes[",
+     "code \"genomes['x'].fasta\" of pd:parameter is not a plain identifier"),
+    ("module args code", NAMING, NAMING.replace('"naming"', "\"modules['tool'].args\""), "modules[",
+     "is not a plain identifier"),
+    ("trailing space", NAMING, NAMING.replace('"naming"', '"naming "'), '"naming "',
+     "code 'naming ' of pd:parameter begins or ends with a space: main.nf reads params.naming"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "marker", "words"), [case[1:] for case in WARNING_CASES],
+                         ids=[case[0] for case in WARNING_CASES])
+def test_each_warning_is_reported_at_its_line_and_is_no_error(old, new, marker, words):
+    text = mutate(old, new)
+    expected_line = line_of(text, marker)
+    assert faults(text) == []
+    assert any(words in message and line == expected_line for line, message in warnings(text)), \
+        (expected_line, warnings(text))
+
+
+# Forms in the shapes of public forms that run on ICA, each with its verdict: "valid" (nothing to say),
+# "warning" (exit 0, or 1 with --strict) or "error".
+ICA_EMPTY_FORM = """\
+<pipeline code="" version="1.0" xmlns="xsd://www.illumina.com/ica/cp/pipelinedefinition">
+    <dataInputs>
+    </dataInputs>
+    <steps>
+    </steps>
+</pipeline>
+"""
+PREFIXED_HEAD = '<pd:pipeline xmlns:pd="xsd://www.illumina.com/ica/cp/pipelinedefinition" code="" version="1.0">'
+EMPTY_CODE_FORM = f"""\
+<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+{PREFIXED_HEAD}
+    <pd:dataInputs>
+        <pd:dataInput code="reads" format="FASTQ" type="DIRECTORY" required="false" multiValue="false">
+            <pd:label>reads</pd:label>
+            <pd:description locked="false"></pd:description>
+        </pd:dataInput>
+    </pd:dataInputs>
+    <pd:steps/>
+</pd:pipeline>
+"""
+EMPTY_TOOL_LABEL_FORM = f"""\
+{PREFIXED_HEAD}
+    <pd:steps>
+        <pd:step execution="MANDATORY" code="General">
+            <pd:label>General</pd:label>
+            <pd:description>General parameters</pd:description>
+            <pd:tool code="generalparameters">
+                <pd:label locked="false"></pd:label>
+                <pd:description locked="false"></pd:description>
+                <pd:parameter code="assembler" minValues="1" maxValues="1" classification="USER">
+                    <pd:label>assembler</pd:label>
+                    <pd:description locked="false"></pd:description>
+                    <pd:optionsType><pd:option>flye</pd:option><pd:option>raven</pd:option></pd:optionsType>
+                    <pd:value>flye</pd:value>
+                </pd:parameter>
+            </pd:tool>
+        </pd:step>
+    </pd:steps>
+</pd:pipeline>
+"""
+NO_VERSION_FORM = """\
+<pd:pipeline xmlns:pd="xsd://www.illumina.com/ica/cp/pipelinedefinition">
+    <pd:dataInputs>
+        <pd:dataInput code="samplesheet" format="CSV" type="FILE" required="true" multiValue="false">
+            <pd:label>samplesheet</pd:label>
+            <pd:description/>
+        </pd:dataInput>
+    </pd:dataInputs>
+    <pd:steps/>
+</pd:pipeline>
+"""
+EMPTY_DEFAULTS_FORM = """\
+<?xml version="1.0" encoding="utf-8"?>
+<pipeline xmlns="xsd://www.illumina.com/ica/cp/pipelinedefinition" code="demo pipeline" version="1.0">
+  <dataInputs/>
+  <steps>
+    <step execution="MANDATORY" code="options">
+      <label>options</label>
+      <description>options parameters</description>
+      <tool code="options parameters">
+        <label>options</label>
+        <description>options parameters</description>
+        <parameter code="split_fastq" minValues="0" maxValues="1" classification="USER">
+          <label>split_fastq</label>
+          <description>reads per chunk</description>
+          <integerType/>
+          <value/>
+        </parameter>
+        <parameter code="ratio" minValues="0" maxValues="1" classification="USER">
+          <label>ratio</label>
+          <description></description>
+          <floatType/>
+          <value></value>
+        </parameter>
+        <parameter code="outdir" minValues="1" maxValues="1" classification="USER">
+          <label>outdir</label>
+          <description>where results go</description>
+          <stringType/>
+          <value/>
+        </parameter>
+      </tool>
+    </step>
+  </steps>
+</pipeline>
+"""
+BLUEBEE_FORM = """\
+<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<pd:pipeline xmlns:pd="http://www.bluebee.com/pipelinedefinition">
+    <pd:dataInputs>
+        <pd:dataInput code="bam" format="BAM" type="FILE" required="false" multiValue="true">
+            <pd:label>bam</pd:label>
+            <pd:description></pd:description>
+        </pd:dataInput>
+    </pd:dataInputs>
+    <pd:steps/>
+</pd:pipeline>
+"""
+NON_IDENTIFIER_FORM = EMPTY_DEFAULTS_FORM.replace('code="ratio"', "code=\"['cage\"")
+NOT_WELL_FORMED_FORM = EMPTY_CODE_FORM.replace("<pd:steps/>", "<pd:steps>")
+SHAPES = [
+    ("ICA's documented empty form", ICA_EMPTY_FORM, "valid", None),
+    ("an empty root code", EMPTY_CODE_FORM, "valid", None),
+    ("an empty tool label", EMPTY_TOOL_LABEL_FORM, "valid", None),
+    ("no code and no version", NO_VERSION_FORM, "valid", None),
+    ("empty integer, float and string defaults, unprefixed", EMPTY_DEFAULTS_FORM, "valid", None),
+    ("the BlueBee namespace", BLUEBEE_FORM, "warning", ("<pd:pipeline", "legacy BlueBee namespace")),
+    ("a non-identifier code", NON_IDENTIFIER_FORM, "warning", ("['cage", "is not a plain identifier")),
+    ("not well-formed", NOT_WELL_FORMED_FORM, "error", ("</pd:pipeline>", "not well-formed XML: mismatched tag")),
+]
+
+
+@pytest.mark.parametrize(("text", "verdict", "finding"), [shape[1:] for shape in SHAPES],
+                         ids=[shape[0] for shape in SHAPES])
+def test_public_form_shapes_get_icas_verdict(tmp_path, text, verdict, finding):
+    problems = check_form(text.encode())
+    kinds = {"warning" if p.warning else "error" for p in problems}
+    assert kinds == (set() if verdict == "valid" else {verdict}), problems
+    if finding:
+        assert any(p.line == line_of(text, finding[0]) and finding[1] in p.message for p in problems), problems
+    form = tmp_path / "form.xml"
+    form.write_text(text)
+    done = run_cli("pipeline-def", "--check", form)
+    strict = run_cli("pipeline-def", "--strict", "--check", form)
+    expected = {"valid": (0, 0), "warning": (0, 1), "error": (1, 1)}[verdict]
+    assert (done.returncode, strict.returncode) == expected, done.stderr
+    stderr = done.stderr.decode().splitlines()
+    assert len(stderr) == len(problems)
+    assert all(line.startswith(f"seqfixity: {form}:") for line in stderr)
+    assert all((": warning: " in line) == (verdict == "warning") for line in stderr)
+    if verdict != "error":
+        assert done.stdout.decode().startswith(f"{form}: valid ICA input form")

@@ -106,7 +106,7 @@ def both_runs(tmp_path_factory) -> tuple[Path, Path, dict]:
 
     out = root / "out"
     samples: dict[str, list[Path]] = {}
-    for path in sorted(data.iterdir()):  # Channel.fromPath(...).map { name.takeWhile { it != '.' } }.groupTuple
+    for path in sorted(data.iterdir()):  # main.nf: channel.fromPath(...), name.takeWhile(!= '.'), groupTuple
         samples.setdefault(path.name.split(".", 1)[0], []).append(path)
     records = []
     digest = script_block(blocks["DIGEST"])

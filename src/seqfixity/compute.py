@@ -48,3 +48,27 @@ def image_tag_problem(tag: str) -> str | None:
     if not isinstance(tag, str) or not _TAG_RE.match(tag):
         return f"container_tag {tag!r} is not an image tag (letters, digits, '_', '.', '-'; at most 128)"
     return None
+
+
+def image_registry(name: str) -> str | None:
+    """The registry host that an image name starts with, or None (Docker then pulls from Docker Hub).
+
+    Docker's rule (distribution/reference): the first path component is a registry host when it has a
+    '.' or a ':' or is 'localhost'; otherwise ``seqfixity`` means docker.io/library/seqfixity.
+    """
+    first, slash, _rest = name.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return None
+
+
+def missing_registry_warning(name: str) -> str | None:
+    """Why the image ``name`` is unlikely to reach ICA when it names no registry, or None when it names one."""
+    if image_registry(name) is not None:
+        return None
+    hub = f"docker.io/{name}" if "/" in name else f"docker.io/library/{name}"
+    return (f"container_image {name!r} names no registry, so ICA would pull {hub}, which is not the image built "
+            "from the Dockerfile: push that image to a registry ICA can reach (or upload it to ICA's Docker "
+            "repository), set container_image to its full reference (e.g. registry.example.org/lab/seqfixity, "
+            "or docker.io/... for Docker Hub) and regenerate; see the README, 'Running on Illumina Connected "
+            "Analytics'")

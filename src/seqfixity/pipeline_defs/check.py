@@ -1,8 +1,27 @@
-"""Validate any ICA input form (pipeline XML): structure, attributes, codes, types and defaults, with line numbers.
+"""Judge any ICA input form (pipeline XML) as ICA does: errors, warnings, each at its line.
 
-ICA publishes no XSD; these rules follow its documentation and public working
-forms (see REFERENCE.md). expat gives each element's line, so every problem
-points at the line to fix.
+ICA publishes no schema for the XML form. These rules follow ICA's help page on it
+(https://help.ica.illumina.com/project/p-flow/f-pipelines/pi-inputform: the empty form ICA hands out,
+the attributes a dataInput requires, FILE or DIRECTORY) and the public forms of pipelines that run on ICA
+(github.com/UPHL-BioNGS/ICA_Modified_Nextflow_Scripts, github.com/keng404/ica_nextflow_demos and
+ica_nextflow_demos_v2):
+
+- **errors**, for what ICA cannot load or a run cannot mean: XML that is not well-formed, elements
+  outside the form's namespace or where they do not belong, a dataInput without its required attributes,
+  a parameter without exactly one type element, repeated codes, a default that does not fit its type or
+  is not one of its options, value counts that contradict each other;
+- **warnings**, for what ICA may load but a pipeline cannot use well: codes that are not plain
+  identifiers (``['cage`` and ``genomes['x'].fasta`` in keng404's converted nf-core forms,
+  ``minimap2_options `` with a trailing space in UPHL's Cecret form), the legacy BlueBee namespace
+  (keng404's hlatyping forms), a parameter or data input without a label, attributes every public form
+  sets (minValues, maxValues, classification, a step's execution) left out or unknown;
+- **valid**, because public forms that run on ICA have them: an empty or missing root ``code`` and no
+  ``version`` (ICA's own empty form; UPHL's forms), empty labels and descriptions
+  (``<pd:label locked="false"></pd:label>`` in UPHL's Cecret and Donut_falls forms), a tool without a
+  label (keng404's grandeur form), an empty ``<value/>`` as "no default" (keng404's v2 sarek form), the
+  unprefixed default-namespace form (ICA's empty form, keng404's v2 forms), ``locked`` attributes.
+
+expat gives each element's line, so every message points at the line to fix.
 """
 
 from __future__ import annotations
@@ -15,13 +34,22 @@ from xml.parsers import expat
 
 from seqfixity.pipeline_defs.ica_xml import NAMESPACE, TYPE_ELEMENTS
 
+# The namespace of ICA's predecessor, BlueBee, still in some public forms (keng404's hlatyping forms).
+LEGACY_NAMESPACE = "http://www.bluebee.com/pipelinedefinition"
+FORM_NAMESPACES = (NAMESPACE, LEGACY_NAMESPACE)
 TEXT_ELEMENTS = ("label", "description")
+# ICA's JSON-form help names the XML number type doubleType; umccr/wrapica writes floatType.
+KIND_ELEMENTS = (*TYPE_ELEMENTS.values(), "doubleType")
+NUMBER_KINDS = ("floatType", "doubleType")
 BOOLEAN_VALUES = ("true", "false")
 DATA_TYPES = ("FILE", "DIRECTORY")
 EXECUTIONS = ("MANDATORY", "OPTIONAL")
 CLASSIFICATIONS = ("USER",)
+PARAMS_SCOPE = "params"
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _COUNT = re.compile(r"^\d+$")
+# What Nextflow can read as params.<code>: a Groovy identifier.
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass
@@ -38,21 +66,31 @@ class Node:
     @property
     def shown(self) -> str:
         """The element as a reader of the form would name it."""
-        if self.namespace == NAMESPACE:
+        if self.namespace in FORM_NAMESPACES:
             return f"pd:{self.name}"
         return f"{{{self.namespace}}}{self.name}" if self.namespace else self.name
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One fault of a form, at a line (0: the whole file)."""
+    """One finding at a line (0: the whole file): an error, or a warning that only ``--strict`` fails."""
 
     line: int
     message: str
+    warning: bool = False
 
     def format(self, path: str) -> str:
-        """``PATH:LINE: message``."""
-        return f"{path}:{self.line}: {self.message}"
+        """``PATH:LINE: message``, or ``PATH:LINE: warning: message``."""
+        return f"{path}:{self.line}: {'warning: ' if self.warning else ''}{self.message}"
+
+
+@dataclass(frozen=True)
+class FormCode:
+    """A data input or parameter of a form: its code, the line it is on and whether it is a data input."""
+
+    code: str
+    line: int
+    data_input: bool
 
 
 def parse(data: bytes) -> Node:
@@ -82,31 +120,50 @@ def parse(data: bytes) -> Node:
 
 
 def check_form(data: bytes) -> list[Problem]:
-    """Return every problem of the form in ``data``, in line order (empty: the form is valid)."""
+    """Return every error and warning of the form in ``data``, in line order (empty: nothing to say)."""
     try:
         root = parse(data)
     except expat.ExpatError as err:
         return [Problem(err.lineno, f"not well-formed XML: {expat.ErrorString(err.code)} (column {err.offset + 1})")]
-    checker = _Checker()
+    checker = _Checker(root.namespace)
     checker.pipeline(root)
     checker.unique_codes()
     return sorted(checker.problems, key=lambda p: p.line)
 
 
+def form_codes(data: bytes) -> list[FormCode]:
+    """The data inputs and parameters of a well-formed form, in file order (raises :class:`expat.ExpatError`)."""
+    found = []
+
+    def walk(node: Node) -> None:
+        if node.name in ("dataInput", "parameter") and "code" in node.attributes:
+            found.append(FormCode(node.attributes["code"], node.line, node.name == "dataInput"))
+        for child in node.children:
+            walk(child)
+
+    walk(parse(data))
+    return found
+
+
 class _Checker:
-    def __init__(self) -> None:
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
         self.problems: list[Problem] = []
-        self.codes: dict[str, list[tuple[str, Node]]] = defaultdict(list)
+        self.codes: dict[tuple[str, str], list[Node]] = defaultdict(list)
 
     def fault(self, node: Node, message: str) -> None:
         self.problems.append(Problem(node.line, message))
 
+    def warn(self, node: Node, message: str) -> None:
+        self.problems.append(Problem(node.line, message, warning=True))
+
     def pipeline(self, root: Node) -> None:
-        if root.namespace != NAMESPACE or root.name != "pipeline":
+        if root.namespace not in FORM_NAMESPACES or root.name != "pipeline":
             self.fault(root, f"the root element must be pd:pipeline in namespace {NAMESPACE}, not {root.shown}"
-                       + ("" if root.namespace == NAMESPACE else f" (namespace {root.namespace or 'none'})"))
+                       + ("" if root.namespace in FORM_NAMESPACES else f" (namespace {root.namespace or 'none'})"))
             return
-        self.attributes(root, {"code": None, "version": None})
+        if root.namespace == LEGACY_NAMESPACE:
+            self.warn(root, f"the legacy BlueBee namespace {LEGACY_NAMESPACE}: ICA's forms use {NAMESPACE}")
         self.children(root, {"dataInputs": (0, 1), "steps": (0, 1)})
         for node in self.named(root, "dataInputs"):
             self.children(node, {"dataInput": (0, None)})
@@ -118,19 +175,20 @@ class _Checker:
                 self.step(step)
 
     def data_input(self, node: Node) -> None:
-        self.attributes(node, {"code": None, "format": None, "type": DATA_TYPES, "required": BOOLEAN_VALUES,
-                               "multiValue": BOOLEAN_VALUES})
-        self.children(node, {"label": (1, 1), "description": (0, 1)})
-        self.texts(node)
-        self.remember_code("params", node)
+        # ICA's help page: code, format, type (FILE or DIRECTORY), required and multiValue are required.
+        self.required(node, {"code": None, "format": None, "type": DATA_TYPES, "required": BOOLEAN_VALUES,
+                             "multiValue": BOOLEAN_VALUES})
+        self.children(node, {"label": (0, 1), "description": (0, 1)})
+        self.texts(node, labelled=True)
+        self.remember_code(PARAMS_SCOPE, node)
 
     def step(self, node: Node) -> None:
-        self.attributes(node, {"execution": EXECUTIONS, "code": None})
+        self.expected(node, {"execution": EXECUTIONS, "code": None})
         self.children(node, {"label": (0, 1), "description": (0, 1), "tool": (0, None)})
         self.texts(node)
         self.remember_code("step", node)
         for tool in self.named(node, "tool"):
-            self.attributes(tool, {"code": None})
+            self.expected(tool, {"code": None})
             self.children(tool, {"label": (0, 1), "description": (0, 1), "parameter": (0, None)})
             self.texts(tool)
             self.remember_code("tool", tool)
@@ -138,26 +196,26 @@ class _Checker:
                 self.parameter(parameter)
 
     def parameter(self, node: Node) -> None:
-        self.attributes(node, {"code": None, "minValues": None, "maxValues": None,
-                               "classification": CLASSIFICATIONS})
-        self.remember_code("params", node)
-        types = {kind: (0, 1) for kind in TYPE_ELEMENTS.values()}
-        self.children(node, {"label": (1, 1), "description": (0, 1), "value": (0, None), **types})
-        self.texts(node)
+        self.required(node, {"code": None})
+        self.expected(node, {"minValues": None, "maxValues": None, "classification": CLASSIFICATIONS})
+        self.remember_code(PARAMS_SCOPE, node)
+        kinds = {kind: (0, 1) for kind in KIND_ELEMENTS}
+        self.children(node, {"label": (0, 1), "description": (0, 1), "value": (0, None), **kinds})
+        self.texts(node, labelled=True)
         high = self.bounds(node)
-        found = [child for child in node.children if child.namespace == NAMESPACE and child.name in types]
+        code = node.attributes.get("code", "")
+        found = [child for child in node.children if child.namespace == self.namespace and child.name in kinds]
         if len(found) != 1:
-            kinds = ", ".join(f"pd:{kind}" for kind in TYPE_ELEMENTS.values())
-            self.fault(node, f"pd:parameter {node.attributes.get('code', '')!r} needs exactly one type element "
-                             f"({kinds}); it has {len(found)}")
-        values = self.named(node, "value")
+            names = ", ".join(f"pd:{kind}" for kind in KIND_ELEMENTS)
+            self.fault(node, f"pd:parameter {code!r} needs exactly one type element ({names}); it has {len(found)}")
+        # An empty <value/> is "no default", as in keng404's v2 forms.
+        values = [value for value in self.named(node, "value") if value.text.strip()]
         if high is not None and len(values) > high:
-            self.fault(values[high], f"pd:parameter {node.attributes.get('code', '')!r} has {len(values)} "
-                                     f"pd:value defaults but maxValues={high}")
+            self.fault(values[high], f"pd:parameter {code!r} has {len(values)} pd:value defaults but maxValues={high}")
         if len(found) == 1:
             options = self.options(found[0])
             for value in values:
-                self.fits(node, found[0].name, value, options)
+                self.fits(code, found[0].name, value, options)
 
     def options(self, kind: Node) -> list[str]:
         if kind.name != "optionsType":
@@ -168,20 +226,19 @@ class _Checker:
         for option in self.named(kind, "option"):
             text = option.text.strip()
             if not text:
-                self.fault(option, "empty pd:option")
+                self.warn(option, "empty pd:option: the launch form offers a blank choice")
             elif text in seen:
                 self.fault(option, f"pd:option {text!r} repeats the one on line {seen[text].line}")
             else:
                 seen[text] = option
         return list(seen)
 
-    def fits(self, parameter: Node, kind: str, value: Node, options: list[str]) -> None:
+    def fits(self, code: str, kind: str, value: Node, options: list[str]) -> None:
         text = value.text.strip()
-        code = parameter.attributes.get("code", "")
         if kind == "integerType" and not _INTEGER.match(text):
             self.fault(value, f"default {text!r} of pd:parameter {code!r} is not a whole number (pd:integerType)")
-        elif kind == "floatType" and not _is_float(text):
-            self.fault(value, f"default {text!r} of pd:parameter {code!r} is not a number (pd:floatType)")
+        elif kind in NUMBER_KINDS and not _is_float(text):
+            self.fault(value, f"default {text!r} of pd:parameter {code!r} is not a number (pd:{kind})")
         elif kind == "booleanType" and text not in BOOLEAN_VALUES:
             self.fault(value, f"default {text!r} of pd:parameter {code!r} is not true or false (pd:booleanType)")
         elif kind == "optionsType" and options and text not in options:
@@ -206,7 +263,8 @@ class _Checker:
             return None
         return int(text)
 
-    def attributes(self, node: Node, allowed: dict[str, tuple[str, ...] | None]) -> None:
+    def required(self, node: Node, allowed: dict[str, tuple[str, ...] | None]) -> None:
+        """Attributes ICA documents as required: missing, empty or unknown is an error."""
         for name, values in allowed.items():
             value = node.attributes.get(name)
             if value is None:
@@ -216,11 +274,21 @@ class _Checker:
             elif values is not None and value not in values:
                 self.fault(node, f"{name}={value!r} on {node.shown} is not one of {', '.join(values)}")
 
+    def expected(self, node: Node, allowed: dict[str, tuple[str, ...] | None]) -> None:
+        """Attributes every public form sets, with no documented rule: missing or unknown is a warning."""
+        for name, values in allowed.items():
+            value = node.attributes.get(name)
+            if value is None:
+                self.warn(node, f"{node.shown} has no {name} (every public ICA form sets it)")
+            elif values is not None and value not in values:
+                self.warn(node, f"{name}={value!r} on {node.shown} is none of {', '.join(values)}, the values "
+                                "public ICA forms use")
+
     def children(self, node: Node, allowed: dict[str, tuple[int, int | None]]) -> None:
         counts: dict[str, int] = defaultdict(int)
         for child in node.children:
-            if child.namespace != NAMESPACE:
-                self.fault(child, f"{child.shown} is not in the ICA namespace {NAMESPACE}")
+            if child.namespace != self.namespace:
+                self.fault(child, f"{child.shown} is not in the form's namespace {self.namespace}")
             elif child.name not in allowed:
                 self.fault(child, f"{child.shown} does not belong in {node.shown}")
             else:
@@ -232,30 +300,38 @@ class _Checker:
             if counts[name] < low:
                 self.fault(node, f"{node.shown} needs {'a' if low == 1 else low} pd:{name}")
 
-    def texts(self, node: Node) -> None:
+    def texts(self, node: Node, labelled: bool = False) -> None:
         for child in self.named(node, *TEXT_ELEMENTS):
             if child.children:
                 self.fault(child.children[0], f"{child.shown} holds text only, not {child.children[0].shown}")
-            if child.name == "label" and not child.text.strip():
-                self.fault(child, "empty pd:label")
+        if labelled and not self.named(node, "label"):
+            self.warn(node, f"{node.shown} {node.attributes.get('code', '')!r} has no pd:label: the launch form "
+                            "shows it unnamed")
 
     def remember_code(self, scope: str, node: Node) -> None:
-        code = node.attributes.get("code", "").strip()
-        if code:
-            self.codes[f"{scope}\0{code}"].append((scope, node))
+        code = node.attributes.get("code")
+        if not code:
+            return
+        self.codes[(scope, code)].append(node)
+        if scope != PARAMS_SCOPE:
+            return
+        if code != code.strip():
+            self.warn(node, f"code {code!r} of {node.shown} begins or ends with a space: main.nf reads "
+                            f"params.{code.strip()}, which ICA does not set")
+        elif not IDENTIFIER.match(code):
+            self.warn(node, f"code {code!r} of {node.shown} is not a plain identifier (letters, digits, '_', "
+                            "not starting with a digit): main.nf cannot read it as params.<code>")
 
     def unique_codes(self) -> None:
-        for key, nodes in self.codes.items():
-            code = key.split("\0", 1)[1]
-            first = nodes[0][1]
-            for _scope, node in nodes[1:]:
+        for (scope, code), nodes in self.codes.items():
+            first = nodes[0]
+            for node in nodes[1:]:
                 self.fault(node, f"code {code!r} of {node.shown} repeats the {first.shown} on line {first.line}"
-                                 + (" (every data input and parameter becomes params." + code + ")"
-                                    if nodes[0][0] == "params" else ""))
+                                 + (f" (every data input and parameter becomes params.{code})"
+                                    if scope == PARAMS_SCOPE else ""))
 
-    @staticmethod
-    def named(node: Node, *names: str) -> list[Node]:
-        return [child for child in node.children if child.namespace == NAMESPACE and child.name in names]
+    def named(self, node: Node, *names: str) -> list[Node]:
+        return [child for child in node.children if child.namespace == self.namespace and child.name in names]
 
 
 def _is_float(text: str) -> bool:

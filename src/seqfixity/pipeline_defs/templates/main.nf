@@ -8,6 +8,10 @@
 // under `out`: checksums/{sample}_md5.txt (md5sum format), records/{sample}.jsonl, seqfixity.tsv/.json/
 // .xlsx, seqfixity_mqc.tsv (MultiQC) and summary.json: the same bytes as the Snakemake workflow writes.
 // The run fails, after publishing, when any file failed (as the workflow's `check` rule does).
+//
+// Written for Nextflow's strict parser (the default from Nextflow 26.04), without its deprecation warnings:
+// `channel` in lower case, closure parameters named, only declarations at the top level
+// (https://docs.seqera.io/nextflow/strict-syntax); the legacy parser of ICA's Nextflow 24.10 and 25.10 runs it too.
 
 // A value as one single-quoted shell word.
 def shq(value) {
@@ -92,8 +96,8 @@ workflow {
     if (!params.in) {
         error "seqfixity: no input files: give FASTQ files as 'in'"
     }
-    def samples = Channel.fromPath(params.in, checkIfExists: true)
-        .map { fastq -> tuple(fastq.name.takeWhile { it != '.' }, fastq) }
+    def samples = channel.fromPath(params.in, checkIfExists: true)
+        .map { fastq -> tuple(fastq.name.takeWhile { character -> character != '.' }, fastq) }
         .groupTuple(sort: true)
     DIGEST(samples)
     AGGREGATE(DIGEST.out.records.collect())
