@@ -83,8 +83,7 @@ def many_files(root: Path, scale: dict, make) -> None:
         for index in range(scale["large_files"]):
             make.write_fastq(data / f"LARGE{index}_R1_001.fastq", scale["large_size"], seed=10_000 + index)
         (folder / "ready").touch()
-    large = f"large_bytes: {scale['large_size']}\n"  # the large files get a job each, as at full scale
-    (folder / "config.yaml").write_text("inputs: [data]\nvalidate: none\noutdir: results\n" + large)
+    (folder / "config.yaml").write_text("inputs: [data]\nvalidate: none\noutdir: results\n")
     files = sorted(str(p) for p in data.iterdir())
     total = sum(os.path.getsize(p) for p in files)
     set_aside(folder, "results", ".snakemake")

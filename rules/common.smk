@@ -91,13 +91,16 @@ def batch_samples(wildcards):
 
 
 def batch_threads(wildcards):
-    """Two threads (MD5 and the ETag or the FASTQ check side by side) for a large file, else one."""
-    return 2 if BATCHES[wildcards.batch].large else 1
+    """Two threads for a batch of two files or more (each reads several files at once, their MD5 streams side
+    by side on the multi-lane core) or one large file (MD5 on one core, the ETag's parts on the other); one
+    for a single small file."""
+    batch = BATCHES[wildcards.batch]
+    return 2 if len(batch.files) > 1 or batch.size >= 32 << 20 else 1
 
 
 def batch_mem_mb(wildcards):
-    """Memory: buffers and inflated chunks, independent of the file size."""
-    return 1024 if BATCHES[wildcards.batch].large else 512
+    """Memory: buffers, windows and inflated chunks per thread, never the file size."""
+    return 1024 if BATCHES[wildcards.batch].size >= 64 << 20 else 512
 
 
 def batch_runtime(wildcards):

@@ -86,17 +86,18 @@ class _Results(Generic[Item]):
 
 
 def read_grouped(items: Sequence[Item], prepare: Callable[[Item], ReadJob], workers: int,
-                 on_bytes: ProgressCallback | None = None) -> Iterator[Outcome]:
+                 on_bytes: ProgressCallback | None = None, max_open: int | None = None) -> Iterator[Outcome]:
     """Read every item's file once with ``workers`` threads, each reading several files in turns.
 
     ``prepare(item)`` makes the item's :class:`ReadJob` (raising :class:`InputError` or
     :class:`~seqfixity.engine.etag.EtagError` when it cannot be read); yields ``(item, job, identity, error)``
-    in the order of ``items``, with ``error`` the exception that stopped the item, else None.
+    in the order of ``items``, with ``error`` the exception that stopped the item, else None. A worker keeps
+    at most ``max_open`` files open (default :data:`MAX_GROUP_FILES`).
     """
     results: _Results = _Results(len(items))
     queue = iter(enumerate(items))
     take = threading.Lock()
-    per_worker = max(1, min(MAX_GROUP_FILES, math.ceil(len(items) / workers)))
+    per_worker = max(1, min(max_open or MAX_GROUP_FILES, math.ceil(len(items) / workers)))
 
     def next_item() -> tuple[int, Item] | None:
         with take:

@@ -13,6 +13,7 @@ from seqfixity.settings import Settings
 # From this size the FASTQ structure check (or the line count at level gzip) runs in a thread of its own,
 # beside inflation and hashing.
 THREADED_MIN_SIZE = 8 << 20
+VALIDATING_OPEN = 4
 
 
 def _validator_sinks(settings: Settings):
@@ -63,6 +64,9 @@ def examine_files(items: Iterable[tuple[str, str]], settings: Settings, jobs: in
     """Examine ``(path, sample)`` pairs with ``jobs`` workers (several files per worker on the multi-lane core);
     yield records in the order given."""
     items = list(items)
-    planned = hash_planned(((path, settings) for path, _ in items), jobs, sinks=_validator_sinks(settings))
+    sinks = _validator_sinks(settings)
+    # a validator holds up to a few inflated pieces: four files open per worker keep that bounded
+    planned = hash_planned(((path, settings) for path, _ in items), jobs, sinks=sinks,
+                           max_open=VALIDATING_OPEN if sinks else None)
     for (_, sample), (record, sinks) in zip(items, planned, strict=True):
         yield _finish(record, sinks, settings, sample)

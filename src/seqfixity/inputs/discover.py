@@ -216,8 +216,8 @@ def _untrackable(path: str) -> str:
     return ""
 
 
-def make_batches(files: Sequence[InputFile], batch_size: int = 250, batch_bytes: int = 1 << 30,
-                 large_bytes: int = 256 << 20) -> list[Batch]:
+def make_batches(files: Sequence[InputFile], batch_size: int = 250, batch_bytes: int = 4 << 30,
+                 large_bytes: int = 4 << 30) -> list[Batch]:
     """Pack whole samples into batches, in sample order; a sample of ``large_bytes`` or more goes alone.
 
     Batch boundaries are content-defined: a batch of small samples closes
