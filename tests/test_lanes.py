@@ -7,6 +7,7 @@ import os
 import platform
 import random
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import run_cli
+from conftest import REPO, run_cli
 from seqfixity.engine import lanes
 from seqfixity.engine.etag import ETagHasher
 
@@ -172,3 +173,92 @@ def test_a_backend_the_cpu_lacks_is_refused(monkeypatch):
     finally:
         monkeypatch.undo()
         lanes.backend.cache_clear()
+
+
+def _reference(data: bytes, part_size: int) -> str:
+    parts = [hashlib.md5(data[i:i + part_size]).digest() for i in range(0, len(data), part_size)] or [
+        hashlib.md5().digest()]
+    return f"{hashlib.md5(b''.join(parts)).hexdigest()}-{len(parts)}"
+
+
+def test_many_files_read_in_turns_give_hashlibs_digests_in_order(md5_backend, tmp_path):
+    """More files than lanes, of sizes that end at different rounds, with failures among them."""
+    import xxhash
+
+    from seqfixity.engine.digest import hash_files
+    from seqfixity.settings import Settings
+
+    rng = random.Random(21)
+    sizes = [0, 1, 63, 64, 65, 1 << 20, (1 << 20) + 1, 3 << 20, (9 << 20) + 7, *(rng.randint(0, 300_000)
+                                                                               for _ in range(40))]
+    paths = []
+    for index, size in enumerate(sizes):
+        path = tmp_path / f"f{index:03d}.bin"
+        path.write_bytes(rng.randbytes(size))
+        paths.append(str(path))
+    (tmp_path / "folder").mkdir()
+    order = paths[:5] + [str(tmp_path / "gone"), str(tmp_path / "folder")] + paths[5:]
+    settings = Settings(digests=("md5", "etag", "xxh128"), part_size=5 << 20, threshold=5 << 20)
+    for jobs in (1, 2, 3):
+        records = list(hash_files(order, settings, jobs=jobs))
+        assert [r.path for r in records] == order
+        assert [r.error_kind for r in records][5:7] == ["missing", "unreadable"]
+        for record in records:
+            if not record.ok:
+                continue
+            data = Path(record.path).read_bytes()
+            assert record.digests["md5"] == hashlib.md5(data).hexdigest(), record.path
+            assert record.digests["xxh128"] == xxhash.xxh3_128_hexdigest(data)
+            expected = _reference(data, 5 << 20) if len(data) >= 5 << 20 else hashlib.md5(data).hexdigest()
+            assert record.digests["etag"] == expected, record.path
+
+
+def test_a_file_that_changes_among_many_gives_no_digest_and_the_others_do(md5_backend, tmp_path, monkeypatch):
+    from seqfixity.engine import reading
+    from seqfixity.engine.digest import hash_files
+    from seqfixity.settings import Settings
+
+    paths = [str(write(tmp_path / f"f{i}.bin", 200_000 + i)) for i in range(12)]
+    real = reading.check_unchanged
+
+    def grow_then_check(path, handle, before, total):  # f3 is appended to just before its last check
+        if path.endswith("f3.bin"):
+            with open(path, "ab") as out:
+                out.write(b"late")
+        return real(path, handle, before, total)
+
+    for module in ("seqfixity.engine.group", "seqfixity.engine.digest"):
+        monkeypatch.setattr(f"{module}.check_unchanged", grow_then_check, raising=False)
+    records = list(hash_files(paths, Settings(digests=("md5",)), jobs=2))
+    assert [r.error_kind for r in records].count("changed") == 1 and records[3].error_kind == "changed"
+    assert all(r.digests["md5"] == hashlib.md5(Path(r.path).read_bytes()).hexdigest() for r in records if r.ok)
+
+
+def write(path: Path, size: int) -> Path:
+    path.write_bytes(random.Random(size).randbytes(size))
+    return path
+
+
+def test_a_wheel_built_from_the_sources_carries_the_compiled_core(tmp_path):
+    """pip builds the core from the C source (nothing downloaded but setuptools), and the installed wheel runs it."""
+    if platform.machine() not in ("x86_64", "AMD64") or shutil.which("gcc") is None:
+        pytest.skip("the compiled core is built where gcc and an x86-64 CPU are")
+    source = tmp_path / "src"
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout
+    for name in filter(None, tracked.decode().split("\0")):  # the tracked files only: no in-place .so
+        target = source / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, target)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", tmp_path / "wheels",
+                            source], capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr
+    wheel = next((tmp_path / "wheels").glob("seqfixity-*.whl"))
+    installed = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
+                                tmp_path / "site", wheel], capture_output=True, text=True, timeout=600)
+    assert installed.returncode == 0, installed.stderr
+    probe = subprocess.run([sys.executable, "-c", "from seqfixity.engine import lanes; print(lanes.describe())"],
+                           env={**os.environ, "PYTHONPATH": str(tmp_path / "site")}, cwd=tmp_path,
+                           capture_output=True, text=True, timeout=60)
+    assert "compiled core built" in probe.stdout and str(tmp_path / "site") in subprocess.run(
+        [sys.executable, "-c", "import seqfixity; print(seqfixity.__file__)"], capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": str(tmp_path / "site")}, cwd=tmp_path).stdout, probe.stdout + probe.stderr

@@ -89,6 +89,11 @@ def test_reports_match_md5sum_and_reference_etag_and_rerun_is_a_no_op(run_folder
     xlsx = pd.read_excel(run_folder / "results" / "seqfixity.xlsx").set_index("file")
     assert list(xlsx["md5"].sort_index()) == list(rows["md5"].sort_index())
     assert (run_folder / "results" / "seqfixity_mqc.tsv").read_text().startswith("# id: 'seqfixity'")
+    # every digest job names the MD5 path it ran: the compiled core's fastest, never a silent hashlib
+    from seqfixity.engine import lanes
+
+    for log in (run_folder / "results" / "logs" / "digest").iterdir():
+        assert f"MD5 backend: {lanes.available_backends()[0]}," in log.read_text(), log
 
     again = snakemake(run_folder)
     assert again.returncode == 0 and "Nothing to be done" in again.stderr

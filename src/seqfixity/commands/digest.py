@@ -75,7 +75,10 @@ def run(args: argparse.Namespace) -> int:
     per sample; return 0."""
     from seqfixity.examine.files import examine_files  # imports numpy: only for this command, not every start-up
 
+    from seqfixity.engine import lanes
+
     started = time.time()
+    say(lanes.describe())  # the job's log names the MD5 path it ran (never a silent fallback to hashlib)
     settings = settings_from_args(args).with_overrides(validate=args.validate, naming=args.naming)
     named = sheet_samples(read_sample_sheet(args.samples, files_must_exist=False)) if args.samples else {}
     items = [(path, named.get(file_key(path)) or sample_id(os.path.basename(path))) for path in args.paths]
@@ -102,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
     if args.done:
         read = [r for rs in by_sample.values() for r in rs if r.path not in previous]
         done = {"records": written, "files": len(items), "read": len(read), "reused": len(items) - len(read),
+                "md5_backend": lanes.backend(),
                 "bytes": sum(r.size for rs in by_sample.values() for r in rs),
                 "bytes_read": sum(r.size for r in read), "started": started, "finished": time.time()}
         write_bytes_atomic(args.done, (json.dumps(done, indent=1) + "\n").encode())
