@@ -262,3 +262,18 @@ def test_a_wheel_built_from_the_sources_carries_the_compiled_core(tmp_path):
     assert "compiled core built" in probe.stdout and str(tmp_path / "site") in subprocess.run(
         [sys.executable, "-c", "import seqfixity; print(seqfixity.__file__)"], capture_output=True, text=True,
         env={**os.environ, "PYTHONPATH": str(tmp_path / "site")}, cwd=tmp_path).stdout, probe.stdout + probe.stderr
+
+
+def test_guess_reads_a_large_file_in_two_halves_and_every_candidate_equals_the_reference(md5_backend, tmp_path):
+    from seqfixity.engine.etag import parse_etag
+    from seqfixity.engine.guess import guess_part_size
+
+    mib = 1 << 20
+    data = random.Random(5).randbytes(41 * mib + 12345)
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+    truth = 30 * mib  # a -2: the candidates run from 20.5 to 41 MiB, some cut past the middle, some at the end
+    result = guess_part_size(path, parse_etag(_reference(data, truth)), limit=24)
+    assert result.matched == [truth] and len(result.tried) == 24
+    for part_size, etag in result.computed.items():  # candidates whose boundary past the middle is the end too
+        assert etag == _reference(data, part_size), part_size

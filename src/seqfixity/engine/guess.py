@@ -1,14 +1,32 @@
-"""Infer the part size behind an existing ETag, testing every candidate in one read."""
+"""Infer the part size behind an existing ETag, testing every candidate in one read.
+
+Every candidate part size is an ETag of its own, each part an MD5 stream, all advanced side by side on the
+multi-lane core. With enough candidates to fill the lanes, a large file is read as two halves on two
+threads: a candidate's parts before its first part boundary past the middle are hashed by the first
+thread, the rest by the second, so both cores run full lanes; only the bytes between the candidates'
+boundaries nearest the middle (less than one part) are read by both.
+"""
 
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 
-from seqfixity.engine.digest import read_once
-from seqfixity.engine.etag import MAX_GUESS_CANDIDATES, ETagHasher, ParsedEtag, admissible_part_sizes, guess_candidates
+from seqfixity.engine import lanes
+from seqfixity.engine.digest import SPLIT_MIN_SIZE, WINDOW_MIN_PARTS, read_once
+from seqfixity.engine.etag import (
+    MAX_GUESS_CANDIDATES,
+    ETagHasher,
+    ParsedEtag,
+    admissible_part_sizes,
+    guess_candidates,
+    multipart_etag_from_digests,
+)
 from seqfixity.engine.hashes import DIGEST_KINDS
-from seqfixity.engine.reading import check_regular_file
+from seqfixity.engine.lanes import feed
+from seqfixity.engine.reading import CHUNK_SIZE, check_regular_file, check_unchanged, identity, open_checked
+from seqfixity.errors import FileChangedError
 
 
 @dataclass
@@ -59,11 +77,66 @@ def guess_part_size(
         low, high = result.admissible
         candidates = [c for c in dict.fromkeys(candidates) if low <= c <= high]
         result.candidates_in_range = len(candidates)
-    hashers = {part_size: ETagHasher(part_size) for part_size in candidates}
-    read_once(path, [(h, 1.0) for h in hashers.values()])
+    if len(candidates) >= lanes.width() // 2 >= WINDOW_MIN_PARTS and size >= SPLIT_MIN_SIZE:
+        result.computed = _etags_in_halves(path, candidates)
+    else:
+        hashers = {part_size: ETagHasher(part_size) for part_size in candidates}
+        read_once(path, [(h, 1.0) for h in hashers.values()])
+        result.computed = {part_size: hasher.hexdigest() for part_size, hasher in hashers.items()}
     result.tried = list(candidates)
-    for part_size, hasher in hashers.items():
-        result.computed[part_size] = hasher.hexdigest()
-        if hasher.hexdigest() == str(etag):
-            result.matched.append(part_size)
+    result.matched = [p for p in candidates if result.computed[p] == str(etag)]
     return result
+
+
+def _etags_in_halves(path: str, part_sizes: list[int]) -> dict[int, str]:
+    """The ETag at each part size, the file read as two halves side by side (see the module's docstring)."""
+    before = identity(check_regular_file(path))
+    middle = before.size // 2
+    cut = {p: min(before.size, -(-middle // p) * p) for p in part_sizes}  # each one's first boundary past the middle
+    first = {p: ETagHasher(p) for p in part_sizes}
+    second = {p: ETagHasher(p) for p in part_sizes if cut[p] < before.size}
+    halves = [(0, max(cut.values()), [(h, 0, cut[p]) for p, h in first.items()]),
+              (min(cut[p] for p in second) if second else before.size, before.size,
+               [(h, cut[p], before.size) for p, h in second.items()])]
+    failures: list[BaseException] = []
+
+    def read(start: int, stop: int, feeders: list) -> None:
+        try:
+            _read_range(path, before, start, stop, feeders)
+        except BaseException as err:  # handed to the calling thread
+            failures.append(err)
+
+    helper = threading.Thread(target=read, args=halves[1], name="seqfixity-guess", daemon=True)
+    helper.start()
+    read(*halves[0])
+    helper.join()
+    if failures:
+        raise failures[0]
+    etags = {}
+    for p, hasher in first.items():
+        digests = hasher.part_digests() + (second[p].part_digests() if p in second else [])
+        etags[p] = multipart_etag_from_digests(digests)
+    return etags
+
+
+def _read_range(path: str, before, start: int, stop: int, feeders: list) -> None:
+    """Read bytes ``start`` to ``stop`` of ``path`` once; feed each ``(hasher, low, high)`` the bytes in its range."""
+    with open_checked(path, before) as handle:
+        handle.seek(start)
+        buffer = bytearray(CHUNK_SIZE)
+        view = memoryview(buffer)
+        offset = start
+        while offset < stop:
+            count = handle.readinto(view[:min(CHUNK_SIZE, stop - offset)])
+            if not count:
+                break
+            pairs = []
+            for hasher, low, high in feeders:
+                lo, hi = max(low, offset) - offset, min(high, offset + count) - offset
+                if lo < hi:
+                    pairs += hasher.lane_pairs(view[lo:hi])
+            feed(pairs)
+            offset += count
+        if offset != stop:
+            raise FileChangedError(path, f"changed while being read (ended at {offset} of {stop} bytes)")
+        check_unchanged(path, handle, before, before.size)
