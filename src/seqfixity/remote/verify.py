@@ -372,18 +372,19 @@ class _Plan:
 
     def hashers(self) -> list[tuple[Any, float]]:
         """Make every hasher the plan needs (MD5, an ETag per part size, each checksum form), with its cost."""
-        self._md5 = DIGEST_KINDS["md5"].new()
+        # the MD5 only where it decides (a plain ETag): against a multipart ETag the parts alone run on the lanes
+        self._md5 = DIGEST_KINDS["md5"].new() if self.etag is None or not self.etag.expected.multipart else None
         self._etags = {p: ETagHasher(p) for p in (self.etag.part_sizes if self.etag else [])}
         self._checksums: dict[str, list[FullObjectChecksum | CompositeChecksum]] = {}
         for kind, (full, composite) in self.forms.items():
             self._checksums[kind] = ([FullObjectChecksum(kind)] if full else []) + (
                 [CompositeChecksum(kind, self.remote.part_size)] if composite else [])
-        weighted: list[tuple[Any, float]] = [(self._md5, 1.0), *((h, 1.0) for h in self._etags.values())]
+        weighted: list[tuple[Any, float]] = [(h, 1.0) for h in (self._md5, *self._etags.values()) if h is not None]
         return weighted + [(h, DIGEST_KINDS[kind].cost) for kind, forms in self._checksums.items() for h in forms]
 
     def values(self) -> _Values:
         """What the hashers computed, once the file has been read through them."""
-        return _Values(self._md5.result(), {p: h.hexdigest() for p, h in self._etags.items()},
+        return _Values(self._md5.result() if self._md5 else None, {p: h.hexdigest() for p, h in self._etags.items()},
                        {kind: [h.result() for h in forms] for kind, forms in self._checksums.items()})
 
     def from_record(self, record: FileRecord) -> _Values | None:
