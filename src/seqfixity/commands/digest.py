@@ -73,9 +73,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Examine the files (reusing unchanged files' earlier records), write one checksum and one record file
     per sample; return 0."""
-    from seqfixity.examine.files import examine_files  # imports numpy: only for this command, not every start-up
-
     from seqfixity.engine import lanes
+    from seqfixity.examine.files import examine_files  # imports numpy: only for this command, not every start-up
 
     started = time.time()
     say(lanes.describe())  # the job's log names the MD5 path it ran (never a silent fallback to hashlib)
