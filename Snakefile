@@ -3,8 +3,9 @@
 #   snakemake --workflow-profile workflows/profiles/local            # the example data
 #   snakemake --workflow-profile workflows/profiles/local --config inputs='["run42"]'
 #
-# Reports: results/checksums/{sample}_md5.txt, results/records/{sample}.jsonl,
-# results/seqfixity.{tsv,json,xlsx}, results/seqfixity_mqc.tsv, results/summary.json.
+# Reports: results/report.html (one page for people), results/checksums/{sample}_md5.txt,
+# results/records/{sample}.jsonl, results/seqfixity.{tsv,json,xlsx}, results/seqfixity_mqc.tsv,
+# results/summary.json.
 # The rules call the seqfixity command line; they hold no hashing code.
 
 from snakemake.utils import min_version, validate

@@ -9,9 +9,14 @@
 2. ``validate: fastq`` of one .fastq.gz (default 250 MB) by ``seqfixity digest`` against
    ``md5sum`` of that file. Target: ratio <= 4. Also ``validate: gzip`` and ``none``.
 3. A dry run (``snakemake -n``) over 100,000 empty input files. Target: <= 60 s, <= 1,000 jobs.
+4. Every report (report.html, the TSV, JSON and XLSX tables, the MultiQC file, summary.json) for 2,000
+   files by ``seqfixity aggregate``, against the same command of another revision (``--compare-with``,
+   default main) on the same records, best of three each. Target: at most 0.5 s more (issue 14). Also the
+   time of each writer in this process.
 
     python benchmarks/bench_workflow.py --small     # tiny scale, proves the script works
     python benchmarks/bench_workflow.py             # the issue's scale (needs ~2.5 GB in --workdir)
+    python benchmarks/bench_workflow.py --only 4    # the reports alone (a few seconds)
 
 Files are generated once under --workdir and reused; page cache is warmed before timing.
 """
@@ -20,11 +25,14 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import io
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 
@@ -37,9 +45,9 @@ from seqfixity.settings import Settings  # noqa: E402
 TRASH = Path(os.environ.get("TMPDIR", "/tmp")) / "seqfixity-bench-trash"
 SCALES = {
     "full": {"small_files": 2000, "small_size": 64 << 10, "large_files": 16, "large_size": 256 << 20,
-             "gz_size": 250 * 10**6, "dry_files": 100_000},
+             "gz_size": 250 * 10**6, "dry_files": 100_000, "report_files": 2000},
     "small": {"small_files": 100, "small_size": 64 << 10, "large_files": 2, "large_size": 24 << 20,
-              "gz_size": 20 * 10**6, "dry_files": 5_000},
+              "gz_size": 20 * 10**6, "dry_files": 5_000, "report_files": 200},
 }
 
 
@@ -163,12 +171,117 @@ def dry_run(root: Path, scale: dict) -> None:
           f"(target <= 60 s and <= 1000 jobs at 100,000 files)")
 
 
+def report_records(folder: Path, files: int) -> list[str]:
+    """Records of ``files`` files in R1/R2 pairs, 250 files per batch file, with a few failures; the batch files."""
+    from seqfixity.examine.reuse import record_line
+    from seqfixity.record import FileRecord
+
+    batches = sorted(str(path) for path in (folder / "batches").glob("*.json"))
+    if batches:
+        return batches
+    (folder / "records").mkdir(parents=True, exist_ok=True)
+    (folder / "batches").mkdir(exist_ok=True)
+    now = time.time()
+    for start in range(0, files, 250):
+        written = []
+        for index in range(start, min(start + 250, files)):
+            reads = 1000 + index // 2 - (index % 2 and index % 194 == 1)  # now and then R2 has a read fewer
+            record = FileRecord(path=f"/data/run42/S{index // 2:05d}_L001_R{index % 2 + 1}_001.fastq.gz",
+                                size=10**8 + index * 4099, mtime_ns=0, etag_part_size=8 << 20, etag_parts=12,
+                                digests={"md5": f"{index:032x}", "etag": f"{index + 1:032x}-12",
+                                         "xxh128": f"{index + 2:032x}"}, reads=reads, fastq_verdict="OK")
+            if index % 401 == 3:
+                record.fastq_verdict, record.fastq_error = "TRUNCATED", "gzip stream ends inside member 1"
+            path = folder / "records" / f"{record.sample}.jsonl"
+            path.write_text(record_line(record))
+            written.append(str(path))
+        done = {"records": written, "files": len(written), "read": len(written), "reused": 0, "bytes": 0,
+                "bytes_read": 250 * 10**8, "started": now - 60, "finished": now}
+        (folder / "batches" / f"b{start:06d}.json").write_text(json.dumps(done))
+    return sorted(str(path) for path in (folder / "batches").glob("*.json"))
+
+
+def aggregate_seconds(sources: dict[str, Path], batches: list[str], folder: Path) -> dict[str, float]:
+    """Best of three wall times of ``seqfixity aggregate`` over ``batches`` from each of ``sources`` (name: its
+    ``src``), taken in turns so that a busy moment of the machine falls on each alike."""
+    best = dict.fromkeys(sources, float("inf"))
+    for _ in range(3):
+        for name, src in sources.items():
+            outdir = folder / f"out-{name.replace('/', '_')}"
+            shutil.rmtree(outdir, ignore_errors=True)
+            env = {**os.environ, "PYTHONPATH": str(src)}
+            start = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "seqfixity", "aggregate", "--batches", *batches,
+                                   "--outdir", str(outdir)], env=env, capture_output=True, text=True)
+            best[name] = min(best[name], time.perf_counter() - start)
+            if done.returncode:
+                raise SystemExit(f"aggregate from {src} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return best
+
+
+def revision_source(folder: Path, revision: str) -> Path | None:
+    """``src/`` of ``revision`` of this repository, unpacked under ``folder``; None when git cannot give it."""
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", revision, "src"], capture_output=True)
+    if archive.returncode:
+        print(f"   (no comparison: git archive {revision}: {archive.stderr.decode().strip()})")
+        return None
+    target = folder / f"src-{revision.replace('/', '_')}"
+    shutil.rmtree(target, ignore_errors=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(target, filter="data")
+    return target / "src"
+
+
+def report_writers(batches: list[str]) -> str:
+    """Seconds of each report writer of this checkout, in this process, over the records of ``batches``."""
+    from seqfixity.reports import html, multiqc, tables, xlsx
+    from seqfixity.reports.run_settings import settings_entry
+
+    paths = [path for batch in batches for path in json.loads(Path(batch).read_text())["records"]]
+    start = time.perf_counter()
+    rows = tables.file_rows(tables.load_records(paths))
+    summary = tables.summarise(rows)
+    summary["settings"] = settings_entry(Settings(), "warn")
+    seconds = {"rows and summary": time.perf_counter() - start}
+    table = tables.frame(rows)
+    writers = {"TSV": lambda: tables.tsv_bytes(table), "JSON": lambda: json.dumps(list(rows), indent=1),
+               "XLSX": lambda: xlsx.xlsx_bytes(rows, list(table.columns), summary),
+               "MultiQC": lambda: multiqc.multiqc_bytes(summary),
+               "report.html": lambda: html.report_html(rows, summary)}
+    for name, write in writers.items():
+        start = time.perf_counter()
+        write()
+        seconds[name] = time.perf_counter() - start
+    return ", ".join(f"{name} {value:.2f} s" for name, value in seconds.items())
+
+
+def reports(root: Path, scale: dict, revision: str) -> None:
+    """Measurement 4: every report for ``report_files`` files, this checkout against ``revision``."""
+    folder = root / f"reports-{scale['report_files']}"
+    batches = report_records(folder, scale["report_files"])
+    sources = {"this checkout": REPO / "src"}
+    source = revision_source(folder, revision) if revision else None
+    if source is not None:
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(source)], check=True)  # as ours: compiled
+        sources[revision] = source
+    seconds = aggregate_seconds(sources, batches, folder)
+    ours = seconds["this checkout"]
+    line = f"4. reports for {scale['report_files']} files: seqfixity aggregate {ours:.2f} s"
+    if source is not None:
+        theirs = seconds[revision]
+        line += f", {revision} {theirs:.2f} s: {ours - theirs:+.2f} s (target <= +0.5 s)"
+    print(f"{line}\n   in this process: {report_writers(batches)}")
+
+
 def main() -> int:
-    """Run the three measurements and print them."""
+    """Run the four measurements and print them."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--small", action="store_true", help="tiny scale: checks that the script works")
     parser.add_argument("--workdir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "seqfixity-bench")
-    parser.add_argument("--only", choices=("1", "2", "3"), help="run one measurement")
+    parser.add_argument("--only", choices=("1", "2", "3", "4"), help="run one measurement")
+    parser.add_argument("--compare-with", default="main", metavar="REVISION",
+                        help="measurement 4: the git revision whose aggregate to compare with (default: main; "
+                             "empty: none)")
     parser.add_argument("--large-files", type=int, metavar="N",
                         help="measurement 1 with N large files instead of 16 (how the ratio changes with volume)")
     args = parser.parse_args()
@@ -186,6 +299,8 @@ def main() -> int:
         one_gzip(root, scale, make)
     if args.only in (None, "3"):
         dry_run(root, scale)
+    if args.only in (None, "4"):
+        reports(root, scale, args.compare_with)
     shutil.rmtree(TRASH, ignore_errors=True)
     return 0
 

@@ -61,7 +61,7 @@ RUN_STARTED = time.time()
 SEQFIXITY = f"PYTHONPATH={shlex.quote(SRC)}${{PYTHONPATH:+:$PYTHONPATH}} {shlex.quote(sys.executable)} -m seqfixity"
 BATCH_DONE = os.path.join(OUTDIR, ".seqfixity", "batches", "{batch}.json")
 PASSED = os.path.join(OUTDIR, ".seqfixity", "passed")
-REPORT_NAMES = ("seqfixity.tsv", "seqfixity.json", "seqfixity.xlsx", "seqfixity_mqc.tsv", "summary.json")
+REPORT_NAMES = ("seqfixity.tsv", "seqfixity.json", "seqfixity.xlsx", "seqfixity_mqc.tsv", "summary.json", "report.html")
 REPORTS = [os.path.join(OUTDIR, name) for name in REPORT_NAMES]
 
 
@@ -124,6 +124,22 @@ def run_started(wildcards, output):
     A function of the output on purpose: Snakemake does not re-run a job when such a param changes.
     """
     return RUN_STARTED
+
+
+def print_run_end(summary, file):
+    """Print the block a run ends with (the outcome, the first failures, where report.html is) from ``summary``."""
+    import json
+
+    from seqfixity.reports.ending import outcome_block
+
+    try:
+        with open(summary, encoding="utf-8") as handle:
+            lines = outcome_block(json.load(handle), os.path.dirname(summary))
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        lines = [f"{summary}: cannot read the summary ({err}); the reports are in {OUTDIR}/"]
+    for line in lines:
+        shown = line.replace("\n", "\\n").replace("\r", "\\r")  # a line break in a file name, as `say` shows it
+        print(f"seqfixity: {shown}", file=file)
 
 
 def summary_is_current(summary):

@@ -1,8 +1,12 @@
-# One aggregate over every sample, then a gate that fails the run when any file failed.
-# The gate's output is only a marker, so a failing run keeps its reports (Snakemake
-# deletes the outputs of a failed job). Both run where Snakemake runs, never through a
-# cluster's queue: a second of work should not wait for a node (2,000 records: 0.6 s).
+# One aggregate over every sample (report.html, the tables, summary.json), then a gate that fails
+# the run when any file failed. The gate's output is only a marker, so a failing run keeps its
+# reports (Snakemake deletes the outputs of a failed job). Both run where Snakemake runs, never
+# through a cluster's queue: a second of work should not wait for a node (2,000 records: 0.6 s).
 # The aggregate also removes the per-sample reports of samples no longer among the inputs (--prune).
+#
+# The end of a run: the gate prints nothing (--status: its log stays empty, so --show-failed-logs
+# shows no second copy); onerror prints the outcome, the first failures and where report.html is,
+# once, after Snakemake's own report of the failed gate. README: "The end of a run".
 
 
 localrules:
@@ -19,6 +23,8 @@ rule aggregate:
         outdir=report_folder,
         seqfixity=SEQFIXITY,
         naming=SETTINGS.naming,
+        settings=shlex.join(SETTINGS.to_cli_args()),
+        validation=f"--validate {SETTINGS.validate}",
         path_style=config["report_paths"],
         since=run_started,
     log:
@@ -27,7 +33,8 @@ rule aggregate:
         "../envs/seqfixity.yaml"
     shell:
         "{params.seqfixity} aggregate --batches {input:q} --outdir {params.outdir:q} --naming {params.naming}"
-        " --path-style {params.path_style} --since {params.since} --prune 2> {log:q}"
+        " {params.settings} {params.validation} --path-style {params.path_style} --since {params.since} --prune"
+        " 2> {log:q}"
 
 
 rule check:
@@ -42,17 +49,18 @@ rule check:
     conda:
         "../envs/seqfixity.yaml"
     shell:
-        "{params.seqfixity} aggregate --check {input:q} 2> {log:q} || {{ cat {log:q} >&2; exit 1; }}"
+        "{params.seqfixity} aggregate --check {input:q} --status 2> {log:q}"
 
 
 onsuccess:
-    print(f"seqfixity: reports in {OUTDIR}/ (seqfixity.tsv, seqfixity.xlsx, summary.json, checksums/)")
+    if os.path.exists(os.path.join(OUTDIR, "summary.json")):
+        print_run_end(os.path.join(OUTDIR, "summary.json"), file=sys.stdout)
 
 
 onerror:
     summary = os.path.join(OUTDIR, "summary.json")
     if summary_is_current(summary):
-        print(f"seqfixity: reports in {OUTDIR}/ (see {summary})", file=sys.stderr)
+        print_run_end(summary, file=sys.stderr)
     else:
         stale = f"; {summary} is from an earlier run" if os.path.exists(summary) else ""
         print(

@@ -19,6 +19,7 @@ TEST_APT_PACKAGES=(
   slurmdbd              # accounting: sacct, which the tests read
   munge
   mariadb-server        # slurmdbd's database
+  chromium              # opens report.html headless, offline (tests/test_reports_html.py)
 )
 
 extras="workflow,remote"

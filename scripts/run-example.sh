@@ -9,7 +9,7 @@ python3 scripts/make-example-data.py >/dev/null
 python3 -m snakemake --workflow-profile workflows/profiles/local "$@"
 echo
 echo "Reports:"
-for report in results/seqfixity.tsv results/seqfixity.xlsx results/summary.json results/seqfixity_mqc.tsv; do
+for report in results/report.html results/seqfixity.tsv results/seqfixity.xlsx results/summary.json results/seqfixity_mqc.tsv; do
   echo "  $PWD/$report"
 done
 echo "  $PWD/results/checksums/{sample}_md5.txt  (check: cd example/data && md5sum -c ../../results/checksums/EXAMPLE1_S1_L001_R1_001_md5.txt)"

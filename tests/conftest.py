@@ -113,13 +113,24 @@ def write_random(path: Path, size: int, seed: int = 0) -> Path:
 
 
 def report_bytes(folder: Path) -> dict[str, bytes]:
-    """Every report of a workflow run; summary.json without its throughput (a timing, different on each run)."""
+    """Every report of a workflow run; summary.json and report.html without their throughput (a timing, different
+    on each run)."""
     import json
 
     results = folder / "results"
     reports = {str(p.relative_to(results)): p.read_bytes() for p in results.rglob("*")
-               if p.is_file() and "logs" not in p.parts and ".seqfixity" not in p.parts and p.name != "summary.json"}
-    summary = json.loads((results / "summary.json").read_text())
+               if p.is_file() and "logs" not in p.parts and ".seqfixity" not in p.parts}
+    summary = json.loads(reports.pop("summary.json"))
     summary.pop("throughput")
     reports["summary.json"] = json.dumps(summary, sort_keys=True).encode()
+    reports["report.html"] = without_throughput(reports["report.html"])
     return reports
+
+
+def without_throughput(page: bytes) -> bytes:
+    """report.html without its throughput section (between ``<!-- throughput -->`` markers)."""
+    import re
+
+    stripped, count = re.subn(rb"<!-- throughput -->.*?<!-- /throughput -->", b"", page, flags=re.DOTALL)
+    assert count == 1, "report.html has no throughput section"
+    return stripped

@@ -98,7 +98,7 @@ def test_progress_bar_on_a_terminal_counts_every_local_byte(project):
     _, seen = run_cli_on_terminal("verify", root, "--against", files["list.json"], "--strip-prefix", "/fastq")
     total = sum(path.stat().st_size for path in root.rglob("*") if path.is_file())
     assert b"verifying" in seen and b"100%" in seen
-    shown = f"/{total / 1024:.1f}k" if total < 1024**2 else f"/{total / 1024**2:.1f}M"
+    shown = f" of {total / 1024:.1f} KiB" if total < 1024**2 else f" of {total / 1024**2:.1f} MiB"
     assert shown.encode() in seen, (shown, seen[-300:])
 
 

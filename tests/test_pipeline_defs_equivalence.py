@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, cli_env, run_cli
+from conftest import REPO, cli_env, run_cli, without_throughput
 from seqfixity.settings import Settings
 from test_etag import reference_etag
 from test_fastq import fastq_bytes
@@ -124,7 +124,7 @@ def both_runs(tmp_path_factory) -> tuple[Path, Path, dict]:
     stage(gather, records, "records")
     done = run_block(gather, fill(script_block(blocks["AGGREGATE"]), {}, params), bin_folder)
     assert done.returncode == 0, done.stderr
-    for name in (*TABLES, "summary.json"):
+    for name in (*TABLES, "summary.json", "report.html"):
         shutil.copy(gather / name, out / name)
 
     check = root / "work" / "check"
@@ -164,6 +164,13 @@ def test_summaries_match_apart_from_the_workflows_timing(both_runs):
     assert ours["files"]["naming_warnings"] >= 1
 
 
+def test_report_pages_match_apart_from_the_workflows_timing(both_runs):
+    results, out, _facts = both_runs
+    ours, theirs = ((folder / "report.html").read_bytes() for folder in (out, results))
+    assert b"No timing" in ours and b"digest jobs" in theirs  # only the workflow has its batch jobs' timing
+    assert without_throughput(ours) == without_throughput(theirs)
+
+
 def test_records_match_apart_from_the_staged_path(both_runs):
     results, out, facts = both_runs
     for sample in facts["samples"]:
@@ -195,5 +202,6 @@ def test_the_processes_pass_the_workflows_settings_flags(both_runs):
     for argv in digests:
         flags = argv[argv.index("--jobs") + 2:]
         assert dict(zip(flags[::2], flags[1::2], strict=True)) == dict(zip(expected[::2], expected[1::2], strict=True))
-    aggregate = next(line for line in facts["argv"] if line.startswith("aggregate records/"))
-    assert aggregate.endswith(f"--naming {settings.naming} --path-style name")
+    aggregate = next(line.split() for line in facts["argv"] if line.startswith("aggregate records/"))
+    flags = aggregate[aggregate.index("--path-style") + 2:]  # the digest's flags: the reports show its settings
+    assert dict(zip(flags[::2], flags[1::2], strict=True)) == dict(zip(expected[::2], expected[1::2], strict=True))

@@ -78,7 +78,7 @@ def test_a_hand_broken_pair_fails_at_the_right_lines(tmp_path):
 # (name, main.nf, nextflow.config, form, (file, marker in that file, nth) the finding is at, words, warning)
 BROKEN = [
     ("a param with no default and not in the form",
-     MAIN.replace("params.naming)} --path-style", "params.naming_mode)} --path-style"), CONFIG, FORM,
+     replace_nth(MAIN, "params.naming)}", "params.naming_mode)}", 2), CONFIG, FORM,  # the aggregate's
      ("main.nf", "params.naming_mode", 1),
      "params.naming_mode is read by a process but neither the form nor a default sets it", False),
     ("a param read by the workflow only, with no default",

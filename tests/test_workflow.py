@@ -86,9 +86,9 @@ def test_reports_match_md5sum_and_reference_etag_and_rerun_is_a_no_op(run_folder
     summary = json.loads((run_folder / "results" / "summary.json").read_text())
     assert summary["outcome"] == "SUCCEEDED" and summary["files"]["total"] == 4
     assert summary["samples"]["verdicts"]["S1_L001_R2_001"]["reads"] == 300
-    xlsx = pd.read_excel(run_folder / "results" / "seqfixity.xlsx").set_index("file")
+    xlsx = pd.read_excel(run_folder / "results" / "seqfixity.xlsx", sheet_name="Files").set_index("file")
     assert list(xlsx["md5"].sort_index()) == list(rows["md5"].sort_index())
-    assert (run_folder / "results" / "seqfixity_mqc.tsv").read_text().startswith("# id: 'seqfixity'")
+    assert (run_folder / "results" / "seqfixity_mqc.tsv").read_text().startswith("# id: seqfixity\n")
     # every digest job names the MD5 path it ran: the compiled core's fastest, never a silent hashlib
     from seqfixity.engine import lanes
 
@@ -196,9 +196,9 @@ def test_sample_sheet_by_absolute_path_and_its_edits_and_a_dangling_link_reach_t
     (run_folder / "config.yaml").write_text(CONFIG + "samples: samples.tsv\n")
     done = snakemake(run_folder)
     assert done.returncode != 0
-    assert "1 of 5 files failed in 1 of 5 samples (1 UNREADABLE); first: GONE_R1.fastq: UNREADABLE: dangling " \
+    assert "1 of 5 files failed in 1 of 5 samples (1 UNREADABLE)\nseqfixity:   GONE_R1.fastq: UNREADABLE: dangling " \
            "symbolic link" in done.stderr
-    assert "seqfixity: reports in results/ (see results/summary.json)" in done.stderr
+    assert "seqfixity: report: results/report.html (every file: results/seqfixity.tsv)" in done.stderr
     rows = table(run_folder)
     assert len(rows) == 5 and rows.loc["S2_L001_R1_001.fastq", "sample"] == "P1"
     assert set(rows.drop("GONE_R1.fastq")["status"]) == {"OK"}
@@ -216,7 +216,7 @@ def test_sample_sheet_by_absolute_path_and_its_edits_and_a_dangling_link_reach_t
     failed = snakemake(run_folder)
     assert "seqfixity: a job failed before the reports were written (see its log above, or results/logs/); " \
            "results/summary.json is from an earlier run" in failed.stderr
-    assert "seqfixity: reports in" not in failed.stderr
+    assert "seqfixity: report:" not in failed.stderr
 
     (run_folder / "config.yaml").write_text(CONFIG + "samples: gone.tsv\n")
     missing = snakemake(run_folder, "-n")

@@ -7,7 +7,7 @@ import subprocess
 
 import pandas as pd
 
-from conftest import run_cli
+from conftest import run_cli, without_throughput
 from test_fastq import fastq_bytes
 
 
@@ -40,12 +40,19 @@ def test_digest_then_aggregate_naming_strict_and_check(tmp_path):
         check = run_cli("aggregate", "--check", out / "summary.json")
         assert check.returncode == 16
         assert check.stderr.decode().startswith("seqfixity: PARTIALLY_SUCCEEDED: ")
+        assert "seqfixity:   bad name.fq: INVALID: MALFORMED: record 1" in check.stderr.decode()
+        assert check.stderr.decode().endswith(f"seqfixity: report: {out / 'report.html'} (every file: "
+                                              f"{out / 'seqfixity.tsv'})\n")
+        quiet = run_cli("aggregate", "--check", out / "summary.json", "--status")
+        assert quiet.returncode == 16 and quiet.stderr == b""
 
     again = run_cli("aggregate", *sorted((tmp_path / "out" / "records").iterdir()), "--outdir", tmp_path / "again",
                     "--path-style", "name")
     assert again.returncode == 0
     for name in ("seqfixity.tsv", "seqfixity.json", "seqfixity.xlsx", "seqfixity_mqc.tsv"):
         assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "warn" / name).read_bytes(), name
+    pages = [without_throughput((tmp_path / run / "report.html").read_bytes()) for run in ("again", "warn")]
+    assert pages[0] == pages[1]  # the same page, but for the timing that only --batches brings
 
 
 def test_aggregate_reports_a_missing_record_file_on_one_line(tmp_path):
@@ -77,7 +84,7 @@ def test_control_characters_in_names_do_not_stop_the_xlsx(tmp_path):
                         fastq_verdict="OK")
     rows = file_rows([record])
     write_reports(rows, summarise(rows), str(tmp_path))
-    cells = pd.read_excel(tmp_path / "seqfixity.xlsx")
+    cells = pd.read_excel(tmp_path / "seqfixity.xlsx", sheet_name="Files")
     assert cells.loc[0, "file"] == "bell\\x07and\\x1bescape_R1.fastq"
     assert pd.read_csv(tmp_path / "seqfixity.tsv", sep="\t").loc[0, "file"] == name
 
@@ -93,7 +100,7 @@ def test_names_that_look_like_formulas_or_links_stay_text_in_the_xlsx(tmp_path):
                           fastq_verdict="OK") for i, name in enumerate(names)]
     rows = file_rows(records)
     write_reports(rows, summarise(rows), str(tmp_path))
-    sheet = openpyxl.load_workbook(tmp_path / "seqfixity.xlsx").active
+    sheet = openpyxl.load_workbook(tmp_path / "seqfixity.xlsx")["Files"]
     header = [cell.value for cell in sheet[1]]
     cells = [row[header.index("path")] for row in sheet.iter_rows(min_row=2)]
     assert [cell.value for cell in cells] == names
@@ -122,3 +129,23 @@ def test_digest_takes_its_own_files_from_a_sheet_whose_other_files_went_away(tmp
     assert done.returncode == 0, done.stderr
     md5sum = subprocess.run(["md5sum", "a_R1.fastq"], cwd=data, capture_output=True, check=True).stdout
     assert (tmp_path / "out" / "checksums" / "PATIENT1_md5.txt").read_bytes() == md5sum
+
+
+def test_the_reports_show_the_settings_aggregate_is_given_and_say_when_none_were(tmp_path):
+    (tmp_path / "a_R1.fastq").write_bytes(fastq_bytes(5, seed=1))
+    assert run_cli("digest", tmp_path / "a_R1.fastq", "--outdir", tmp_path / "out").returncode == 0
+    records = tmp_path / "out" / "records" / "a_R1.jsonl"
+    given = run_cli("aggregate", records, "--outdir", tmp_path / "given", "--etag-preset", "aws-cli",
+                    "--part-size", "5MiB", "--validate", "gzip")
+    bare = run_cli("aggregate", records, "--outdir", tmp_path / "bare")
+    assert given.returncode == bare.returncode == 0, given.stderr + bare.stderr
+    settings = json.loads((tmp_path / "given" / "summary.json").read_text())["settings"]
+    assert settings["etag_preset"] == "aws-cli" and settings["part_size"] == 5 * 1024 * 1024
+    assert settings["validate"] == "gzip" and settings["threshold"] is None
+    page = (tmp_path / "given" / "report.html").read_text()
+    assert "<dt>ETag part size</dt><dd>5MiB</dd>" in page and "<dt>validation level</dt><dd>gzip</dd>" in page
+    assert "<dt>multipart from</dt><dd>8MiB (the aws-cli preset&#x27;s)</dd>" in page  # s3transfer's 8 MiB
+    bare_settings = json.loads((tmp_path / "bare" / "summary.json").read_text())["settings"]
+    assert set(bare_settings) == {"seqfixity", "naming"}
+    assert "<dt>ETag preset</dt><dd>not given to seqfixity aggregate</dd>" in (tmp_path / "bare" /
+                                                                                 "report.html").read_text()

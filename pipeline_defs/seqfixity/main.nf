@@ -6,7 +6,8 @@
 // Every file of `in` is read once for MD5, the S3/ICA multipart ETag and xxh3, and validated as FASTQ;
 // files that share the part of their name before the first '.' form one sample and one task. Published
 // under `out`: checksums/{sample}_md5.txt (md5sum format), records/{sample}.jsonl, seqfixity.tsv/.json/
-// .xlsx, seqfixity_mqc.tsv (MultiQC) and summary.json: the same bytes as the Snakemake workflow writes.
+// .xlsx, seqfixity_mqc.tsv (MultiQC) and summary.json: the same bytes as the Snakemake workflow writes;
+// and report.html, the same page but for the workflow's timing of its digest jobs.
 // The run fails, after publishing, when any file failed (as the workflow's `check` rule does).
 //
 // Written for Nextflow's strict parser (the default from Nextflow 26.04), without its deprecation warnings:
@@ -68,15 +69,24 @@ process AGGREGATE {
     path 'seqfixity.xlsx', emit: xlsx
     path 'seqfixity_mqc.tsv', emit: multiqc
     path 'summary.json', emit: summary
+    path 'report.html', emit: html
 
     script:
     """
-    seqfixity aggregate records/*.jsonl --outdir . --naming ${shq(params.naming)} --path-style name
+    part_size=${shq(params.part_size)}
+    threshold=${shq(params.threshold)}
+    seqfixity aggregate records/*.jsonl --outdir . --path-style name \\
+        --etag-preset ${shq(params.etag_preset)} \\
+        --digests ${shq(params.digests)} \\
+        --validate ${shq(params.validate)} \\
+        --naming ${shq(params.naming)} \\
+        \${part_size:+--part-size "\$part_size"} \\
+        \${threshold:+--threshold "\$threshold"}
     """
 
     stub:
     """
-    touch seqfixity.tsv seqfixity.json seqfixity.xlsx seqfixity_mqc.tsv summary.json
+    touch seqfixity.tsv seqfixity.json seqfixity.xlsx seqfixity_mqc.tsv summary.json report.html
     """
 }
 

@@ -1,4 +1,10 @@
-"""A progress bar with bytes, rate and ETA, shown only when a person watches stderr."""
+"""A progress bar with bytes, rate and ETA, shown only when a person watches stderr.
+
+Counts and rates are in one unit system, IEC binary (``1.5 GiB of 3.0 GiB, 210.4 MiB/s``), as
+:func:`seqfixity.units.human_size` writes sizes everywhere else. tqdm's own ``unit_scale`` does not:
+it divides counts by ``unit_divisor`` but rates always by 1000, so ``1.50G/3.00G [..., 165MB/s]``
+mixed binary counts with decimal rates, and neither said which.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,17 @@ import contextlib
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
+
+from seqfixity.units import human_size
+
+BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {done_size} of {total_size} [{elapsed}<{remaining}, {byte_rate}]"
+
+
+def byte_fields(done: float, total: float | None, rate: float | None) -> dict[str, str]:
+    """The bar's sizes and rate, in IEC units: ``done_size``, ``total_size`` and ``byte_rate`` (``? B/s`` at first)."""
+    return {"done_size": human_size(done), "total_size": "?" if total is None else human_size(total),
+            "byte_rate": "? B/s" if rate is None else f"{human_size(rate)}/s"}
 
 
 @contextlib.contextmanager
@@ -21,11 +38,20 @@ def byte_progress(total: int | Callable[[], int], enabled: bool,
         return
     from tqdm import tqdm
 
-    total = total() if callable(total) else total
+    class ByteBar(tqdm):
+        """tqdm with the sizes and the rate of :func:`byte_fields` (tqdm's documented ``format_dict`` hook)."""
 
+        @property
+        def format_dict(self) -> dict[str, Any]:
+            fields = super().format_dict
+            elapsed = fields["elapsed"]
+            rate = fields["rate"] if fields["rate"] is not None else (fields["n"] / elapsed if elapsed else None)
+            return {**fields, **byte_fields(fields["n"], fields["total"], rate)}
+
+    total = total() if callable(total) else total
     lock = threading.Lock()
-    with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=description,
-              file=sys.stderr, dynamic_ncols=True, mininterval=0.25) as bar:
+    with ByteBar(total=total, unit="B", desc=description, bar_format=BAR_FORMAT, file=sys.stderr,
+                 dynamic_ncols=True, mininterval=0.25) as bar:
 
         def advance(count: int) -> None:
             with lock:

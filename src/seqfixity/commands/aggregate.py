@@ -4,21 +4,30 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
-from seqfixity.commands.common import UsageError, say
+from seqfixity.commands.common import UsageError, add_settings_options, say, settings_from_args
 from seqfixity.errors import InputError
 from seqfixity.examine.outputs import remove_stale
-from seqfixity.settings import NAMING_MODES
+from seqfixity.reports.ending import outcome_block
+from seqfixity.settings import NAMING_MODES, VALIDATE_LEVELS, Settings
+
+SETTINGS_FLAGS = ("config", "etag_preset", "part_size", "threshold", "digests", "validate")
 
 EXAMPLES = """\
 examples:
-  seqfixity aggregate results/records/*.jsonl --outdir results
-      results/seqfixity.tsv, .json, .xlsx (one row per file), seqfixity_mqc.tsv (MultiQC), summary.json
+  seqfixity aggregate results/records/*.jsonl --outdir results --config config/config.yaml
+      results/report.html (one page for people), seqfixity.tsv, .json, .xlsx (one row per file),
+      seqfixity_mqc.tsv (MultiQC), summary.json; the reports show the settings of config.yaml
   seqfixity aggregate --batches results/.seqfixity/batches/*.json --outdir results --naming strict
       the records listed by `seqfixity digest --done` files, with their timing in summary.json
       (the workflow adds --prune: samples no longer among its batches lose their checksums and records)
   seqfixity aggregate --check results/summary.json
-      print the one-line summary; exit non-zero unless the outcome is SUCCEEDED
+      print the outcome, the first failures and where report.html is; exit non-zero unless SUCCEEDED
+
+settings:
+  Give aggregate the settings (or --config) the digest jobs were given: the reports show them as the
+  settings that shaped the digests. Without any, the reports say they were not given.
 
 exit status:
   0    the reports were written (even when files failed: see summary.json), or --check found SUCCEEDED
@@ -31,10 +40,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``aggregate`` subcommand."""
     parser = subparsers.add_parser(
         "aggregate",
-        help="aggregate digest records into TSV/JSON/XLSX tables, summary.json and a MultiQC table",
+        help="aggregate digest records into report.html, TSV/JSON/XLSX tables, summary.json and a MultiQC table",
         description="Read the JSON-lines records of `seqfixity digest` and write, atomically, one row per "
-                    "file (sorted, no time stamps) and summary.json (per-sample verdicts, R1/R2 read counts, "
-                    "totals, throughput, outcome SUCCEEDED / PARTIALLY_SUCCEEDED / FAILED).",
+                    "file (sorted, no time stamps), summary.json (per-sample verdicts, R1/R2 read counts, "
+                    "totals, throughput, outcome SUCCEEDED / PARTIALLY_SUCCEEDED / FAILED) and report.html "
+                    "(one self-contained page: outcome, failed files first, samples, plots, settings).",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -53,8 +63,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="remove DIR's checksums, records and reuse cache of samples not in the --batches "
                              "(gone from the inputs, or renamed): what the workflow does after each run")
     parser.add_argument("--check", metavar="REPORT.json",
-                        help="only read this summary.json (or a check/verify --report), print its one-line "
-                             "outcome, and exit with its exit code (0 only when SUCCEEDED)")
+                        help="only read this summary.json (or a check/verify --report), print its outcome, the "
+                             "first failures and where report.html is, and exit with its exit code (0 only when "
+                             "SUCCEEDED)")
+    parser.add_argument("--status", action="store_true",
+                        help="with --check: print nothing, only the exit status (as md5sum --status); a summary "
+                             "that cannot be read is still reported")
+    parser.add_argument("--validate", choices=VALIDATE_LEVELS, default=None,
+                        help="the validation level the digest jobs used (shown in the reports)")
+    add_settings_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -66,6 +83,12 @@ def run(args: argparse.Namespace) -> int:
                 or not isinstance(summary.get("exit_code"), int):
             raise InputError(args.check, "not a summary.json or a check/verify --report (no 'line' and "
                                          "'exit_code'); give the summary.json that aggregate wrote")
+        if args.status:
+            return summary["exit_code"]
+        if isinstance(summary.get("samples"), dict):  # aggregate's summary.json
+            for line in outcome_block(summary, os.path.dirname(args.check)):
+                say(line)
+            return summary["exit_code"]
         say(summary["line"])
         listed = summary.get("files") if isinstance(summary.get("files"), list) else []  # check/verify reports
         failed = [f for f in listed if f.get("verdict", "OK") != "OK"]
@@ -75,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         if len(failed) > 20:
             say(f"... and {len(failed) - 20} more: see {args.check}")
         return summary["exit_code"]
+    from seqfixity.reports.run_settings import settings_entry
     from seqfixity.reports.tables import file_rows, load_records, summarise, write_reports  # pandas: only when needed
 
     if not args.outdir or not (args.records or args.batches):
@@ -90,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
     paths = list(args.records) + [p for batch in batches for p in batch["records"]]
     rows = file_rows(load_records(paths), naming=args.naming, path_style=args.path_style)
     summary = summarise(rows, batches, args.since)
+    summary["settings"] = settings_entry(_digest_settings(args), args.naming)
     write_reports(rows, summary, args.outdir)
     if args.prune:
         removed = remove_stale(args.outdir, paths)
@@ -98,6 +123,13 @@ def run(args: argparse.Namespace) -> int:
             say(f"removed the per-sample reports of {len(removed)} samples no longer among the inputs: {shown}")
     say(f"{summary['line']}; reports in {args.outdir}")
     return 0
+
+
+def _digest_settings(args: argparse.Namespace) -> Settings | None:
+    """The settings the digest jobs were given, from --config and the settings flags; None when none was given."""
+    if all(getattr(args, name) is None for name in SETTINGS_FLAGS):
+        return None
+    return settings_from_args(args).with_overrides(validate=args.validate)
 
 
 def _read_json(path: str, what: str, advice: str) -> object:

@@ -43,14 +43,25 @@ def jobs(settings: Settings) -> int:
 def digest_script(parameters: list[Parameter], settings: Settings) -> list[str]:
     """The shell lines of the per-sample process: ``seqfixity digest`` with one flag per parameter.
 
-    A parameter without a default may be left empty in ICA's form; its flag is
-    then left out by the shell (``${var:+...}``), so seqfixity uses the preset's value.
+    A parameter without a default may be left empty in ICA's form; its flag is then left out by the shell
+    (``${var:+...}``), so seqfixity uses the preset's value.
     """
+    return _with_parameters(f"seqfixity digest ${{reads}} --outdir . --jobs {jobs(settings)}", parameters)
+
+
+def aggregate_script(parameters: list[Parameter]) -> list[str]:
+    """The shell lines of the aggregate process: ``seqfixity aggregate`` with the digest's flags, so that
+    report.html, the XLSX and summary.json show the settings that shaped the digests."""
+    return _with_parameters("seqfixity aggregate records/*.jsonl --outdir . --path-style name", parameters)
+
+
+def _with_parameters(command: str, parameters: list[Parameter]) -> list[str]:
+    """``command`` and one flag per parameter, an optional parameter's only when it is not empty."""
     optional = [p for p in parameters if p.optional]
     lines = [f"{p.code}=${{shq(params.{p.code})}}" for p in optional]
     flags = [f"{p.flag} ${{shq(params.{p.code})}}" for p in parameters if not p.optional]
     flags += [f'\\${{{p.code}:+{p.flag} "\\${p.code}"}}' for p in optional]
-    lines.append(f"seqfixity digest ${{reads}} --outdir . --jobs {jobs(settings)} \\\\")
+    lines.append(f"{command} \\\\")
     lines += [f"{INDENT}{flag} \\\\" for flag in flags[:-1]] + [f"{INDENT}{flags[-1]}"]
     return lines
 
@@ -63,6 +74,7 @@ def render_main(name: str, parameters: list[Parameter], settings: Settings, vers
         "container": settings.container,
         "compute": "\n".join(INDENT + line for line in compute_directives(settings)),
         "digest_script": "\n".join(INDENT + line for line in digest_script(parameters, settings)),
+        "aggregate_script": "\n".join(INDENT + line for line in aggregate_script(parameters)),
     })
 
 

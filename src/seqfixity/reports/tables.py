@@ -1,18 +1,17 @@
-"""Aggregate reports over many records: TSV, JSON and XLSX tables (pandas), summary.json, MultiQC table.
+"""Aggregate reports over many records: the rows and summary.json, the TSV and JSON tables (pandas); the XLSX
+workbook (``xlsx``), the MultiQC table (``multiqc``) and report.html (``html``) are written from them.
 
 The tables are deterministic: rows sorted by sample and path, no time stamps
 (the XLSX file's zip entries and document properties carry a fixed date), so
 two runs over the same files, by Snakemake or by Nextflow, give the same bytes.
-Timing and throughput go only into ``summary.json``.
+Timing and throughput go only into ``summary.json`` and report.html's throughput section.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
-import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -22,6 +21,11 @@ import pandas as pd
 from seqfixity.atomic import write_bytes_atomic
 from seqfixity.fastq.verdicts import FAILED_VERDICTS
 from seqfixity.record import FileRecord, read_records
+from seqfixity.reports.ending import failure_lines, outcome_head
+from seqfixity.reports.failures import SEVERITY
+from seqfixity.reports.html import report_html
+from seqfixity.reports.multiqc import multiqc_bytes
+from seqfixity.reports.xlsx import xlsx_bytes
 from seqfixity.verdict import Verdict, exit_code, outcome
 
 OK = "OK"
@@ -33,13 +37,10 @@ STATUS_VERDICT = {
     "UNREADABLE": Verdict.UNREADABLE,
     "MISSING": Verdict.MISSING,
 }
-STATUS_ORDER = ("MISSING", "UNREADABLE", "INVALID", "PAIR_MISMATCH", "NAMING", OK)
+STATUS_ORDER = (*SEVERITY, OK)
 COLUMNS = ("sample", "file", "path", "size", "md5", "etag", "etag_part_size", "etag_parts", "xxh128", "reads",
            "fastq_verdict", "status", "problem", "naming")
-FIXED_DATE = (2000, 1, 1, 0, 0, 0)
 _MATE = re.compile(r"([._])(R?)([12])((?:_\d+)?\.(?:fastq|fq)(?:\.gz)?)$")
-_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # what openpyxl refuses in a cell
-_CORE_DATES = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
 
 
 def load_records(paths: Iterable[str]) -> list[FileRecord]:
@@ -164,15 +165,11 @@ def summarise(rows: Sequence[dict[str, Any]], batches: Sequence[dict[str, Any]] 
 
 
 def summary_line(summary: dict[str, Any]) -> str:
-    """One line: outcome, files and samples failed, and which kinds of failure."""
-    files = summary["files"]
-    kinds = ", ".join(f"{count} {status}" for status, count in files["by_status"].items() if status != OK)
-    line = (f"{summary['outcome']}: {files['failed']} of {files['total']} files failed"
-            f" in {summary['samples']['failed']} of {summary['samples']['total']} samples")
-    if not kinds:
-        return line
-    first = next(p for s in summary["samples"]["verdicts"].values() for p in s["problems"])
-    return f"{line} ({kinds}); first: {first}"
+    """One line: outcome, files and samples failed, which kinds of failure, and the first failure."""
+    head = outcome_head(summary)
+    if not summary["files"]["failed"]:
+        return head
+    return f"{head}; first: {failure_lines(summary)[0]}"
 
 
 def frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
@@ -188,53 +185,17 @@ def tsv_bytes(table: pd.DataFrame) -> bytes:
     return table.to_csv(sep="\t", index=False, lineterminator="\n").encode("utf-8", "surrogateescape")
 
 
-def xlsx_bytes(table: pd.DataFrame) -> bytes:
-    """The table as an XLSX workbook with fixed dates inside, so equal tables give equal bytes.
-
-    Control characters that XLSX cannot hold (in file names, say) are shown as ``\\xNN``.
-    """
-    raw = io.BytesIO()
-    shown = table.map(lambda cell: _XLSX_ILLEGAL.sub(_escape, cell) if isinstance(cell, str) else cell)
-    # Cells are text as given: no formulas from names that start with "=", no links from "s3://" paths.
-    options = {"strings_to_formulas": False, "strings_to_urls": False}
-    with pd.ExcelWriter(raw, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
-        shown.to_excel(writer, index=False, sheet_name="seqfixity")
-    fixed = io.BytesIO()
-    with zipfile.ZipFile(raw) as source, zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as target:
-        for item in sorted(source.infolist(), key=lambda i: i.filename):
-            data = source.read(item)
-            if item.filename == "docProps/core.xml":
-                data = _CORE_DATES.sub(rb"\g<1>2000-01-01T00:00:00Z\g<2>", data)
-            target.writestr(zipfile.ZipInfo(item.filename, FIXED_DATE), data, zipfile.ZIP_DEFLATED)
-    return fixed.getvalue()
-
-
-def _escape(match: re.Match[str]) -> str:
-    return f"\\x{ord(match.group()):02x}"
-
-
-def multiqc_bytes(summary: dict[str, Any]) -> bytes:
-    """A MultiQC custom-content table (``*_mqc.tsv``): one row per sample."""
-    header = (
-        "# id: 'seqfixity'\n# section_name: 'seqfixity: checksums and FASTQ integrity'\n"
-        "# description: 'MD5, S3/ICA ETag and FASTQ validation per sample, by seqfixity.'\n"
-        "# plot_type: 'table'\n# pconfig:\n#     id: 'seqfixity_table'\n#     namespace: 'seqfixity'\n"
-        "Sample\tverdict\tfiles\treads\tbytes\n"
-    )
-    lines = [f"{name}\t{s['verdict']}\t{s['files']}\t{s['reads']}\t{s['bytes']}\n"
-             for name, s in sorted(summary["samples"]["verdicts"].items())]
-    return (header + "".join(lines)).encode("utf-8", "surrogateescape")
-
-
 def write_reports(rows: Sequence[dict[str, Any]], summary: dict[str, Any], outdir: str) -> list[str]:
-    """Write seqfixity.tsv/.json/.xlsx, seqfixity_mqc.tsv and summary.json atomically; return their paths."""
+    """Write seqfixity.tsv/.json/.xlsx, seqfixity_mqc.tsv, summary.json and report.html atomically; return their
+    paths."""
     table = frame(rows)
     outputs = {
         "seqfixity.tsv": tsv_bytes(table),
         "seqfixity.json": (json.dumps(list(rows), indent=1) + "\n").encode("utf-8", "surrogateescape"),
-        "seqfixity.xlsx": xlsx_bytes(table),
+        "seqfixity.xlsx": xlsx_bytes(rows, list(table.columns), summary),
         "seqfixity_mqc.tsv": multiqc_bytes(summary),
         "summary.json": (json.dumps(summary, indent=1) + "\n").encode("utf-8", "surrogateescape"),
+        "report.html": report_html(rows, summary),
     }
     written = []
     for name, data in outputs.items():

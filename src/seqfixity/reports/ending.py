@@ -1,0 +1,45 @@
+"""The words a run ends with: the outcome line, the first few failures, and where report.html is.
+
+``seqfixity aggregate --check`` prints them, and the workflow's ``onerror`` and ``onsuccess`` handlers print
+the same block once, as the last thing before Snakemake's own closing lines. Only the standard library is
+used here: the check runs without pandas, and the handlers run inside Snakemake.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+FAILURES_SHOWN = 5
+REPORT_NAME = "report.html"
+TABLE_NAME = "seqfixity.tsv"
+
+
+def outcome_head(summary: dict[str, Any]) -> str:
+    """``OUTCOME: F of N files failed in S of M samples (counts by status)``: summary.json's line without its first
+    failure."""
+    files = summary["files"]
+    kinds = ", ".join(f"{count} {status}" for status, count in files["by_status"].items() if status != "OK")
+    line = (f"{summary['outcome']}: {files['failed']} of {files['total']} files failed"
+            f" in {summary['samples']['failed']} of {summary['samples']['total']} samples")
+    return f"{line} ({kinds})" if kinds else line
+
+
+def failure_lines(summary: dict[str, Any]) -> list[str]:
+    """Every failure as ``file: STATUS: problem``, sample by sample, as summary.json lists them."""
+    return [problem for entry in summary["samples"]["verdicts"].values() for problem in entry["problems"]]
+
+
+def outcome_block(summary: dict[str, Any], folder: str) -> list[str]:
+    """The lines that end a run whose summary.json lies in ``folder``: the outcome, at most
+    :data:`FAILURES_SHOWN` failures (and how many more), and where the report and the table of every file are."""
+    lines = [outcome_head(summary)]
+    failures = failure_lines(summary)
+    lines += [f"  {failure}" for failure in failures[:FAILURES_SHOWN]]
+    table = os.path.join(folder, TABLE_NAME)
+    if len(failures) > FAILURES_SHOWN:
+        lines.append(f"  ... and {len(failures) - FAILURES_SHOWN} more (every file's status: {table})")
+    report = os.path.join(folder, REPORT_NAME)
+    if os.path.exists(report):
+        lines.append(f"report: {report} (every file: {table})")
+    return lines
