@@ -7,7 +7,9 @@
    <= 0.5. Also Snakemake alone (a one-job workflow that touches a file), the fixed cost that
    any Snakemake run pays on this machine.
 2. ``validate: fastq`` of one .fastq.gz (default 250 MB) by ``seqfixity digest`` against
-   ``md5sum`` of that file. Target: ratio <= 4. Also ``validate: gzip`` and ``none``.
+   ``md5sum`` of that file. Target: ratio <= 4. Also ``validate: gzip`` and ``none``; then the
+   same FASTQ (a part of it: bzip2 is slow to write) as .fastq.bz2 and .fastq.zst made by the
+   real bzip2 and zstd, each against md5sum of that same file, beside gzip's figure.
 3. A dry run (``snakemake -n``) over 100,000 empty input files. Target: <= 60 s, <= 1,000 jobs.
 4. Every report (report.html, the TSV, JSON and XLSX tables, the MultiQC file, summary.json) for 2,000
    files by ``seqfixity aggregate``, against the same command of another revision (``--compare-with``,
@@ -152,6 +154,29 @@ def one_gzip(root: Path, scale: dict, make) -> None:
               f"(in-process {in_process:.2f} s, {record.reads} reads, {record.fastq_verdict}), "
               f"md5sum {baseline:.2f} s: "
               f"ratio {seconds / baseline:.2f}, in-process {in_process / baseline:.2f}{target}")
+    other_compressions(root, scale, make)
+
+
+def other_compressions(root: Path, scale: dict, make) -> None:
+    """Measurement 2, continued: validate fastq of the same FASTQ as .fastq.gz, .fastq.bz2 and .fastq.zst (made by
+    gzip -1, bzip2 and zstd), each against md5sum of that same file: what each decoder costs in the one read."""
+    plain = root / "one" / "part_R1_001.fastq"
+    if not plain.exists():
+        make.write_fastq(plain, scale["gz_size"] // 2, seed=98)
+    for suffix, command in ((".gz", ["gzip", "-1", "-n", "-c"]), (".bz2", ["bzip2", "-c"]),
+                            (".zst", ["zstd", "-q", "-c"])):
+        path = plain.with_name(plain.name + suffix)
+        if not path.exists():
+            with open(path.with_name(f".{path.name}.tmp"), "wb") as out:
+                subprocess.run([*command, str(plain)], stdout=out, check=True)
+            os.replace(path.with_name(f".{path.name}.tmp"), path)
+        baseline = md5sum_seconds([str(path)])
+        start = time.perf_counter()
+        record = examine_file(str(path), Settings(validate="fastq"))
+        seconds = time.perf_counter() - start
+        print(f"2. {plain.stat().st_size / 1e6:.0f} MB FASTQ as {path.stat().st_size / 1e6:.0f} MB {suffix}, "
+              f"validate fastq in-process {seconds:.2f} s ({record.reads} reads, {record.fastq_verdict}), "
+              f"md5sum {baseline:.3f} s: ratio {seconds / baseline:.1f}")
 
 
 def dry_run(root: Path, scale: dict) -> None:

@@ -19,7 +19,7 @@ rule digest:
         seqfixity=SEQFIXITY,
         settings=shlex.join(SETTINGS.to_cli_args()),
         validation=VALIDATION_ARGS,
-        samples=f"--samples {shlex.quote(config['samples'])}" if config.get("samples") else "",
+        samples=sheet_flags,
         reuse=reuse_flag,
     threads: batch_threads
     resources:

@@ -11,7 +11,8 @@ from snakemake.exceptions import WorkflowError
 SRC = os.path.join(workflow.basedir, "src")
 sys.path.insert(0, SRC)
 
-from seqfixity.inputs.discover import DEFAULT_PATTERNS, config_list, discover, make_batches  # noqa: E402
+from seqfixity.inputs.discover import DEFAULT_PATTERNS, config_list, discover, make_batches, unmatched_summary  # noqa: E402
+from seqfixity.inputs.sheets import TSV, read_sheets  # noqa: E402
 from seqfixity.errors import SettingsError  # noqa: E402
 from seqfixity.settings import Settings, check_config_keys  # noqa: E402
 from seqfixity.units import SizeError, parse_size  # noqa: E402
@@ -26,11 +27,15 @@ try:
             sizes[key] = parse_size(config[key])
         except SizeError as err:
             raise SettingsError(f"{key}: {err}") from None
+    SHEETS = [path for path in config_list(config, "samples") if path]
+    UNMATCHED = []
     FILES = discover(
         config_list(config, "inputs"),
         config_list(config, "patterns", DEFAULT_PATTERNS),
-        config.get("samples") or "",
+        SHEETS,
         bool(config.get("recursive")),
+        SETTINGS.sample_id,
+        UNMATCHED,
     )
     BATCHES = {
         batch.name: batch
@@ -38,11 +43,12 @@ try:
     }
 except SettingsError as err:
     raise WorkflowError(f"seqfixity: {err}") from None
-if config.get("samples"):  # after discover(), which names a sheet that cannot be read in one line
-    import pandas as pd
+for sheet in read_sheets(SHEETS):  # after discover(), which names a sheet that cannot be read in one line
+    if sheet.kind == TSV:
+        import pandas as pd
 
-    sheet = pd.read_csv(config["samples"], sep=None, engine="python", dtype=str, encoding="utf-8-sig")
-    validate(sheet, "../config/samples.schema.yaml")
+        table = pd.read_csv(sheet.path, sep=None, engine="python", dtype=str, encoding="utf-8-sig")
+        validate(table, "../config/samples.schema.yaml")
 if not FILES:
     searched = config_list(config, "inputs")
     where = (
@@ -87,7 +93,15 @@ def batch_missing(wildcards):
 def batch_samples(wildcards):
     """The sample id of each file of one batch from the sample sheet: a parameter, so that editing the sheet
     re-runs the batch (without a sheet the ids follow from the file names, which are the inputs already)."""
-    return [f.sample for f in BATCHES[wildcards.batch].files] if config.get("samples") else []
+    return [f.sample for f in BATCHES[wildcards.batch].files] if SHEETS else []
+
+
+def sheet_flags(wildcards):
+    """``--samples SHEET`` for each sample sheet of the config, quoted for the shell."""
+    return " ".join(f"--samples {shlex.quote(path)}" for path in SHEETS)
+
+
+UNMATCHED_FILES = unmatched_summary(UNMATCHED)
 
 
 def batch_threads(wildcards):

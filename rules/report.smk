@@ -16,7 +16,8 @@ localrules:
 
 rule aggregate:
     input:
-        expand(BATCH_DONE, batch=sorted(BATCHES)),
+        batches=expand(BATCH_DONE, batch=sorted(BATCHES)),
+        sheets=SHEETS,
     output:
         REPORTS,
     params:
@@ -27,14 +28,18 @@ rule aggregate:
         validation=f"--validate {SETTINGS.validate}",
         path_style=config["report_paths"],
         since=run_started,
+        sample_id=SETTINGS.sample_id,
+        samples=sheet_flags,
+        unmatched=shlex.join([f"--unmatched-count={UNMATCHED_FILES['count']}",
+                              *(f"--unmatched-file={name}" for name in UNMATCHED_FILES["first"])]),
     log:
         os.path.join(OUTDIR, "logs", "aggregate.log"),
     conda:
         "../envs/seqfixity.yaml"
     shell:
-        "{params.seqfixity} aggregate --batches {input:q} --outdir {params.outdir:q} --naming {params.naming}"
-        " {params.settings} {params.validation} --path-style {params.path_style} --since {params.since} --prune"
-        " 2> {log:q}"
+        "{params.seqfixity} aggregate --batches {input.batches:q} --outdir {params.outdir:q} --naming {params.naming}"
+        " {params.settings} {params.validation} --sample-id {params.sample_id} {params.samples} {params.unmatched}"
+        " --path-style {params.path_style} --since {params.since} --prune 2> {log:q}"
 
 
 rule check:

@@ -11,6 +11,8 @@ TEST_APT_PACKAGES=(
   coreutils             # md5sum, the reference for every digest
   hashdeep              # writes hashdeep manifests for the check tests
   rclone                # writes rclone SUM files for the check tests
+  bzip2                 # writes and tests the .fastq.bz2 files of the Illumina delivery tests
+  zstd                  # writes and tests the .fastq.zst files of the Illumina delivery tests
   groovy                # parses the generated main.nf
   default-jre-headless  # the JVM groovy runs on
   slurmctld             # the one-node SLURM cluster of scripts/slurm-local-cluster.sh (tests/test_slurm.py)

@@ -12,5 +12,5 @@ echo "Reports:"
 for report in results/report.html results/seqfixity.tsv results/seqfixity.xlsx results/summary.json results/seqfixity_mqc.tsv; do
   echo "  $PWD/$report"
 done
-echo "  $PWD/results/checksums/{sample}_md5.txt  (check: cd example/data && md5sum -c ../../results/checksums/EXAMPLE1_S1_L001_R1_001_md5.txt)"
+echo "  $PWD/results/checksums/{sample}_md5.txt  (check: cd example/data && md5sum -c ../../results/checksums/EXAMPLE1_md5.txt: both reads of sample EXAMPLE1)"
 python3 -c 'import json; print("Outcome:", json.load(open("results/summary.json"))["line"])'

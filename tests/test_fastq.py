@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import hashlib
 import random
@@ -143,14 +144,15 @@ def test_examine_file_digests_and_validates_in_one_record(tmp_path):
     assert missing.error_kind == "missing" and missing.fastq_verdict == ""
 
 
-def test_highly_compressible_gzip_is_inflated_in_bounded_pieces(monkeypatch):
-    import seqfixity.fastq.validate as fastq
+@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress])
+def test_highly_compressible_input_is_decoded_in_bounded_pieces(monkeypatch, compress):
+    import seqfixity.fastq.decoders as decoders
 
-    monkeypatch.setattr(fastq, "MAX_PIECE", 1000)
+    monkeypatch.setattr(decoders, "MAX_PIECE", 1000)
     record = b"@r\n" + b"N" * 300 + b"\n+\n" + b"#" * 300 + b"\n"
-    compressed = gzip.compress(record * 2000) + gzip.compress(record * 5)
+    compressed = compress(record * 2000) + compress(record * 5)
     sizes = []
-    inflater = fastq._Inflater()
+    inflater = decoders.Inflater() if compress is gzip.compress else decoders.Bunzipper()
     for start in range(0, len(compressed), 700):
         sizes += [len(piece) for piece in inflater.feed(memoryview(compressed)[start:start + 700])]
     inflater.finish()

@@ -50,6 +50,7 @@ part_size: 16MiB
 digests: md5,etag,sha256
 validate: gzip
 naming: strict
+sample_id: ica
 compute_cpus: 4
 compute_memory: 16GiB
 container_image: registry.example.org:5000/lab/seqfixity
@@ -186,7 +187,7 @@ def test_settings_reach_the_directives_and_defaults(variants):
     assert "    cpus 4\n    memory '16384 MB'\n" in digest and "--jobs 4" in digest
     assert config_params(custom["nextflow.config"]) == {
         "etag_preset": "aws-cli", "part_size": "16MiB", "threshold": "", "digests": "md5,etag,sha256",
-        "validate": "gzip", "naming": "strict"}
+        "validate": "gzip", "naming": "strict", "sample_id": "ica"}
     himem = processes(variants["himem"]["main.nf"])["DIGEST"]
     assert "value: 'himem-large'" in himem and "--jobs 48" in himem  # ICA's compute types: himem-large 48 CPUs
     default = variants["seqfixity"]
@@ -222,9 +223,19 @@ def test_form_defaults_and_types_follow_the_settings():
     assert found == {
         "etag_preset": ("optionsType", "1", "rclone"), "part_size": ("stringType", "0", None),
         "threshold": ("stringType", "0", "64MiB"), "digests": ("stringType", "1", "md5,etag,xxh128"),
-        "validate": ("optionsType", "1", "fastq"), "naming": ("optionsType", "1", "off")}
+        "validate": ("optionsType", "1", "fastq"), "naming": ("optionsType", "1", "off"),
+        "sample_id": ("optionsType", "1", "illumina")}
     options = [o.text for o in root.find(f".//{PD}parameter[@code='etag_preset']/{PD}optionsType")]
     assert options == ["ica", "aws-cli", "boto3", "s3cmd", "rclone", "aws-go-sdk"]
+    rules = [o.text for o in root.find(f".//{PD}parameter[@code='sample_id']/{PD}optionsType")]
+    assert rules == ["illumina", "ica"]  # the pipeline takes no sample sheet
+
+
+def test_sample_id_sheet_cannot_be_generated_and_says_why(tmp_path):
+    (tmp_path / "config.yaml").write_text("sample_id: sheet\n")
+    done = run_cli("pipeline-def", "--config", tmp_path / "config.yaml", "-o", tmp_path / "out")
+    assert done.returncode == 128
+    assert b"sample_id: sheet: the generated pipeline takes no sample sheet; use illumina or ica" in done.stderr
 
 
 HOSTILE = ["a < b && c > d", 'say "hi" & \'bye\'', "Prüfsumme – 検証 ✓", "]]> <!-- --> <?pi?>", "tab\there"]

@@ -159,7 +159,7 @@ def test_check_command_lists_problems_as_file_line_message(tmp_path):
     assert done.stderr.decode().splitlines() == [
         f"seqfixity: {bad}:4: type='X' on pd:dataInput is not one of FILE, DIRECTORY",
         f"seqfixity: {bad}:{line_of(text, '<pd:value>fasta')}: default 'fasta' of pd:parameter 'validate' "
-        "is not one of its options (none, gzip, fastq)",
+        "is not one of its options (none, gzip, fastq, strict)",
         f"seqfixity: {tmp_path / 'missing.xml'}: cannot read: No such file or directory",
     ]
     assert run_cli("pipeline-def", "--check", good).returncode == 0

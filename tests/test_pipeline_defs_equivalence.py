@@ -51,6 +51,20 @@ def fill(script: str, variables: dict[str, str], params: dict[str, str]) -> str:
     return re.sub(r"\\(.)", r"\1", _NEXTFLOW_VARIABLE.sub(value, script))
 
 
+def nextflow_sample_id(main_nf: str, path: Path, rule: str) -> str:
+    """main.nf's ``sampleId`` applied in Python: its two Java regular expressions, read from the generated text."""
+    patterns = [re.sub(r"\\(.)", r"\1", text).replace("(?<", "(?P<")
+                for text in re.findall(r"name (?:=~|==~) '((?:[^'\\]|\\.)*)'", main_nf)]
+    illumina, sequence = (re.compile(pattern) for pattern in patterns)
+    if rule != "ica":
+        found = illumina.fullmatch(path.name)
+        if found:
+            return found.group("sample")
+        if not sequence.fullmatch(path.name):
+            return path.parent.name
+    return path.name.split(".", 1)[0]
+
+
 def stage(task: Path, files: list[Path], folder: str = "") -> list[str]:
     """Link ``files`` into a task folder (under ``folder``), as Nextflow stages inputs; return the staged names."""
     (task / folder).mkdir(parents=True, exist_ok=True)
@@ -81,6 +95,11 @@ def both_runs(tmp_path_factory) -> tuple[Path, Path, dict]:
     (data / "BIG_L001_R1_001.fastq").write_bytes(fastq_bytes(1_000, seed=4, length=100) * 25)
     (data / "BAD_L001_R1_001.fastq.gz").write_bytes(gzip.compress(fastq_bytes(200, seed=5), mtime=0)[:-300])
     (data / "A_SAMPLE_NAME_LONGER_THAN_ICA_LIKES_R1.fq").write_bytes(fastq_bytes(10, seed=6))
+    for lane in (1, 2):  # an Illumina sample over two lanes: one task, one report, as in the workflow
+        for read, seed in (("R1", 7), ("R2", 8)):
+            (data / f"LANES_S4_L00{lane}_{read}_001.fastq.gz").write_bytes(
+                gzip.compress(fastq_bytes(40, seed=seed + lane), mtime=0))
+    (data / "LANES_S4_L002_I1_001.fastq.gz").write_bytes(gzip.compress(fastq_bytes(40, seed=20), mtime=0))
     assert (data / "BIG_L001_R1_001.fastq").stat().st_size > PART
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     config.update(OVERRIDES)
@@ -106,8 +125,8 @@ def both_runs(tmp_path_factory) -> tuple[Path, Path, dict]:
 
     out = root / "out"
     samples: dict[str, list[Path]] = {}
-    for path in sorted(data.iterdir()):  # main.nf: channel.fromPath(...), name.takeWhile(!= '.'), groupTuple
-        samples.setdefault(path.name.split(".", 1)[0], []).append(path)
+    for path in sorted(data.iterdir()):  # main.nf: channel.fromPath(...), sampleId(fastq), groupTuple
+        samples.setdefault(nextflow_sample_id(main_nf, path, params["sample_id"]), []).append(path)
     records = []
     digest = script_block(blocks["DIGEST"])
     for sample, files in sorted(samples.items()):
@@ -160,7 +179,10 @@ def test_summaries_match_apart_from_the_workflows_timing(both_runs):
     assert ours == workflow
     assert ours["outcome"] == "PARTIALLY_SUCCEEDED"
     assert ours["samples"]["verdicts"]["BAD_L001_R1_001"]["verdict"] == "INVALID"
-    assert ours["samples"]["verdicts"]["S3_L001_R1_001"]["verdict"] == "PAIR_MISMATCH"
+    assert ours["samples"]["verdicts"]["S3_L001_R2_001"]["verdict"] == "PAIR_MISMATCH"
+    lanes = ours["samples"]["verdicts"]["LANES"]
+    assert lanes["files"] == 6 and lanes["reads_by_read"] == {"I1": 40, "R1": 80, "R2": 80}
+    assert lanes["verdict"] == "MISSING" and "I1" in lanes["pairs"]  # lane 1 lacks the I1 that lane 2 has
     assert ours["files"]["naming_warnings"] >= 1
 
 
@@ -196,7 +218,8 @@ def test_both_runs_fail_when_a_file_failed_and_keep_their_reports(both_runs):
 def test_the_processes_pass_the_workflows_settings_flags(both_runs):
     _results, _out, facts = both_runs
     settings = Settings.from_yaml(Path(facts["workflow"].args[facts["workflow"].args.index("--configfile") + 1]))
-    expected = settings.to_cli_args() + ["--validate", settings.validate, "--naming", settings.naming]
+    expected = settings.to_cli_args() + ["--validate", settings.validate, "--naming", settings.naming,
+                                         "--sample-id", settings.sample_id]
     digests = [line.split() for line in facts["argv"] if line.startswith("digest ")]
     assert len(digests) == len(facts["samples"])
     for argv in digests:

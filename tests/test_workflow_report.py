@@ -15,7 +15,7 @@ def test_digest_then_aggregate_naming_strict_and_check(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     (data / "OK_R1.fastq").write_bytes(fastq_bytes(10, seed=1))
-    long_name = "A_very_long_sample_name_R1_001.fastq"  # 36 characters
+    long_name = "A_sample_name_far_longer_than_ICA_likes_S1_L001_R1_001.fastq"  # the sample part: 39 characters
     (data / long_name).write_bytes(fastq_bytes(10, seed=2))
     (data / "bad name.fq").write_bytes(b"@r\nACGT\n+\nFFF\n")
     done = run_cli("digest", *sorted(data.iterdir()), "--outdir", tmp_path / "out", "--done", tmp_path / "done.json")
@@ -34,7 +34,7 @@ def test_digest_then_aggregate_naming_strict_and_check(tmp_path):
         rows = pd.read_csv(out / "seqfixity.tsv", sep="\t", keep_default_na=False).set_index("file")
         assert set(rows["status"]) == statuses
         assert rows.loc[long_name, "path"] == long_name
-        assert "36 characters" in rows.loc[long_name, "naming"]
+        assert "39 characters" in rows.loc[long_name, "naming"]
         summary = json.loads((out / "summary.json").read_text())
         assert summary["throughput"]["jobs"] == 1
         check = run_cli("aggregate", "--check", out / "summary.json")

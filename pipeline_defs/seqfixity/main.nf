@@ -4,7 +4,7 @@
 // regenerate. The input form is seqfixity.xml; defaults are in nextflow.config.
 //
 // Every file of `in` is read once for MD5, the S3/ICA multipart ETag and xxh3, and validated as FASTQ;
-// files that share the part of their name before the first '.' form one sample and one task. Published
+// files form samples as `seqfixity digest --sample-id` says (sampleId below), one task each. Published
 // under `out`: checksums/{sample}_md5.txt (md5sum format), records/{sample}.jsonl, seqfixity.tsv/.json/
 // .xlsx, seqfixity_mqc.tsv (MultiQC) and summary.json: the same bytes as the Snakemake workflow writes;
 // and report.html, the same page but for the workflow's timing of its digest jobs.
@@ -17,6 +17,23 @@
 // A value as one single-quoted shell word.
 def shq(value) {
     return "'" + (value == null ? '' : value.toString()).replace("'", "'\\''") + "'"
+}
+
+// A file's sample, as `seqfixity digest --sample-id` gives it: Illumina's {sample}_S{n}_L{lane}_R1_001 names by
+// their sample (unless sample_id is ica), other sequence files by the name up to its first '.', any other file
+// by the name of its folder.
+def sampleId(fastq) {
+    def name = fastq.name
+    if (params.sample_id != 'ica') {
+        def illumina = name =~ '^(?<sample>.+)_S(?<number>[0-9]+)(?:_L(?<lane>[0-9]{3}))?_(?<read>[RI][1-4])_(?<chunk>[0-9]{3})\\.(?:fastq|fq)(?:\\.(?:gz|bz2|zst|ora))?$'
+        if (illumina.matches()) {
+            return illumina.group('sample')
+        }
+        if (!(name ==~ '(?i)^.*\\.(?:(?:fastq|fq)(?:\\.(?:gz|bgz|bgzf|bz2|zst|ora))?|bam|cram)$')) {
+            return fastq.parent.name
+        }
+    }
+    return name.takeWhile { character -> character != '.' }
 }
 
 process DIGEST {
@@ -41,6 +58,7 @@ process DIGEST {
         --etag-preset ${shq(params.etag_preset)} \\
         --digests ${shq(params.digests)} \\
         --validate ${shq(params.validate)} \\
+        --sample-id ${shq(params.sample_id)} \\
         --naming ${shq(params.naming)} \\
         \${part_size:+--part-size "\$part_size"} \\
         \${threshold:+--threshold "\$threshold"}
@@ -79,6 +97,7 @@ process AGGREGATE {
         --etag-preset ${shq(params.etag_preset)} \\
         --digests ${shq(params.digests)} \\
         --validate ${shq(params.validate)} \\
+        --sample-id ${shq(params.sample_id)} \\
         --naming ${shq(params.naming)} \\
         \${part_size:+--part-size "\$part_size"} \\
         \${threshold:+--threshold "\$threshold"}
@@ -115,7 +134,7 @@ workflow {
         error "seqfixity: no input files: give FASTQ files as 'in'"
     }
     def samples = channel.fromPath(params.in, checkIfExists: true)
-        .map { fastq -> tuple(fastq.name.takeWhile { character -> character != '.' }, fastq) }
+        .map { fastq -> tuple(sampleId(fastq), fastq) }
         .groupTuple(sort: true)
     DIGEST(samples)
     AGGREGATE(DIGEST.out.records.collect())

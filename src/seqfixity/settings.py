@@ -18,8 +18,14 @@ from seqfixity.errors import SettingsError
 from seqfixity.units import SizeError, format_size, parse_size
 
 DEFAULT_DIGESTS = ("md5", "etag", "xxh128")
-VALIDATE_LEVELS = ("none", "gzip", "fastq")
+VALIDATE_LEVELS = ("none", "gzip", "fastq", "strict")
 NAMING_MODES = ("off", "warn", "strict")
+# How files become samples: Illumina's BCL Convert names (falling back to ICA's rule), ICA's reference rule (the
+# name up to its first '.'), or the sample sheet's ids.
+SAMPLE_ID_RULES = ("illumina", "ica", "sheet")
+# What seqfixity adds to ora_decoder: Illumina's orad writes plain FASTQ (--raw) on standard output, read from
+# standard input ('-').
+ORA_DECODER_ARGS = ("--raw", "--stdout", "-")
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,8 @@ class Settings:
     digests: tuple[str, ...] = DEFAULT_DIGESTS
     validate: str = "fastq"
     naming: str = "warn"
+    sample_id: str = "illumina"
+    ora_decoder: str = ""
     compute_preset: str | None = None
     compute_cpus: int | None = None
     compute_memory: int | None = None
@@ -51,6 +59,10 @@ class Settings:
             raise SettingsError(f"validate must be one of {', '.join(VALIDATE_LEVELS)}, not {self.validate!r}")
         if self.naming not in NAMING_MODES:
             raise SettingsError(f"naming must be one of {', '.join(NAMING_MODES)}, not {self.naming!r}")
+        if self.sample_id not in SAMPLE_ID_RULES:
+            raise SettingsError(f"sample_id must be one of {', '.join(SAMPLE_ID_RULES)}, not {self.sample_id!r}")
+        if self.ora_decoder:
+            self.ora_command()
         if self.part_size is not None and self.part_size <= 0:
             raise SettingsError(f"part_size must be positive, not {self.part_size}")
         self._check_compute()
@@ -86,6 +98,20 @@ class Settings:
         from seqfixity import __version__
 
         return f"{self.container_image}:{self.container_tag or __version__}"
+
+    def ora_command(self) -> list[str]:
+        """The command that decodes an ORA file from standard input to FASTQ: ``ora_decoder`` and
+        :data:`ORA_DECODER_ARGS` (raises :class:`SettingsError` when ``ora_decoder`` is not a command line)."""
+        import shlex
+
+        try:
+            words = shlex.split(self.ora_decoder)
+        except ValueError as err:
+            raise SettingsError(f"ora_decoder {self.ora_decoder!r}: not a command line ({err})") from None
+        if not words:
+            raise SettingsError("ora_decoder is empty: name Illumina's orad (and its --ora-reference), or leave it "
+                                "out")
+        return [*words, *ORA_DECODER_ARGS]
 
     def layout(self, size: int) -> EtagLayout:
         """Return the ETag part layout for a file of ``size`` bytes (raises :class:`EtagError`)."""

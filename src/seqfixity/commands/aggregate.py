@@ -9,8 +9,8 @@ import os
 from seqfixity.commands.common import UsageError, add_settings_options, say, settings_from_args
 from seqfixity.errors import InputError
 from seqfixity.examine.outputs import remove_stale
-from seqfixity.reports.ending import outcome_block
-from seqfixity.settings import NAMING_MODES, VALIDATE_LEVELS, Settings
+from seqfixity.reports.ending import outcome_block, unmatched_line
+from seqfixity.settings import NAMING_MODES, SAMPLE_ID_RULES, VALIDATE_LEVELS, Settings
 
 SETTINGS_FLAGS = ("config", "etag_preset", "part_size", "threshold", "digests", "validate")
 
@@ -42,8 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "aggregate",
         help="aggregate digest records into report.html, TSV/JSON/XLSX tables, summary.json and a MultiQC table",
         description="Read the JSON-lines records of `seqfixity digest` and write, atomically, one row per "
-                    "file (sorted, no time stamps), summary.json (per-sample verdicts, R1/R2 read counts, "
-                    "totals, throughput, outcome SUCCEEDED / PARTIALLY_SUCCEEDED / FAILED) and report.html "
+                    "file (sorted, no time stamps), summary.json (per-sample verdicts, clusters and the read "
+                    "counts of R1, R2, I1, I2, which must agree per lane; files a sample sheet names that are not "
+                    "there; totals, throughput, outcome SUCCEEDED / PARTIALLY_SUCCEEDED / FAILED) and report.html "
                     "(one self-contained page: outcome, failed files first, samples, plots, settings).",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -54,6 +55,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--outdir", metavar="DIR", help="where to write the reports")
     parser.add_argument("--naming", choices=NAMING_MODES, default="warn",
                         help="warn: list naming findings (default); strict: they fail the file; off: ignore")
+    parser.add_argument("--sample-id", choices=SAMPLE_ID_RULES, default="illumina",
+                        help="the rule the samples were named by (as for digest): under illumina and sheet, names "
+                             "that look like Illumina's but break its convention get a note in summary.json")
+    parser.add_argument("--samples", action="append", default=[], metavar="SHEET",
+                        help="sample sheet (repeatable): with an Illumina SampleSheet (v1, v2) or fastq_list.csv, "
+                             "a sample, lane or read it names with no file is MISSING and a FASTQ no row explains "
+                             "is EXTRA")
+    parser.add_argument("--unmatched-count", type=int, default=0, metavar="N",
+                        help="how many files under the inputs no pattern matched (summary.json's unmatched_files)")
+    parser.add_argument("--unmatched-file", action="append", default=[], metavar="FILE",
+                        help="one of the first of those files (repeatable), for summary.json and the end-of-run "
+                             "message")
     parser.add_argument("--path-style", choices=("full", "name"), default="full",
                         help="path column: the path as given (default) or the base name only")
     parser.add_argument("--since", type=float, metavar="EPOCH",
@@ -111,9 +124,16 @@ def run(args: argparse.Namespace) -> int:
         if not isinstance(batch, dict) or not isinstance(batch.get("records"), list):
             raise InputError(path, "not a `seqfixity digest --done` file (no 'records' list)")
         batches.append(batch)
+    from seqfixity.inputs.sheets import read_sheets
+    from seqfixity.reports.delivery import check_delivery
+
+    sheets = read_sheets(args.samples)  # a sheet that cannot be used stops before any record is read
     paths = list(args.records) + [p for batch in batches for p in batch["records"]]
-    rows = file_rows(load_records(paths), naming=args.naming, path_style=args.path_style)
-    summary = summarise(rows, batches, args.since)
+    records = load_records(paths)
+    findings = check_delivery(records, sheets, args.sample_id)
+    rows = file_rows(records, naming=args.naming, path_style=args.path_style, findings=findings)
+    unmatched = {"count": max(args.unmatched_count, len(args.unmatched_file)), "first": args.unmatched_file}
+    summary = summarise(rows, batches, args.since, findings, unmatched)
     summary["settings"] = settings_entry(_digest_settings(args), args.naming)
     write_reports(rows, summary, args.outdir)
     if args.prune:
@@ -121,6 +141,13 @@ def run(args: argparse.Namespace) -> int:
         if removed:
             shown = ", ".join(removed[:5]) + (f" and {len(removed) - 5} more" if len(removed) > 5 else "")
             say(f"removed the per-sample reports of {len(removed)} samples no longer among the inputs: {shown}")
+    for note in summary["notes"]:
+        say(f"note: {note}")
+    for kind in summary["naming"]["findings"]:
+        say(f"naming: {kind['files']} files with {kind['kind']}, e.g. {', '.join(kind['examples'][:3])} "
+            f"({summary['naming']['counted']})")
+    if unmatched["count"]:
+        say(unmatched_line(unmatched))
     say(f"{summary['line']}; reports in {args.outdir}")
     return 0
 

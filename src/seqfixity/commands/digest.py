@@ -10,12 +10,14 @@ from collections import defaultdict
 
 from seqfixity.atomic import write_bytes_atomic
 from seqfixity.commands.common import add_settings_options, say, settings_from_args
+from seqfixity.errors import SettingsError
 from seqfixity.examine.outputs import checksums_path, records_path
 from seqfixity.examine.reuse import RecordReuse, record_line
-from seqfixity.inputs.discover import file_key, read_sample_sheet, sheet_samples
+from seqfixity.inputs.discover import SampleNamer
+from seqfixity.inputs.sheets import read_sheets
 from seqfixity.manifests.write import gnu_line
-from seqfixity.record import FileRecord, sample_id
-from seqfixity.settings import NAMING_MODES, VALIDATE_LEVELS
+from seqfixity.record import FileRecord
+from seqfixity.settings import NAMING_MODES, SAMPLE_ID_RULES, VALIDATE_LEVELS
 
 EXAMPLES = """\
 examples:
@@ -44,19 +46,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "digest",
         help="hash and validate FASTQ files (one read each); write {sample}_md5.txt and {sample}.jsonl",
         description="Read each file once: MD5, multipart ETag and xxh3 from the same bytes as the FASTQ "
-                    "check (gzip/BGZF inflated on a second core). Files are grouped by sample id (the "
-                    "name up to its first '.', or the sample sheet's) into DIR/checksums/{sample}_md5.txt "
-                    "(md5sum format, base names) and DIR/records/{sample}.jsonl, each written atomically.",
+                    "check (gzip/BGZF, bzip2 and zstd decoded on a second core; ORA through orad; BAM and CRAM "
+                    "structure). Files are grouped by sample id (--sample-id: Illumina's names "
+                    "{sample}_S{n}_L{lane}_R1_001.fastq.gz, else the name up to its first '.'; or the sample "
+                    "sheet's) into DIR/checksums/{sample}_md5.txt (md5sum format, base names) and "
+                    "DIR/records/{sample}.jsonl, each written atomically.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("paths", nargs="+", metavar="FILE", help="files to hash and validate")
     parser.add_argument("--outdir", required=True, metavar="DIR", help="folder for checksums/ and records/")
     parser.add_argument("--validate", choices=VALIDATE_LEVELS, default=None,
-                        help="none; gzip (inflate, CRC, count reads); fastq (also record structure; default)")
+                        help="none; gzip (decompress, CRCs, count reads); fastq (also record structure; default); "
+                             "strict (also sequence letters, quality 33-126, '+' title = '@' title)")
     parser.add_argument("--naming", choices=NAMING_MODES, default=None,
                         help="ICA file-name lint: off, warn (default) or strict")
-    parser.add_argument("--samples", metavar="TSV", help="sample sheet (sample and file columns) naming samples")
+    parser.add_argument("--sample-id", choices=SAMPLE_ID_RULES, default=None,
+                        help="illumina: Illumina's file names, else ICA's rule (default); ica: the name up to its "
+                             "first '.'; sheet: the sample sheet's ids")
+    parser.add_argument("--ora-decoder", metavar="COMMAND",
+                        help="Illumina's orad (with its --ora-reference): ORA files are streamed through "
+                             "`COMMAND --raw --stdout -` to the FASTQ check; without it they get digests only")
+    parser.add_argument("--samples", action="append", default=[], metavar="SHEET",
+                        help="sample sheet (repeatable): a TSV with sample and file columns names samples; with "
+                             "--sample-id sheet also fastq_list.csv's RGSM")
     parser.add_argument("--done", metavar="FILE",
                         help="when finished, write this JSON (records written, files read and reused, bytes, "
                              "start and end times)")
@@ -78,9 +91,11 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.time()
     say(lanes.describe())  # the job's log names the MD5 path it ran (never a silent fallback to hashlib)
-    settings = settings_from_args(args).with_overrides(validate=args.validate, naming=args.naming)
-    named = sheet_samples(read_sample_sheet(args.samples, files_must_exist=False)) if args.samples else {}
-    items = [(path, named.get(file_key(path)) or sample_id(os.path.basename(path))) for path in args.paths]
+    settings = settings_from_args(args).with_overrides(validate=args.validate, naming=args.naming,
+                                                       sample_id=args.sample_id, ora_decoder=args.ora_decoder)
+    namer = SampleNamer(settings.sample_id, read_sheets(args.samples), files_must_exist=False)
+    items = [(path, namer.sample(path)) for path in args.paths]
+    _check_ora_decoder(settings.ora_decoder, args.paths)
     reuse = RecordReuse(args.outdir, settings, items)
     reuse_on = args.reuse if args.reuse is not None else settings.extra.get("reuse_unchanged") not in (False, "false")
     previous = reuse.previous() if reuse_on else {}
@@ -109,6 +124,19 @@ def run(args: argparse.Namespace) -> int:
                 "bytes_read": sum(r.size for r in read), "started": started, "finished": time.time()}
         write_bytes_atomic(args.done, (json.dumps(done, indent=1) + "\n").encode())
     return 0
+
+
+def _check_ora_decoder(decoder: str, paths: list[str]) -> None:
+    """A named ORA decoder that cannot be run is a usage error before any file is read (not a CORRUPT verdict
+    on every ORA file)."""
+    if decoder and any(path.lower().endswith(".ora") for path in paths):
+        import shlex
+        import shutil
+
+        program = shlex.split(decoder)[0]
+        if shutil.which(program) is None:
+            raise SettingsError(f"ora_decoder: {program}: no such program (give the path to Illumina's orad, or "
+                                "leave ora_decoder out to hash ORA files without checking them)")
 
 
 def _report_problems(record: FileRecord) -> None:

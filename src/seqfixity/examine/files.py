@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from seqfixity.engine.digest import hash_planned
-from seqfixity.fastq.verdicts import GZIP_SUFFIXES, OK, SKIPPED, TRUNCATED
+from seqfixity.fastq import formats
+from seqfixity.fastq.verdicts import NOT_VALIDATED, SKIPPED
 from seqfixity.inputs.names import naming_findings
 from seqfixity.record import FileRecord
 from seqfixity.settings import Settings
@@ -16,33 +17,61 @@ THREADED_MIN_SIZE = 8 << 20
 VALIDATING_OPEN = 4
 
 
-def _validator_sinks(settings: Settings):
-    """The sink factory for ``settings``: a FASTQ validator per file, or None at ``validate: none``."""
-    if settings.validate == "none":
-        return None
+NOT_A_SEQUENCE = ("not a FASTQ, BAM or CRAM name (.fastq or .fq, plain or .gz, .bz2, .zst, .ora; .bam, .cram): "
+                  "digests only")
+NO_ORA_DECODER = ("DRAGEN ORA has no open decoder: digests only; set ora_decoder to Illumina's orad to check the "
+                  "FASTQ inside")
+
+
+def unvalidated_reason(path: str, settings: Settings) -> str:
+    """Why ``path`` gets digests but no check at ``settings.validate`` (its name's format), or "" when checked."""
+    promised = formats.name_format(path)
+    if promised is None:
+        return NOT_A_SEQUENCE
+    if promised == ("fastq", formats.ORA) and not settings.ora_decoder:
+        return NO_ORA_DECODER
+    return ""
+
+
+def make_checker(path: str, settings: Settings, size: int):
+    """The ``read_once`` sink that checks ``path`` at ``settings.validate``, with its cost relative to MD5."""
+    kind, promised = formats.name_format(path)
+    if kind == "alignment":
+        from seqfixity.fastq.alignments import alignment_checker, alignment_cost  # numpy-free, but only when needed
+
+        return alignment_checker(promised, settings.validate), alignment_cost(promised)
     from seqfixity.fastq.validate import FastqValidator, validation_cost  # numpy and isal: only to validate
 
+    ora = settings.ora_command() if promised == formats.ORA else None
+    validator = FastqValidator(settings.validate, threaded=size >= THREADED_MIN_SIZE, expected=promised,
+                               ora_command=ora)
+    return validator, validation_cost(settings.validate, path)
+
+
+def _checker_sinks(settings: Settings):
+    """The sink factory for ``settings``: the check of each file's format, or None at ``validate: none``."""
+    if settings.validate == "none":
+        return None
+
     def sinks(path: str, size: int) -> list:
-        return [(FastqValidator(settings.validate, threaded=size >= THREADED_MIN_SIZE),
-                 validation_cost(settings.validate, path))]
+        return [] if unvalidated_reason(path, settings) else [make_checker(path, settings, size)]
 
     return sinks
 
 
 def _finish(record: FileRecord, sinks: list, settings: Settings, sample: str) -> FileRecord:
-    """Fill in the FASTQ verdict from the validator that was fed the read, the sample id and the naming lint."""
+    """Fill in the verdict from the checker that was fed the read, the sample id and the naming lint."""
+    reason = unvalidated_reason(record.path, settings) if settings.validate != "none" else ""
     if not record.ok:
-        for validator, _ in sinks:
-            validator.close()
+        for checker, _ in sinks:
+            checker.close()
+    elif reason:
+        record.fastq_verdict, record.fastq_error = NOT_VALIDATED, reason
     elif not sinks:
         record.fastq_verdict = SKIPPED
     else:
         result = sinks[0][0].result()
         record.reads, record.fastq_verdict, record.fastq_error = result.reads, result.verdict, result.error
-        # A gzip name with no content is a cut-short copy, not an empty FASTQ.
-        if record.fastq_verdict == OK and record.size == 0 and record.path.endswith(GZIP_SUFFIXES):
-            record.reads, record.fastq_verdict = None, TRUNCATED
-            record.fastq_error = "empty file: a gzip file holds at least a header; the copy was cut short"
     if sample:
         record.sample = sample
     if settings.naming != "off":
@@ -51,11 +80,13 @@ def _finish(record: FileRecord, sinks: list, settings: Settings, sample: str) ->
 
 
 def examine_file(path: str, settings: Settings, sample: str = "") -> FileRecord:
-    """Hash ``path`` and validate it as FASTQ at ``settings.validate`` in the same read; lint its name.
+    """Hash ``path`` and check it at ``settings.validate`` in the same read; lint its name.
 
-    A file that cannot be read yields a record whose ``error`` says why (its
-    FASTQ verdict is then empty); the naming findings are always filled when
-    ``settings.naming`` is not ``off``.
+    The check follows the format the name promises (:func:`formats.name_format`): FASTQ (plain, gzip,
+    bzip2, zstd; ORA through ``ora_decoder``), BAM or CRAM. A file of any other name, or an ORA file
+    without a decoder, gets its digests and the verdict NOT_VALIDATED with the reason. A file that cannot
+    be read yields a record whose ``error`` says why (its FASTQ verdict is then empty); the naming findings
+    are always filled when ``settings.naming`` is not ``off``.
     """
     return next(examine_files([(path, sample)], settings, jobs=1))
 
@@ -64,7 +95,7 @@ def examine_files(items: Iterable[tuple[str, str]], settings: Settings, jobs: in
     """Examine ``(path, sample)`` pairs with ``jobs`` workers (several files per worker on the multi-lane core);
     yield records in the order given."""
     items = list(items)
-    sinks = _validator_sinks(settings)
+    sinks = _checker_sinks(settings)
     # a validator holds up to a few inflated pieces: four files open per worker keep that bounded
     planned = hash_planned(((path, settings) for path, _ in items), jobs, sinks=sinks,
                            max_open=VALIDATING_OPEN if sinks else None)

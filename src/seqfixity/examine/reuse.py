@@ -34,7 +34,7 @@ def settings_key(settings: Settings) -> str:
     from seqfixity import __version__
 
     return json.dumps([__version__, list(settings.digests), settings.etag_preset, settings.part_size,
-                       settings.threshold, settings.validate, settings.naming])
+                       settings.threshold, settings.validate, settings.naming, settings.ora_decoder])
 
 
 def record_line(record: FileRecord) -> str:

@@ -2,11 +2,14 @@
 
 :class:`FastqValidator` is a sink for :func:`seqfixity.engine.digest.read_once`: it is
 fed the file's raw bytes (``update``) and gives its verdict at the end
-(``result``). Gzip and BGZF input (any number of gzip members) is inflated as a
-stream with python-isal; the structure check runs on
-the inflated bytes, in a thread of its own for big files so that inflating and
-parsing overlap with hashing. Whether the input is compressed is judged from its
-first bytes, not its name.
+(``result``). Gzip and BGZF (python-isal), bzip2 (the standard library) and
+zstd (zstandard) input, with any number of members, streams or frames, is
+decoded as a stream (:mod:`seqfixity.fastq.decoders`); ORA goes through
+Illumina's ``orad`` when one is named. The structure check runs on the decoded
+bytes, in a thread of its own for big files so that decoding and parsing overlap
+with hashing. The content is judged from its first bytes; when the file's name
+promises a format (``expected``), content of another format fails, saying what it
+is (:mod:`seqfixity.fastq.formats`).
 
 Levels (``Settings.validate``):
 
@@ -16,38 +19,47 @@ Levels (``Settings.validate``):
            newlines (lines / 4).
 ``fastq``  additionally every record must be four lines: ``@`` header,
            sequence, ``+`` line, quality as long as the sequence (checked
-           with numpy, vectorised); a partial last record is ``TRUNCATED``,
-           anything else ``MALFORMED``.
+           with numpy, vectorised); a partial last record (also one cut inside
+           its quality line at the end of the file) is ``TRUNCATED``, anything
+           else ``MALFORMED``.
+``strict`` also what the FASTQ format requires beyond its structure (Cock et al.,
+           Nucleic Acids Research 38:1767, 2010): sequence lines of letters only,
+           quality characters from 33 ('!') to 126 ('~'), and a title repeated on
+           the ``+`` line equal to the ``@`` line's.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from isal.igzip_lib import DECOMP_GZIP, IgzipDecompressor
-from isal.igzip_lib import IsalError as _InflateError
 
-from seqfixity.fastq.verdicts import CORRUPT, FAILED_VERDICTS, GZIP_SUFFIXES, MALFORMED, OK, TRUNCATED
+from seqfixity.fastq import formats
+from seqfixity.fastq.decoders import Bunzipper, ExternalDecoder, Inflater, Invalid, Unzstd
+from seqfixity.fastq.verdicts import CORRUPT, FAILED_VERDICTS, MALFORMED, OK, TRUNCATED
 
-GZIP_MAGIC = b"\x1f\x8b"
+LEVELS = ("gzip", "fastq", "strict")
 # The empty block that ends every BGZF file (SAM/BAM specification, 4.1.2): a file that lacks it stops at a
 # block boundary, cut short or left by a writer that did not finish.
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
-# Cost relative to MD5 (per input byte) that read_once uses to balance its two lanes: inflating
-# gzip costs about three MD5s, so it gets a lane of its own; checking plain FASTQ is cheap.
-COST = {("gzip", True): 3.0, ("fastq", True): 3.5, ("gzip", False): 0.1, ("fastq", False): 0.4}
+# Cost relative to MD5 (per input byte) that read_once uses to balance its two lanes: decoding (per byte read)
+# plus parsing (per decoded byte, so times the compression ratio). Inflating gzip costs about three MD5s, so it
+# gets a lane of its own; checking plain FASTQ is cheap.
+DECODE_COST = {formats.GZIP: 3.0, formats.BZIP2: 40.0, formats.ZSTD: 1.5, formats.ORA: 0.5}
+PARSE_COST = {"gzip": 0.1, "fastq": 0.4, "strict": 1.0}
 _NEWLINE, _AT, _PLUS, _CR = ord("\n"), ord("@"), ord("+"), ord("\r")
 # Blank lines at the end of the input are held back until more data shows they are not the end; a run
 # longer than this is checked at once (four blank lines in a row are never valid records).
 _MAX_HELD_BLANK = 64
 _QUEUE_DEPTH = 4
-# Inflated bytes handed on at once: bounds memory whatever the compression ratio. 4 MiB pieces are reused
-# by malloc; 32 MiB pieces were mapped afresh each time and page faults cost a third of the inflate time.
-MAX_PIECE = 4 << 20
+# What the strict level accepts (Cock et al. 2010): letters in a sequence line, '!' (33) to '~' (126) in a quality
+# line; a carriage return only where it ends a line.
+_LETTERS = np.zeros(256, dtype=bool)
+_LETTERS[np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", dtype=np.uint8)] = True
+_QUALITY = np.zeros(256, dtype=bool)
+_QUALITY[33:127] = True
 
 
 @dataclass(frozen=True)
@@ -64,10 +76,7 @@ class FastqResult:
         return self.verdict in FAILED_VERDICTS
 
 
-class _Invalid(Exception):
-    def __init__(self, verdict: str, message: str) -> None:
-        super().__init__(message)
-        self.verdict = verdict
+_Invalid = Invalid
 
 
 class _LineCounter:
@@ -176,7 +185,8 @@ class _RecordChecker:
         tail = self.tail
         if not tail.strip():
             return self.records
-        if not tail.endswith(b"\n"):
+        cut = not tail.endswith(b"\n")  # the file ends inside a line: a copy cut short, or a missing last newline
+        if cut:
             tail += b"\n"
         lines = tail.count(b"\n")
         array = np.frombuffer(tail, dtype=np.uint8)
@@ -185,10 +195,25 @@ class _RecordChecker:
         if kept < lines:
             tail, lines = tail[:int(newlines[kept - 1]) + 1] if kept else b"", kept
         self.tail = b""
-        self.feed(tail, final=True)
+        if cut and lines and lines % 4 == 0:
+            last = int(newlines[lines - 5]) + 1 if lines > 4 else 0
+            self.feed(tail[:last], final=True)
+            self._finish_cut_record(tail[last:])
+        else:
+            self.feed(tail, final=True)
         if lines % 4:
             raise _Invalid(TRUNCATED, f"last record incomplete: {lines % 4} of 4 lines after record {self.records}")
         return self.records
+
+    def _finish_cut_record(self, record: bytes) -> None:
+        """The last record, when the file ends inside its quality line: a quality line shorter than its
+        sequence there is the end of a copy cut short (TRUNCATED), not a malformed record."""
+        header, sequence, plus, quality = record.split(b"\n")[:4]
+        seen, wanted = len(quality.rstrip(b"\r")), len(sequence.rstrip(b"\r"))
+        if header.startswith(b"@") and plus.startswith(b"+") and seen < wanted:
+            raise _Invalid(TRUNCATED, f"last record cut short: the file ends inside the quality line of record "
+                                      f"{self.records + 1} ({seen} of its {wanted} characters)")
+        self.feed(record, final=True)
 
     def _check(self, buffer: bytes, array: np.ndarray, ends: np.ndarray) -> None:
         starts = np.empty_like(ends)
@@ -209,7 +234,43 @@ class _RecordChecker:
             if not line[2].startswith(b"+"):
                 raise _Invalid(MALFORMED, f"{where}: third line does not start with '+': {_show(line[2])}")
             raise _Invalid(MALFORMED, f"{where}: sequence has {len(line[1])} letters but quality {len(line[3])}")
+        self._check_content(buffer, array, starts, ends)
         self.records += len(ends) // 4
+
+    def _check_content(self, buffer: bytes, array: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
+        """What the level checks inside well-formed records: nothing at level ``fastq``."""
+
+
+class _StrictRecordChecker(_RecordChecker):
+    """Level ``strict``: letters only in sequences, quality characters 33-126, a repeated '+' title equal to the
+    '@' title (Cock et al., Nucleic Acids Research 38:1767, 2010)."""
+
+    def _check_content(self, buffer: bytes, array: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
+        for line, allowed, what in ((1, _LETTERS, "sequence"), (3, _QUALITY, "quality")):
+            first, last = starts[line::4], ends[line::4]
+            cr = array[np.maximum(last - 1, 0)] == _CR
+            inside = np.zeros(len(array) + 1, dtype=np.int8)
+            np.add.at(inside, first, 1)
+            np.add.at(inside, last - cr, -1)
+            bad = np.flatnonzero(np.cumsum(inside[:-1], dtype=np.int8).astype(bool) & ~allowed[array])
+            if len(bad):
+                index = int(np.searchsorted(last, bad[0]))
+                record = self.records + index + 1
+                code = int(array[bad[0]])
+                shown = repr(chr(code)) if 32 <= code < 127 else f"byte {code}"
+                if what == "sequence":
+                    raise _Invalid(MALFORMED, f"record {record} (line {4 * record - 2}): sequence holds {shown}, "
+                                              "not a letter")
+                raise _Invalid(MALFORMED, f"record {record} (line {4 * record}): quality holds {shown}, outside "
+                                          "'!' to '~' (33-126)")
+        titled = np.flatnonzero(ends[2::4] - starts[2::4] - (array[np.maximum(ends[2::4] - 1, 0)] == _CR) > 1)
+        for index in titled.tolist():
+            plus = bytes(buffer[int(starts[4 * index + 2]) + 1:int(ends[4 * index + 2])]).rstrip(b"\r")
+            title = bytes(buffer[int(starts[4 * index]) + 1:int(ends[4 * index])]).rstrip(b"\r")
+            if plus != title:
+                record = self.records + index + 1
+                raise _Invalid(MALFORMED, f"record {record} (line {4 * record - 1}): the '+' line repeats a title "
+                                          f"that is not the '@' line's: {_show(plus)}, not {_show(title)}")
 
 
 def _show(line: bytes) -> str:
@@ -217,64 +278,32 @@ def _show(line: bytes) -> str:
     return repr(text + ("..." if len(line) > 40 else ""))
 
 
-class _Inflater:
-    """Inflates a stream of gzip members; knows whether it stopped inside one.
-
-    Each member goes through isal's ``IgzipDecompressor``, which allocates a piece's buffer once and inflates
-    into it with the GIL released; ``isal_zlib.decompressobj`` grows its buffer from 16 KiB, taking the GIL
-    back at each step, which stalls it behind the threads that hash and check.
-    """
-
-    def __init__(self) -> None:
-        self.members = 0
-        self._member = None
-
-    def feed(self, data) -> Iterator[bytes]:
-        """Yield the inflated bytes of ``data`` in pieces of at most :data:`MAX_PIECE` (bounded memory)."""
-        while data:
-            if self._member is None:
-                self._member = IgzipDecompressor(flag=DECOMP_GZIP)
-            member = self._member
-            try:
-                piece = member.decompress(data, MAX_PIECE)
-                while not member.needs_input and not member.eof:  # more output waits inside the inflater
-                    yield piece
-                    piece = member.decompress(b"", MAX_PIECE)
-            except _InflateError as err:
-                raise _Invalid(CORRUPT, f"gzip member {self.members + 1}: {err}") from None
-            if piece:
-                yield piece
-            if not member.eof:
-                return
-            data = member.unused_data
-            self._member = None
-            self.members += 1
-
-    def finish(self) -> None:
-        if self._member is not None:
-            raise _Invalid(TRUNCATED, f"gzip stream ends inside member {self.members + 1} "
-                                      "(truncated: no end-of-member marker)")
-
-
 def validation_cost(level: str, path: str) -> float:
-    """The validator's cost relative to MD5, judged from the name (``.gz``); the content decides the rest."""
-    return COST[(level, path.endswith(GZIP_SUFFIXES))]
+    """The validator's cost relative to MD5 per byte read, judged from the name's compression suffix."""
+    return DECODE_COST.get(formats.compression_of(path), 0.0) + PARSE_COST[level]
 
 
 class FastqValidator:
-    """A ``read_once`` sink that validates FASTQ (plain, gzip or BGZF) at ``level`` ``gzip`` or ``fastq``.
+    """A ``read_once`` sink that validates FASTQ (plain, gzip/BGZF, bzip2, zstd) at ``level`` (:data:`LEVELS`).
 
-    With ``threaded`` the structure check runs in a thread of its own, fed the
-    inflated bytes through a short queue, so inflating and parsing overlap.
+    ``expected`` is the compression the file's name promises (:func:`formats.compression_of`): content of
+    another kind is a failure that says what it is. With ``expected`` None the content alone decides.
+    ``ora_command`` (orad's command line, reading standard input) decodes ORA. With ``threaded`` the
+    structure check runs in a thread of its own, fed the decoded bytes through a short queue, so decoding
+    and parsing overlap.
     """
 
-    def __init__(self, level: str = "fastq", threaded: bool = False) -> None:
-        if level not in ("gzip", "fastq"):
-            raise ValueError(f"validation level must be gzip or fastq, not {level!r}")
+    def __init__(self, level: str = "fastq", threaded: bool = False, expected: str | None = None,
+                 ora_command: list[str] | None = None) -> None:
+        if level not in LEVELS:
+            raise ValueError(f"validation level must be one of {', '.join(LEVELS)}, not {level!r}")
         self.level = level
-        self._parser = _RecordChecker() if level == "fastq" else _LineCounter()
-        self._inflater: _Inflater | None = None
+        self.expected = expected
+        self._ora_command = ora_command
+        self._parser = {"gzip": _LineCounter, "fastq": _RecordChecker, "strict": _StrictRecordChecker}[level]()
+        self._decoder = None
         self._started = False
+        self._head = b""  # the first bytes, held until there are enough to tell the content's kind
         self._bgzf_tail: bytes | None = None  # the last bytes of a BGZF file, for its end-of-file block
         self._failure: _Invalid | None = None
         self._crash: Exception | None = None
@@ -289,22 +318,52 @@ class FastqValidator:
         """Feed the next chunk of the file's raw bytes."""
         if self._failure is not None:
             return
-        if not self._started:
-            self._started = True
-            if bytes(data[:2]) == GZIP_MAGIC:
-                self._inflater = _Inflater()
-                if len(data) >= 14 and data[3] & 4 and bytes(data[10:14]) == b"\x06\x00BC":  # FEXTRA: BGZF's BC
-                    self._bgzf_tail = b""
-        if self._bgzf_tail is not None:
-            self._bgzf_tail = (self._bgzf_tail + bytes(data[-len(BGZF_EOF):]))[-len(BGZF_EOF):]
         try:
-            if self._inflater is None:
-                self._parse(bytes(data))
-            else:
-                for piece in self._inflater.feed(data):
-                    self._parse(piece)
+            if not self._started:
+                if len(self._head) + len(data) < formats.SNIFF_BYTES:
+                    self._head += bytes(data)
+                    return
+                if self._head:
+                    data = self._head + bytes(data)
+                self._start(bytes(data[:formats.SNIFF_BYTES]), final=False)
+            self._decode(data)
         except _Invalid as failure:
             self._failure = failure
+
+    def _start(self, head: bytes, final: bool) -> None:
+        """Choose the decoder from the first bytes; fail when they are not what the name promises."""
+        self._started = True
+        self._head = b""
+        found = formats.content_format(head)
+        if self.expected is not None and self.expected != formats.ORA and found != self.expected:
+            if final and not head and self.expected != formats.PLAIN:
+                raise _Invalid(TRUNCATED, f"empty file: a {self.expected} file holds at least a header; the copy was "
+                                          "cut short")
+            if final and formats.cut_inside_magic(head, self.expected):
+                raise _Invalid(TRUNCATED, f"the file ends inside the {self.expected} header ({len(head)} bytes): "
+                                          "the copy was cut short")
+            raise _Invalid(CORRUPT, formats.mismatch_of(self.expected, head))
+        if self.expected == formats.ORA:
+            if not self._ora_command:
+                raise ValueError("an ORA file needs ora_command (orad) to be validated")
+            self._decoder = ExternalDecoder(self._ora_command, self._parse)
+        elif found == formats.GZIP:
+            self._decoder = Inflater()
+            if len(head) >= 14 and head[3] & 4 and head[10:14] == b"\x06\x00BC":  # FEXTRA: BGZF's BC subfield
+                self._bgzf_tail = b""
+        elif found == formats.BZIP2:
+            self._decoder = Bunzipper()
+        elif found == formats.ZSTD:
+            self._decoder = Unzstd()
+
+    def _decode(self, data) -> None:
+        if self._bgzf_tail is not None:
+            self._bgzf_tail = (self._bgzf_tail + bytes(data[-len(BGZF_EOF):]))[-len(BGZF_EOF):]
+        if self._decoder is None:
+            self._parse(bytes(data))
+        else:
+            for piece in self._decoder.feed(data):
+                self._parse(piece)
 
     def _parse(self, chunk: bytes) -> None:
         if self._queue is not None:
@@ -324,14 +383,21 @@ class FastqValidator:
                     self._crash = crash
 
     def result(self) -> FastqResult:
-        """Finish and return the verdict (a truncated gzip or a partial last record is TRUNCATED)."""
+        """Finish and return the verdict (a truncated stream or a partial last record is TRUNCATED)."""
+        try:
+            if self._failure is None and not self._started:
+                head = self._head
+                self._start(head, final=True)
+                self._decode(head)
+            if self._failure is None and self._decoder is not None:
+                self._decoder.finish()
+        except _Invalid as failure:
+            self._failure = self._failure or failure
         self.close()
         if self._crash is not None:
             raise self._crash
         try:
             if self._failure is None:
-                if self._inflater is not None:
-                    self._inflater.finish()
                 if self._bgzf_tail is not None and self._bgzf_tail != BGZF_EOF:
                     raise _Invalid(TRUNCATED, "BGZF file ends without its end-of-file block (truncated at a block "
                                               "boundary, or its writer did not finish)")
@@ -342,7 +408,9 @@ class FastqValidator:
         return FastqResult(self._failure.verdict, None, str(self._failure))
 
     def close(self) -> None:
-        """Stop the parsing thread without a verdict (after a read error)."""
+        """Stop the parsing thread (and an external decoder) without a verdict (after a read error)."""
+        if isinstance(self._decoder, ExternalDecoder):
+            self._decoder.close()
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join()

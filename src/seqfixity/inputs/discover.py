@@ -1,7 +1,9 @@
 """Input files, sample ids, sample sheets, and the batches the workflow hashes them in.
 
-A sample id is the file name up to its first ``.`` (ICA's reference rule), or
-the ``sample`` column of a sample sheet. Two files with the same id from
+A sample id follows ``sample_id`` (:mod:`seqfixity.inputs.illumina`: Illumina's
+names, ICA's rule, or the sheet's), and the ``sample`` column of a two-column
+sample sheet wins over it. Files under the inputs that no pattern matches are
+counted, so that none is left out without a word. Two files with the same id from
 different folders are an error that names both, unless the sample sheet
 disambiguates them. Batches pack small samples into one job each (at most
 ``batch_size`` files and ``batch_bytes`` bytes, with content-defined
@@ -22,9 +24,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seqfixity.errors import SettingsError
-from seqfixity.record import sample_id
+from seqfixity.inputs.illumina import sample_id_for
+from seqfixity.inputs.sheets import FASTQ_LIST, TSV, Sheet, read_sheets
 
-DEFAULT_PATTERNS = ("*.fastq", "*.fq", "*.fastq.gz", "*.fq.gz")
+# FASTQ in every compression seqfixity knows (ORA is hashed, and checked through orad when one is named), and the
+# alignments a run may deliver.
+DEFAULT_PATTERNS = ("*.fastq", "*.fq", "*.fastq.gz", "*.fq.gz", "*.fastq.bz2", "*.fq.bz2", "*.fastq.zst", "*.fq.zst",
+                    "*.fastq.ora", "*.fq.ora", "*.bam", "*.cram")
+ALL_FILES = "all"  # patterns: all takes every file of the delivery (Reports/, SampleSheet.csv, InterOp/), recursively
+UNMATCHED_SHOWN = 10
 _WILDCARD = re.compile(r"\{\s*[.\w]+\s*(,[^{}]*)?\}")  # what Snakemake reads as a wildcard in a path
 _SAFE_SAMPLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!\-_.*'()+]*$")
 
@@ -77,6 +85,13 @@ class Batch:
         return sorted({f.sample for f in self.files})
 
 
+def resolve_patterns(patterns: Sequence[str], recursive: bool) -> tuple[tuple[str, ...], bool]:
+    """``patterns`` and ``recursive`` as :func:`find_files` takes them: ``all`` is every file, in every subfolder."""
+    if list(patterns) == [ALL_FILES]:
+        return ("*",), True
+    return tuple(patterns), recursive
+
+
 def find_files(folders: Iterable[str], patterns: Sequence[str] = DEFAULT_PATTERNS,
                recursive: bool = False) -> list[str]:
     """Return the files in ``folders`` (and below them when ``recursive``) matching ``patterns``, sorted.
@@ -84,7 +99,13 @@ def find_files(folders: Iterable[str], patterns: Sequence[str] = DEFAULT_PATTERN
     Hidden files and folders (a leading ``.``) are left out: transfer tools keep partial copies there
     (``rsync --partial-dir=.rsync-partial``, ``.S1.fastq.gz.XyZ12``), and so do ``.snakemake`` and ``.git``.
     """
-    found = []
+    return walk_inputs(folders, patterns, recursive)[0]
+
+
+def walk_inputs(folders: Iterable[str], patterns: Sequence[str] = DEFAULT_PATTERNS,
+                recursive: bool = False) -> tuple[list[str], list[str]]:
+    """Return (the files matching ``patterns``, the files that match none), each sorted; see :func:`find_files`."""
+    found, unmatched = [], []
     for folder in folders:
         if os.path.isfile(folder):
             raise DiscoveryError(f"{folder}: is a file, not a folder ('inputs' names folders; name single files "
@@ -93,9 +114,16 @@ def find_files(folders: Iterable[str], patterns: Sequence[str] = DEFAULT_PATTERN
             raise DiscoveryError(f"{folder}: input folder does not exist")
         for root, subfolders, names in os.walk(folder, onerror=_cannot_list):
             subfolders[:] = sorted(name for name in subfolders if recursive and not name.startswith("."))
-            found += [os.path.join(root, name) for name in names
-                      if not name.startswith(".") and any(fnmatch.fnmatchcase(name, p) for p in patterns)]
-    return sorted(found)
+            for name in names:
+                if not name.startswith("."):
+                    matched = any(fnmatch.fnmatchcase(name, p) for p in patterns)
+                    (found if matched else unmatched).append(os.path.join(root, name))
+    return sorted(found), sorted(unmatched)
+
+
+def unmatched_summary(unmatched: Sequence[str]) -> dict[str, object]:
+    """summary.json's ``unmatched_files``: how many files under the inputs no pattern matched, and the first."""
+    return {"count": len(unmatched), "first": list(unmatched[:UNMATCHED_SHOWN])}
 
 
 def _cannot_list(error: OSError) -> None:
@@ -126,13 +154,7 @@ def read_sample_sheet(path: str, files_must_exist: bool = True) -> dict[str, str
     With ``files_must_exist`` a row whose file does not exist is an error; a digest job, which reads only
     some of the files, passes False: a file of another batch that went away is that batch's concern.
     """
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except OSError as err:
-        raise DiscoveryError(f"{path}: cannot read sample sheet: {err.strerror}") from None
-    except UnicodeDecodeError as err:
-        raise DiscoveryError(f"{path}: cannot read sample sheet: not UTF-8 text ({err.reason} at byte "
-                             f"{err.start})") from None
+    text = Path(path).read_text(encoding="utf-8-sig")  # read_sheet() has read it already, and told its kind
     dialect = "excel-tab" if "\t" in text.split("\n", 1)[0] else "excel"
     rows = list(csv.DictReader(text.splitlines(), dialect=dialect))
     if not rows or not {"sample", "file"} <= set(rows[0]):
@@ -161,22 +183,54 @@ def sheet_samples(sheet: Mapping[str, str]) -> dict[str, str]:
     return {file_key(path): sample for path, sample in sheet.items()}
 
 
-def discover(folders: Iterable[str] = (), patterns: Sequence[str] = DEFAULT_PATTERNS, sample_sheet: str = "",
-             recursive: bool = False) -> list[InputFile]:
+class SampleNamer:
+    """The sample id of each file: a two-column sheet's ``sample`` first, then ``rule`` (``sheet``: a
+    fastq_list.csv's RGSM for the files it lists, then Illumina's names)."""
+
+    def __init__(self, rule: str = "illumina", sheets: Sequence[Sheet] = (), files_must_exist: bool = True) -> None:
+        self.rule = rule
+        if rule == "sheet" and not sheets:
+            raise DiscoveryError("sample_id: sheet needs a sample sheet ('samples': an Illumina SampleSheet, "
+                                 "fastq_list.csv or a TSV with sample and file)")
+        self.tsv: dict[str, str] = {}
+        for sheet in sheets:
+            if sheet.kind == TSV:
+                self.tsv.update(read_sample_sheet(sheet.path, files_must_exist))
+        self.named = sheet_samples(self.tsv)
+        self.listed = {name: row.sample for sheet in sheets if sheet.kind == FASTQ_LIST and rule == "sheet"
+                       for row in sheet.rows for name in row.files}
+
+    def sample(self, path: str) -> str:
+        """The sample id of ``path``."""
+        named = self.named.get(file_key(path)) or self.listed.get(os.path.basename(path))
+        return named or sample_id_for(path, "ica" if self.rule == "ica" else "illumina")
+
+
+def discover(folders: Iterable[str] = (), patterns: Sequence[str] = DEFAULT_PATTERNS,
+             sample_sheet: str | Sequence[str] = "", recursive: bool = False, sample_rule: str = "illumina",
+             unmatched: list[str] | None = None) -> list[InputFile]:
     """Return every input file with its sample id and size, sorted by sample then path.
 
-    Files come from ``folders`` (matching ``patterns``) and from the sample
-    sheet; the sheet's sample id wins (a file is matched by :func:`file_key`,
-    so relative and absolute paths name the same file, and a file found twice
-    is taken once). Raises :class:`DiscoveryError` when one sample id stands
-    for files in two folders, naming both, unless the sheet names both files.
+    Files come from ``folders`` (matching ``patterns``; ``all`` for every file) and
+    from a two-column sample sheet, whose sample id wins (a file is matched by
+    :func:`file_key`, so relative and absolute paths name the same file, and a
+    file found twice is taken once); other ids follow ``sample_rule``. Files under
+    the folders that no pattern matches are appended to ``unmatched`` when given.
+    Raises :class:`DiscoveryError` when one sample id stands for files in two
+    folders, naming both, unless the sheet names both files.
     """
-    sheet = read_sample_sheet(sample_sheet) if sample_sheet else {}
-    named = sheet_samples(sheet)
+    sheets = read_sheets([sample_sheet] if isinstance(sample_sheet, str) else list(sample_sheet)) \
+        if sample_sheet else []
+    namer = SampleNamer(sample_rule, sheets)
+    named = namer.named
+    patterns, recursive = resolve_patterns(patterns, recursive)
+    found, left_out = walk_inputs(folders, patterns, recursive)
+    if unmatched is not None:
+        unmatched.extend(left_out)
     paths: dict[str, str] = {}
-    for path in find_files(folders, patterns, recursive):
+    for path in found:
         paths.setdefault(file_key(path), path)
-    for path in sheet:
+    for path in namer.tsv:
         paths.setdefault(file_key(path), path)
     files = []
     first_seen: dict[str, tuple[str, str]] = {}
@@ -188,7 +242,7 @@ def discover(folders: Iterable[str] = (), patterns: Sequence[str] = DEFAULT_PATT
             shown = os.fsencode(path).decode("utf-8", "backslashreplace")
             raise DiscoveryError(f"{shown}: {problem}, which Snakemake cannot take as an input file; rename it, "
                                  "or hash it with `seqfixity digest`")
-        sample = named.get(key) or sample_id(os.path.basename(path))
+        sample = namer.sample(path)
         other, other_key = first_seen.setdefault(sample, (path, key))
         if os.path.dirname(other_key) != os.path.dirname(key) and not (key in named and other_key in named):
             raise DiscoveryError(f"sample id {sample!r} stands for files in two folders: {other} and {path} "

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from seqfixity.engine.etag import PRESETS
-from seqfixity.settings import NAMING_MODES, VALIDATE_LEVELS, Settings
+from seqfixity.errors import SettingsError
+from seqfixity.settings import NAMING_MODES, SAMPLE_ID_RULES, VALIDATE_LEVELS, Settings
 from seqfixity.units import format_size
 
 PARAMETER_KINDS = ("string", "integer", "boolean", "options", "float")
@@ -50,13 +51,21 @@ def data_inputs() -> list[DataInput]:
     return [DataInput(
         code="in",
         label="FASTQ files",
-        description="FASTQ files (plain or gzip/BGZF) to checksum and validate. Files whose names share the "
-                    "part before the first '.' form one sample and one task.",
+        description="FASTQ files (plain, gzip/BGZF, bzip2, zstd; ORA hashed only), BAM or CRAM to checksum and "
+                    "validate. Files form samples as the sample-id setting says (Illumina's names: a sample's "
+                    "lanes and reads together), one task per sample.",
     )]
+
+
+# The pipeline has no sample sheet input: the sheet rule is the workflow's only.
+PIPELINE_SAMPLE_ID_RULES = tuple(rule for rule in SAMPLE_ID_RULES if rule != "sheet")
 
 
 def parameters(settings: Settings) -> list[Parameter]:
     """The form's parameters, with the defaults of ``settings``."""
+    if settings.sample_id not in PIPELINE_SAMPLE_ID_RULES:
+        raise SettingsError(f"sample_id: {settings.sample_id}: the generated pipeline takes no sample sheet; use "
+                            f"{' or '.join(PIPELINE_SAMPLE_ID_RULES)}")
     return [
         Parameter("etag_preset", "ETag preset",
                   "Uploader whose multipart rule (threshold and part size) the S3/ICA ETag follows.",
@@ -73,8 +82,14 @@ def parameters(settings: Settings) -> list[Parameter]:
                   "crc32, crc32c, crc64nvme.",
                   "string", ",".join(settings.digests), (), "--digests"),
         Parameter("validate", "FASTQ validation",
-                  "none: digests only; gzip: inflate, check CRCs, count reads; fastq: also every record.",
+                  "none: digests only; gzip: decompress, check CRCs, count reads; fastq: also every record; "
+                  "strict: also sequence letters, quality characters, the '+' title.",
                   "options", settings.validate, VALIDATE_LEVELS, "--validate"),
+        Parameter("sample_id", "Sample ids",
+                  "illumina: Illumina's file names ({sample}_S{n}_L{lane}_R1_001.fastq.gz: a sample's lanes and "
+                  "reads in one report), else the name up to its first '.'; ica: always the name up to its "
+                  "first '.' (one report per file).",
+                  "options", settings.sample_id, PIPELINE_SAMPLE_ID_RULES, "--sample-id"),
         Parameter("naming", "File-name check",
                   "ICA file-name guidelines: off, warn (list findings) or strict (findings fail the file).",
                   "options", settings.naming, NAMING_MODES, "--naming"),

@@ -6,6 +6,7 @@ import string
 from importlib import resources
 
 from seqfixity.compute import ICA_PRESETS
+from seqfixity.inputs.illumina import ILLUMINA_NAME, SEQUENCE_NAME
 from seqfixity.pipeline_defs.form import Parameter
 from seqfixity.settings import Settings
 
@@ -75,6 +76,8 @@ def render_main(name: str, parameters: list[Parameter], settings: Settings, vers
         "compute": "\n".join(INDENT + line for line in compute_directives(settings)),
         "digest_script": "\n".join(INDENT + line for line in digest_script(parameters, settings)),
         "aggregate_script": "\n".join(INDENT + line for line in aggregate_script(parameters)),
+        "illumina_name": groovy_string(ILLUMINA_NAME),
+        "sequence_name": groovy_string(SEQUENCE_NAME),
     })
 
 

@@ -39,7 +39,17 @@ def outcome_block(summary: dict[str, Any], folder: str) -> list[str]:
     table = os.path.join(folder, TABLE_NAME)
     if len(failures) > FAILURES_SHOWN:
         lines.append(f"  ... and {len(failures) - FAILURES_SHOWN} more (every file's status: {table})")
+    unmatched = summary.get("unmatched_files") or {}
+    if unmatched.get("count"):
+        lines.append(unmatched_line(unmatched))
     report = os.path.join(folder, REPORT_NAME)
     if os.path.exists(report):
         lines.append(f"report: {report} (every file: {table})")
     return lines
+
+
+def unmatched_line(unmatched: dict[str, Any]) -> str:
+    """The end-of-run words for the files under the inputs that no pattern matched: how many, the first names."""
+    first = ", ".join(unmatched["first"]) + (", ..." if unmatched["count"] > len(unmatched["first"]) else "")
+    return (f"{unmatched['count']} files under the inputs match no pattern and were not checked: {first} "
+            "(add patterns, or patterns: all to checksum the whole delivery)")

@@ -9,15 +9,19 @@ from seqfixity.fastq.verdicts import CORRUPT, MALFORMED, TRUNCATED
 from seqfixity.inputs.names import MAX_NAME_LENGTH, SAFE_CHARACTERS
 
 OK = "OK"
-SEVERITY = ("MISSING", "UNREADABLE", "INVALID", "PAIR_MISMATCH", "NAMING")
+SEVERITY = ("MISSING", "UNREADABLE", "INVALID", "PAIR_MISMATCH", "EXTRA", "NAMING")
 _STATUS_HINTS = {
-    "MISSING": "The file was not there when it was read: copy it again from the sender.",
+    "MISSING": "The file was not there when it was read, or the sample sheet or its mates say it should be: copy "
+               "it again from the sender.",
+    "EXTRA": "No row of the sample sheet explains this FASTQ: check that the sheet is the run's, or ask the "
+             "sender what the file is.",
     "UNREADABLE": "seqfixity could not read it in full: check that it is a regular file you may read (not a "
                   "broken link), that the disk is healthy, and that nothing was writing it; then run again.",
-    "PAIR_MISMATCH": "R1 and R2 must hold the same reads: one mate is cut short or from another run. Compare both "
-                     "files' MD5 with the sender's and copy the one that differs again.",
-    "NAMING": f"Rename the file to ICA's guidelines ({SAFE_CHARACTERS}; at most {MAX_NAME_LENGTH} characters), "
-              "or set naming: warn to list such names without failing them.",
+    "PAIR_MISMATCH": "R1, R2 and the index reads of a lane must hold the same reads: this one is cut short or from "
+                     "another run. Compare the lane's files' MD5 with the sender's and copy the one that differs "
+                     "again.",
+    "NAMING": f"Rename the file to ICA's guidelines ({SAFE_CHARACTERS}; sample names of at most "
+              f"{MAX_NAME_LENGTH} characters), or set naming: warn to list such names without failing them.",
 }
 _FASTQ_HINTS = {
     TRUNCATED: "The file ends early: the copy was cut off. Copy it again and compare its MD5 with the sender's.",

@@ -42,7 +42,8 @@ def multiqc_bytes(summary: dict[str, Any]) -> bytes:
     count = {"format": "{:,.0f}", "scale": False, "min": 0}
     headers: dict[str, dict[str, Any]] = {
         "verdict": {"title": "Verdict", "description": "OK, or the worst status of the sample's files: MISSING, "
-                    "UNREADABLE, INVALID (FASTQ), PAIR_MISMATCH (R1/R2 read counts differ) or NAMING",
+                    "UNREADABLE, INVALID (FASTQ), PAIR_MISMATCH (a lane's R1/R2/I1/I2 read counts differ), EXTRA "
+                    "(no sample sheet row explains it) or NAMING",
                     "scale": False, **_status_rules(SEVERITY)},
         "files": {"title": "Files", "description": "files of the sample", **count},
         counted: {"title": "Clusters" if counted == "clusters" else "Reads",

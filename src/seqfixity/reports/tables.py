@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pandas as pd
 
 from seqfixity.atomic import write_bytes_atomic
-from seqfixity.fastq.verdicts import FAILED_VERDICTS
+from seqfixity.fastq.formats import name_format
+from seqfixity.fastq.verdicts import FAILED_VERDICTS, NOT_VALIDATED
+from seqfixity.inputs.names import naming_summary
 from seqfixity.record import FileRecord, read_records
+from seqfixity.reports.delivery import DeliveryFindings, read_of
 from seqfixity.reports.ending import failure_lines, outcome_head
 from seqfixity.reports.failures import SEVERITY
 from seqfixity.reports.html import report_html
@@ -36,11 +38,11 @@ STATUS_VERDICT = {
     "NAMING": Verdict.INVALID,
     "UNREADABLE": Verdict.UNREADABLE,
     "MISSING": Verdict.MISSING,
+    "EXTRA": Verdict.EXTRA,
 }
 STATUS_ORDER = (*SEVERITY, OK)
 COLUMNS = ("sample", "file", "path", "size", "md5", "etag", "etag_part_size", "etag_parts", "xxh128", "reads",
            "fastq_verdict", "status", "problem", "naming")
-_MATE = re.compile(r"([._])(R?)([12])((?:_\d+)?\.(?:fastq|fq)(?:\.gz)?)$")
 
 
 def load_records(paths: Iterable[str]) -> list[FileRecord]:
@@ -49,27 +51,21 @@ def load_records(paths: Iterable[str]) -> list[FileRecord]:
     return [record for path in paths for record in read_records(path, hint)]
 
 
-def mate_key(path: str) -> tuple[str, str, str] | None:
-    """Return (folder, name with the mate number blanked, mate) for ``..._R1_001.fastq.gz``-style names."""
-    folder, name = os.path.split(path)
-    match = _MATE.search(name)
-    if not match:
-        return None
-    blanked = name[:match.start()] + match.group(1) + match.group(2) + "#" + match.group(4)
-    return folder, blanked, match.group(3)
+def file_rows(records: Sequence[FileRecord], naming: str = "warn", path_style: str = "full",
+              findings: DeliveryFindings | None = None) -> list[dict[str, Any]]:
+    """Return one row per record, and per file the delivery should hold, with its ``status`` and ``problem``,
+    sorted by sample then path.
 
-
-def file_rows(records: Sequence[FileRecord], naming: str = "warn", path_style: str = "full") -> list[dict[str, Any]]:
-    """Return one row per record with its ``status`` and ``problem``, sorted by sample then path.
-
-    Status is MISSING or UNREADABLE (not read in full), INVALID (FASTQ verdict),
-    PAIR_MISMATCH (R1 and R2 disagree on the read count), NAMING (with
-    ``naming: strict``) or OK.
+    Status is MISSING or UNREADABLE (not read in full, or expected and not there), INVALID (FASTQ verdict),
+    PAIR_MISMATCH (a lane's reads disagree on the read count: the file that differs), EXTRA (a FASTQ that
+    no sample sheet row explains), NAMING (with ``naming: strict``) or OK. ``findings`` come from
+    :func:`seqfixity.reports.delivery.check_delivery`.
     """
-    mismatched = _pair_mismatches(records)
+    findings = findings or DeliveryFindings()
+    mismatched = findings.mismatched
     rows = []
-    for record in sorted(records, key=lambda r: (r.sample, r.path)):
-        findings = record.naming if naming != "off" else []
+    for record in sorted([*records, *findings.missing], key=lambda r: (r.sample, r.path)):
+        naming_found = record.naming if naming != "off" else []
         status, problem = OK, ""
         if record.error:
             status = "MISSING" if record.error_kind == "missing" else "UNREADABLE"
@@ -78,8 +74,12 @@ def file_rows(records: Sequence[FileRecord], naming: str = "warn", path_style: s
             status, problem = "INVALID", f"{record.fastq_verdict}: {record.fastq_error}"
         elif record.path in mismatched:
             status, problem = "PAIR_MISMATCH", mismatched[record.path]
-        elif findings and naming == "strict":
-            status, problem = "NAMING", "; ".join(findings)
+        elif record.path in findings.extra:
+            status, problem = "EXTRA", findings.extra[record.path]
+        elif naming_found and naming == "strict":
+            status, problem = "NAMING", "; ".join(naming_found)
+        elif record.fastq_verdict == NOT_VALIDATED:
+            problem = f"{NOT_VALIDATED}: {record.fastq_error}"
         rows.append({
             "sample": record.sample,
             "file": os.path.basename(record.path),
@@ -94,61 +94,71 @@ def file_rows(records: Sequence[FileRecord], naming: str = "warn", path_style: s
             "fastq_verdict": record.fastq_verdict,
             "status": status,
             "problem": problem,
-            "naming": "; ".join(findings),
+            "naming": "; ".join(naming_found),
             **{k: v for k, v in sorted(record.digests.items()) if k not in COLUMNS},
         })
     return rows
 
 
-def _pair_mismatches(records: Sequence[FileRecord]) -> dict[str, str]:
-    mates: dict[tuple[str, str], dict[str, FileRecord]] = defaultdict(dict)
-    for record in records:
-        key = mate_key(record.path)
-        if key and record.reads is not None:
-            mates[key[:2]][key[2]] = record
-    problems = {}
-    for pair in mates.values():
-        if len(pair) == 2 and pair["1"].reads != pair["2"].reads:
-            first, second = pair["1"], pair["2"]
-            text = (f"R1 has {first.reads} reads, R2 {second.reads}: "
-                    f"{os.path.basename(first.path)} / {os.path.basename(second.path)}")
-            problems[first.path] = problems[second.path] = text
-    return problems
+def read_kind(file_name: str) -> str:
+    """Which read a file holds, for a sample's ``reads_by_read``: R1, R2, I1, I2 from its name; "records" for BAM
+    and CRAM; R1 for a FASTQ whose name does not say (a single-read sample)."""
+    known = read_of(file_name)
+    if known is not None:
+        return known[1]
+    return "records" if (name_format(file_name) or ("",))[0] == "alignment" else "R1"
 
 
 def summarise(rows: Sequence[dict[str, Any]], batches: Sequence[dict[str, Any]] = (),
-              since: float | None = None) -> dict[str, Any]:
+              since: float | None = None, findings: DeliveryFindings | None = None,
+              unmatched: dict[str, Any] | None = None) -> dict[str, Any]:
     """Return summary.json's content: per-sample verdicts, totals, bytes, throughput, outcome and exit code.
 
-    The throughput counts the ``batches`` (``seqfixity digest --done`` files) that started at or after
-    ``since``: a re-run's own jobs, not the span back to the first run whose batches it kept.
+    A sample's ``reads`` are its clusters (``clusters``, the same number: the reads of its R1 files, or of
+    all its files when none is an R1), beside ``reads_by_read`` (R1, R2, I1, ...) and ``pairs`` (OK, or
+    what disagrees). The throughput counts the ``batches`` (``seqfixity digest --done`` files) that started
+    at or after ``since``: a re-run's own jobs, not the span back to the first run whose batches it kept.
+    ``unmatched`` is :func:`seqfixity.inputs.discover.unmatched_summary` of the files no pattern took.
     """
+    findings = findings or DeliveryFindings()
     verdicts = [STATUS_VERDICT[row["status"]] for row in rows]
     samples: dict[str, dict[str, Any]] = {}
     for row in rows:
-        entry = samples.setdefault(row["sample"], {"verdict": OK, "files": 0, "bytes": 0, "reads": 0, "problems": []})
+        entry = samples.setdefault(row["sample"], {"verdict": OK, "files": 0, "bytes": 0, "reads": 0, "clusters": 0,
+                                                   "reads_by_read": {}, "pairs": OK, "problems": []})
         entry["files"] += 1
-        entry["bytes"] += row["size"]
-        entry["reads"] += row["reads"] or 0
+        entry["bytes"] += row["size"] or 0
+        if row["reads"] is not None:
+            kind = read_kind(row["file"])
+            entry["reads_by_read"][kind] = entry["reads_by_read"].get(kind, 0) + row["reads"]
         if row["status"] != OK:
             entry["problems"].append(f"{row['file']}: {row['status']}: {row['problem']}")
             if STATUS_ORDER.index(row["status"]) < STATUS_ORDER.index(entry["verdict"]):
                 entry["verdict"] = row["status"]
+    for name, entry in samples.items():
+        by_read = entry["reads_by_read"] = dict(sorted(entry["reads_by_read"].items()))
+        entry["reads"] = entry["clusters"] = by_read.get("R1", sum(by_read.values()))
+        if findings.pairs.get(name):
+            entry["pairs"] = "; ".join(findings.pairs[name])
     by_status = Counter(row["status"] for row in rows)
     failed = sum(count for status, count in by_status.items() if status != OK)
     result = outcome(verdicts)
-    total_bytes = sum(row["size"] for row in rows)
+    total_bytes = sum(row["size"] or 0 for row in rows)
     summary: dict[str, Any] = {
         "outcome": result.value,
         "exit_code": exit_code(verdicts),
         "line": "",
         "files": {"total": len(rows), "ok": len(rows) - failed, "failed": failed,
                   "by_status": dict(sorted(by_status.items())),
-                  "naming_warnings": sum(1 for row in rows if row["naming"])},
+                  "naming_warnings": sum(1 for row in rows if row["naming"]),
+                  "not_validated": sum(1 for row in rows if row["fastq_verdict"] == NOT_VALIDATED)},
         "samples": {"total": len(samples), "failed": sum(1 for s in samples.values() if s["verdict"] != OK),
                     "verdicts": samples},
         "bytes": total_bytes,
-        "reads": sum(row["reads"] or 0 for row in rows),
+        "reads": sum(entry["clusters"] for entry in samples.values()),
+        "naming": naming_summary((row["file"], [f for f in row["naming"].split("; ") if f]) for row in rows),
+        "notes": list(findings.notes),
+        "unmatched_files": unmatched or {"count": 0, "first": []},
     }
     if batches:
         timed = [b for b in batches if since is None or b["started"] >= since]

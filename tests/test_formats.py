@@ -1,0 +1,162 @@
+"""Name and content must agree; bzip2, zstd, BAM and CRAM are checked from the same read; the strict level.
+
+Oracles: the real gzip, bzip2 and zstd (they made the files, and their -t says whether a file is whole),
+pysam for BAM and CRAM record counts, and the FASTQ format as Cock et al. (NAR 2010) define it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import random
+import subprocess
+from pathlib import Path
+
+import pysam
+import pytest
+
+from seqfixity.examine.files import examine_file
+from seqfixity.fastq.verdicts import CORRUPT, MALFORMED, NOT_VALIDATED, OK, TRUNCATED
+from seqfixity.settings import Settings
+from test_fastq import fastq_bytes, validate
+
+LEVELS = ["gzip", "fastq", "strict"]
+
+
+def tool(command: list[str], data: bytes) -> bytes:
+    """``data`` through a real compressor (gzip -n, bzip2, zstd)."""
+    return subprocess.run(command, input=data, capture_output=True, check=True).stdout
+
+
+def check(path, level: str = "fastq"):
+    record = examine_file(str(path), Settings(validate=level))
+    return record.fastq_verdict, record.fastq_error, record.reads
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize(("content", "words"), [
+    (lambda: fastq_bytes(20, seed=1), "plain text (an uncompressed FASTQ)"),
+    (lambda: random.Random(2).randbytes(5000), "unknown bytes"),
+    (lambda: tool(["bzip2", "-c"], fastq_bytes(20, seed=3)), "bzip2-compressed data"),
+    (lambda: tool(["zstd", "-q", "-c"], fastq_bytes(20, seed=4)), "zstd-compressed data"),
+    (lambda: b"x", "plain text"),
+])
+def test_a_gz_name_over_other_content_fails_naming_the_content_in_words(tmp_path, level, content, words):
+    path = tmp_path / "S1_R1.fastq.gz"
+    path.write_bytes(content())
+    assert subprocess.run(["gzip", "-t", str(path)], capture_output=True).returncode != 0  # gzip agrees: not gzip
+    verdict, error, reads = check(path, level)
+    assert (verdict, reads) == (CORRUPT, None)
+    assert f"named as gzip but the content is {words}" in error
+    assert all(32 <= ord(c) < 127 for c in error)  # words, never a dump of the bytes
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_one_byte_gz_is_cut_inside_its_header_and_none_checks_nothing(tmp_path, level):
+    path = tmp_path / "cut.fastq.gz"
+    path.write_bytes(b"\x1f")
+    assert check(path, level)[:2] == (TRUNCATED, "the file ends inside the gzip header (1 bytes): the copy was cut "
+                                                 "short")
+    assert check(path, "none")[0] == "SKIPPED"
+
+
+@pytest.mark.parametrize(("suffix", "make"), [
+    (".fastq.bz2", ["bzip2", "-c"]), (".fastq.zst", ["zstd", "-q", "-c"]), (".fastq.gz", ["gzip", "-n", "-c"])])
+def test_bzip2_and_zstd_are_decoded_and_checked_like_gzip(tmp_path, suffix, make):
+    data = fastq_bytes(3000, seed=5, length=100)
+    path = tmp_path / f"S1_R1{suffix}"
+    path.write_bytes(tool(make, data[:len(data) // 2]) + tool(make, data[len(data) // 2:]))  # two streams/frames
+    for level in LEVELS:
+        assert check(path, level) == (OK, "", 3000)
+    whole = path.read_bytes()
+    path.write_bytes(whole[:len(whole) * 3 // 4])
+    assert subprocess.run([make[0], "-t", "-q", str(path)], capture_output=True).returncode != 0
+    verdict, error, _ = check(path)
+    assert verdict == TRUNCATED and "ends inside" in error
+    damaged = bytearray(whole)
+    damaged[len(damaged) // 3] ^= 0x55
+    path.write_bytes(bytes(damaged))
+    assert subprocess.run([make[0], "-t", "-q", str(path)], capture_output=True).returncode != 0
+    assert check(path)[0] in (CORRUPT, MALFORMED)
+    plain = tmp_path / "S2_R1.fastq"
+    plain.write_bytes(whole)
+    verdict, error, _ = check(plain)
+    assert verdict == CORRUPT and error.startswith("named as uncompressed but the content is")
+
+
+def test_a_fastq_cut_inside_its_last_quality_line_is_truncated_not_malformed():
+    data = fastq_bytes(50, seed=6, length=100)
+    last_quality = data.rindex(b"\n", 0, len(data) - 1) + 1
+    for cut in (last_quality + 1, last_quality + 41, len(data) - 2):
+        for chunk in (7, 1 << 20):
+            result = validate(data[:cut], chunk=chunk)
+            assert result.verdict == TRUNCATED, (cut, result)
+            assert f"({cut - last_quality} of its 100 characters)" in result.error
+    compressed = gzip.compress(data[:last_quality + 41])  # a whole gzip stream of a cut FASTQ
+    assert validate(compressed).verdict == TRUNCATED
+    long_quality = data[:-1] + b"FF\n"  # longer than its sequence: malformed, whatever the position
+    assert validate(long_quality).verdict == MALFORMED
+    short_with_newline = data[:last_quality + 41] + b"\n"  # a short line that ends: not a cut
+    assert validate(short_with_newline).verdict == MALFORMED
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda r: r.replace(b"\nACGT", b"\nAC1T", 1), "sequence holds '1', not a letter"),
+    (lambda r: r.replace(b"\n+\n#", b"\n+\n ", 1), "quality holds ' ', outside '!' to '~' (33-126)"),
+    (lambda r: r.replace(b"\n+\n", b"\n+other\n", 1), "the '+' line repeats a title that is not the '@' line's"),
+])
+def test_strict_adds_what_the_fastq_format_requires_beyond_structure(damage, message):
+    record = b"@r1 x\nACGTacgtN\n+\n#,:F@+FFF\n"
+    assert validate(record * 3, "strict").verdict == OK  # letters in either case; qualities 33-126
+    assert validate(b"@r1 x\nACGT\n+r1 x\nFFFF\n", "strict").verdict == OK  # a repeated title equal to the '@' one
+    damaged = damage(record) + record * 2
+    assert validate(damaged, "fastq").verdict == OK  # structure alone is fine
+    for chunk in (5, 1 << 20):
+        result = validate(damaged, "strict", chunk=chunk)
+        assert result.verdict == MALFORMED and message in result.error and "record 1" in result.error
+
+
+def test_strict_takes_crlf_line_ends():
+    data = fastq_bytes(30, seed=7).replace(b"\n", b"\r\n")
+    assert validate(data, "strict", chunk=11).reads == 30
+
+
+def alignments(tmp_path, kind: str, reads: int = 2000) -> str:
+    path = str(tmp_path / f"x.{kind}")
+    header = {"HD": {"VN": "1.6"}}  # unmapped reads: a CRAM without a reference (no look-up anywhere)
+    with pysam.AlignmentFile(path, "wb" if kind == "bam" else "wc", header=header) as out:
+        rng = random.Random(8)
+        for number in range(reads):
+            segment = pysam.AlignedSegment()
+            segment.query_name, segment.flag = f"r{number}", 4
+            segment.query_sequence = "".join(rng.choice("ACGT") for _ in range(60))
+            segment.query_qualities = pysam.qualitystring_to_array("F" * 60)
+            out.write(segment)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["bam", "cram"])
+def test_bam_and_cram_records_are_counted_and_a_cut_copy_is_truncated(tmp_path, kind, monkeypatch):
+    monkeypatch.setenv("REF_PATH", str(tmp_path / "no-references"))
+    path = alignments(tmp_path, kind)
+    expected = int(pysam.view("-c", path).strip())
+    assert check(path) == (OK, "", expected) == (OK, "", 2000)
+    data = Path(path).read_bytes()
+    for cut in (len(data) - 10, len(data) // 2, 30):
+        with open(path, "wb") as handle:
+            handle.write(data[:cut])
+        assert check(path)[0] == TRUNCATED, cut
+    with open(path, "wb") as handle:
+        handle.write(fastq_bytes(10))
+    verdict, error, _ = check(path)
+    assert verdict == CORRUPT and "plain text" in error
+
+
+def test_other_files_and_ora_without_a_decoder_get_digests_and_say_why_not_checked(tmp_path):
+    for name in ("SampleSheet.csv", "S1_L001_R1_001.fastq.ora"):
+        path = tmp_path / name
+        path.write_bytes(os.urandom(100))
+        record = examine_file(str(path), Settings())
+        md5 = subprocess.run(["md5sum", str(path)], capture_output=True, text=True, check=True).stdout.split()[0]
+        assert record.digests["md5"] == md5 and record.fastq_verdict == NOT_VALIDATED
+    assert "orad" in record.fastq_error
