@@ -60,6 +60,7 @@ def clean(tmp_path_factory) -> Path:
     configure(root, samples=["run/SampleSheet.csv", "run/Reports/fastq_list.csv"])
     done = snakemake(root)
     assert done.returncode == 0, done.stderr[-3000:]
+    (root / "said.txt").write_text(done.stdout + done.stderr)
     return root
 
 
@@ -94,6 +95,8 @@ def test_files_no_pattern_matches_are_counted_and_named(clean):
     expected = ["run/Reports/Demultiplex_Stats.csv", "run/Reports/fastq_list.csv", "run/RunInfo.xml",
                 "run/SampleSheet.csv"]
     assert unmatched == {"count": 4, "first": expected}
+    said = (clean / "said.txt").read_text()  # the end-of-run message names them too
+    assert f"seqfixity: 4 files under the inputs match no pattern and were not checked: {', '.join(expected)}" in said
 
 
 def test_naming_lint_does_not_trip_on_illumina_names(clean):
