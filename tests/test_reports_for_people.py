@@ -20,12 +20,12 @@ from test_fastq import fastq_bytes
 
 pytestmark = pytest.mark.slow
 CONFIG = "inputs: [data]\npart_size: 5MiB\nthreshold: 5MiB\nbatch_size: 3\noutdir: results\n"
-FAILING_STATUSES = {"MISSING", "UNREADABLE", "INVALID", "PAIR_MISMATCH", "NAMING"}
+FAILING_STATUSES = {"MISSING", "UNREADABLE", "INVALID", "PAIR_MISMATCH", "EXTRA", "NAMING"}
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess[str], dict[str, str]]:
-    """A workflow run over good files and four planted failures; (folder, Snakemake, failing file -> why)."""
+    """A workflow run over good files and three planted failures; (folder, Snakemake, failing file -> why)."""
     root = tmp_path_factory.mktemp("people")
     data = root / "data"
     data.mkdir()
@@ -36,8 +36,8 @@ def run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess[str], dict[
     whole = gzip.compress(fastq_bytes(400, seed=5), mtime=0)
     (data / "TRUNC_R1.fastq.gz").write_bytes(whole[: len(whole) // 2])
     (data / "GONE_R1.fastq").symlink_to("nowhere.fastq")
-    failing = {"S2_L001_R1_001.fastq": "pair", "S2_L001_R2_001.fastq": "pair", "TRUNC_R1.fastq.gz": "cut",
-               "GONE_R1.fastq": "link"}
+    # a pair that disagrees is one fault, on the file whose count differs (the one with fewer reads)
+    failing = {"S2_L001_R2_001.fastq": "pair", "TRUNC_R1.fastq.gz": "cut", "GONE_R1.fastq": "link"}
     (root / "config.yaml").write_text(CONFIG)
     done = subprocess.run(
         [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(root), "--configfile",
@@ -177,7 +177,7 @@ def test_multiqc_shows_the_failing_samples_in_its_failure_colour(run, tmp_path):
     for colour, status in cells.verdicts:
         assert colour == (colours["pass"] if status == "OK" else colours["fail"]), (status, colour)
     assert sum(1 for _colour, status in cells.verdicts if status != "OK") == len(failing_samples)
-    assert {"Verdict", "Files", "Reads"} <= set(cells.heads)
+    assert {"Verdict", "Files", "Clusters"} <= set(cells.heads)  # summary.json has clusters (issue 13)
     assert any(re.fullmatch(r"Size \((B|KiB|MiB|GiB|TiB)\)", head) for head in cells.heads), cells.heads
     assert "the worst status of the sample" in page  # the column's description, as a tooltip
 
