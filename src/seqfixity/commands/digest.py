@@ -90,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     from seqfixity.examine.files import examine_files  # imports numpy: only for this command, not every start-up
 
     started = time.time()
-    say(lanes.describe())  # the job's log names the MD5 path it ran (never a silent fallback to hashlib)
+    if args.done:  # a workflow job: its log names the MD5 path it ran (never a silent fallback to hashlib)
+        say(lanes.describe())
     settings = settings_from_args(args).with_overrides(validate=args.validate, naming=args.naming,
                                                        sample_id=args.sample_id, ora_decoder=args.ora_decoder)
     namer = SampleNamer(settings.sample_id, read_sheets(args.samples), files_must_exist=False)
