@@ -8,6 +8,14 @@ import sys
 
 from seqfixity.atomic import atomic_write
 from seqfixity.commands.common import add_settings_options, expand_paths, say, settings_from_args
+from seqfixity.commands.remote_args import (
+    REMOTE_HELP,
+    add_remote_options,
+    hash_listings,
+    is_remote,
+    list_or_say,
+    remote_options,
+)
 from seqfixity.engine.digest import hash_files
 from seqfixity.manifests.write import MD5_FORMATS, OUTPUT_FORMATS, format_records
 from seqfixity.progress import byte_progress
@@ -24,13 +32,22 @@ examples:
   seqfixity hash big.bam --etag-preset aws-cli --format jsonl
       the ETag the AWS CLI would give this file in S3
   seqfixity hash big.bam --part-size 16MiB --threshold 16MiB --digests md5,etag,sha256
+  seqfixity hash s3://my-bucket/run42 > run42.md5
+      every object below run42/, read in place; names relative to run42/, so after a download
+      `cd run42 && md5sum -c ../run42.md5` checks the copy
+  seqfixity hash ica://0a1b2c3d-.../fastq --format jsonl --api-key-file ~/.ica/api-key
 """
 
 EXIT_CODES = """\
 exit status (a bitmask; add the numbers; the other files are still hashed):
   0    every file was hashed
-  4    no such file
-  16   unreadable (a folder without --recursive, not a regular file, read error, changed while read)
+  1    a remote object whose bytes, read twice, do not reproduce its own ETag or checksum (no digest given)
+  4    no such file (or remote object, or nothing below a remote location)
+  16   unreadable (a folder without --recursive, not a regular file, read error, changed while read; a remote
+       object refused (403), changed while read, or still failing after --retries)
+  32   a remote object's digests are given, but its own metadata cannot confirm them (an SSE-KMS ETag, an ICA
+       multipart ETag that no likely part size reproduces): said on stderr
+  64   a remote location that cannot be listed, or an object whose name is absolute or holds '..'
   128  usage error (bad arguments or settings, a part layout S3 would refuse) or an output that cannot be written
 """
 
@@ -42,10 +59,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="compute MD5, multipart ETag, xxh3-128 (and more) in one read per file",
         description="Read each file once and print its digests. The default output is md5sum's "
                     "format, so `md5sum -c` can check it; ETags follow --etag-preset (default: ica).",
-        epilog=EXAMPLES + "\n" + EXIT_CODES,
+        epilog=EXAMPLES + "\n" + REMOTE_HELP + "\n" + EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="files, or folders with --recursive")
+    parser.add_argument("paths", nargs="+", metavar="PATH",
+                        help="files, or folders with --recursive; s3://BUCKET/PREFIX, ica://PROJECT_ID/PATH")
     parser.add_argument("-r", "--recursive", action="store_true", help="hash every file below each folder")
     parser.add_argument("-j", "--jobs", type=int, default=2, help="files hashed at once (default: 2)")
     parser.add_argument("-f", "--format", choices=OUTPUT_FORMATS, default="gnu",
@@ -56,6 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="write here (atomically: a temporary file, then a rename) instead of stdout")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_settings_options(parser)
+    add_remote_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -64,9 +83,9 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if args.format in MD5_FORMATS and "md5" not in settings.digests:
         settings = settings.with_overrides(digests=("md5", *settings.digests))
-    paths = list(expand_paths(args.paths, args.recursive))
-    total = sum(_size_or_zero(p) for p in paths)
-    code = 0
+    paths = list(expand_paths([p for p in args.paths if not is_remote(p)], args.recursive))
+    listings, code = list_remote(args)
+    total = sum(_size_or_zero(p) for p in paths) + sum(f.size for listing in listings for f in listing.files)
     records = []
     with byte_progress(total, enabled=not args.quiet) as advance:
         for record in hash_files(paths, settings, jobs=max(1, args.jobs), on_bytes=advance):
@@ -75,6 +94,10 @@ def run(args: argparse.Namespace) -> int:
             else:
                 say(f"{record.path}: {record.error}")
                 code |= _ERROR_BITS.get(record.error_kind, Verdict.UNREADABLE.bit)
+        if listings:
+            outcomes, remote_code = hash_listings(listings, settings, remote_options(args, args.jobs), advance)
+            records += [outcome.record for outcome in outcomes]
+            code |= remote_code
     output = format_records(records, args.format)
     if args.output:
         with atomic_write(args.output) as handle:
@@ -83,6 +106,20 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(output)
         sys.stdout.flush()
     return code
+
+
+def list_remote(args: argparse.Namespace) -> tuple[list, int]:
+    """List the s3:// and ica:// locations among the paths; return the listings and the exit bits so far."""
+    listings, code = [], 0
+    for location in (p for p in args.paths if is_remote(p)):
+        listing = list_or_say(location, remote_options(args, args.jobs))
+        if listing is None:
+            code |= Verdict.MANIFEST_ERROR.bit
+        elif not listing.files:
+            code |= Verdict.MISSING.bit
+        else:
+            listings.append(listing)
+    return listings, code
 
 
 def _size_or_zero(path: str) -> int:

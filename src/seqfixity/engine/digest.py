@@ -202,18 +202,31 @@ def plan_file(path: str, settings: Settings, sinks: SinkFactory | None = None) -
     Raises :class:`InputError` when the file cannot be hashed and :class:`EtagError` when its layout breaks
     S3's limits.
     """
-    before = identity(check_regular_file(path))
+    return plan_sized(path, identity(check_regular_file(path)), settings, sinks)
+
+
+def plan_sized(name: str, before: FileIdentity, settings: Settings, sinks: SinkFactory | None = None,
+               layout: EtagLayout | None = None) -> FileJob:
+    """Decide what one read of ``before.size`` bytes named ``name`` computes: the hashers and the record.
+
+    The planner of :func:`plan_file`, for anything whose size is known without a stat (a remote object).
+    ``layout`` replaces the settings' ETag layout when the object's own is known (S3's part size);
+    raises :class:`EtagError` when the settings' layout breaks S3's limits.
+    """
     size = before.size
     wanted = set(settings.digests)
-    layout = settings.layout(size) if "etag" in wanted else None
+    if "etag" not in wanted:
+        layout = None
+    elif layout is None:
+        layout = settings.layout(size)
     digests: dict[str, object] = {name: DIGEST_KINDS[name].new() for name in wanted - {"etag"}}
     if layout is not None and not layout.multipart and "md5" not in digests:
         digests["md5"] = DIGEST_KINDS["md5"].new()
     if layout is not None and layout.multipart:
         digests["etag"] = ETagHasher(layout.part_size)
-    extra = sinks(path, size) if sinks else []
-    weighted = [(h, DIGEST_KINDS[name].cost) for name, h in digests.items()] + list(extra)
-    return FileJob(path, before, weighted, settings, layout, digests, extra)
+    extra = sinks(name, size) if sinks else []
+    weighted = [(h, DIGEST_KINDS[kind].cost) for kind, h in digests.items()] + list(extra)
+    return FileJob(name, before, weighted, settings, layout, digests, extra)
 
 
 def hash_file(

@@ -12,6 +12,12 @@ from dataclasses import dataclass, field
 from seqfixity.errors import SeqfixityError
 
 AVAILABLE = "AVAILABLE"
+SCHEMES = ("s3://", "ica://")
+
+
+def is_remote(location: str) -> bool:
+    """True for an ``s3://`` or ``ica://`` location (read in place by hash, check and the workflow)."""
+    return location.startswith(SCHEMES)
 
 
 class RemoteError(SeqfixityError):
@@ -30,7 +36,11 @@ class RemoteObject:
     them (S3 ``HeadObject`` with ``PartNumber=1``), else 0. ``etag_is_md5`` is
     false when the ETag is known not to be an MD5 (SSE-KMS, SSE-C), and
     ``etag_note`` then says why and what to do instead. ``error`` describes a
-    listing entry that could not be parsed.
+    listing entry that could not be parsed. ``data_id`` is an ICA file's id
+    (``fil.…``) and ``link`` its page in ICA
+    (``https://SERVER/ica/link/project/PROJECT_ID/data/DATA_ID``), which
+    verify and check copy into their results' ``link`` field.
+    ``modified_ns`` is when the object was last written (0 when unknown).
     """
 
     name: str
@@ -45,3 +55,6 @@ class RemoteObject:
     status: str = AVAILABLE
     source: str = ""
     error: str = ""
+    data_id: str = ""
+    link: str = ""
+    modified_ns: int = 0

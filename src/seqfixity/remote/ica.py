@@ -21,6 +21,7 @@ import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -96,6 +97,7 @@ def object_from_details(details: Mapping[str, Any], source: str) -> RemoteObject
     path = str(details.get("path") or details.get("name") or "")
     found = RemoteObject(name=path, etag=str(details.get("objectETag") or "").strip().strip('"'),
                          status=str(details.get("status") or AVAILABLE).upper(), source=source)
+    found.modified_ns = _time_ns(details.get("timeModified"))
     raw_size = details.get("fileSizeInBytes")
     if not path:
         found.error = "no path or name"
@@ -107,6 +109,19 @@ def object_from_details(details: Mapping[str, Any], source: str) -> RemoteObject
         except ValueError:
             found.error = f"fileSizeInBytes {raw_size!r} is not a byte count"
     return found
+
+
+def _time_ns(value: Any) -> int:
+    """Nanoseconds since the epoch from an ICA time (``2026-11-01T10:00:00Z``), 0 when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return 0
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return 0
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1_000_000) * 1000
 
 
 def _is_folder(details: Mapping[str, Any]) -> bool:
@@ -132,7 +147,9 @@ def objects_from_items(items: Iterable[Mapping[str, Any]], origin: str) -> Itera
         details, data_id = _details_of(item)
         if _is_folder(details):
             continue
-        yield object_from_details(details, data_id or f"{origin}#{index}")
+        found = object_from_details(details, data_id or f"{origin}#{index}")
+        found.data_id = data_id
+        yield found
 
 
 def read_export(path: str | os.PathLike[str]) -> list[RemoteObject]:
@@ -268,11 +285,23 @@ class IcaClient:
         Raises :class:`RemoteError` with one clear sentence for 401, 403, 404,
         other client errors, exhausted retries and bodies that are not JSON.
         """
+        return self.request("GET", path, params)
+
+    def post(self, path: str, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """POST ``body`` (JSON) to ``{server}/ica/rest/api{path}``, retried and reported as :meth:`get` is."""
+        return self.request("POST", path, body=body)
+
+    def request(self, method: str, path: str, params: Mapping[str, Any] | None = None,
+                body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Send one API request (see :meth:`get`); ``body`` goes as JSON in ICA's media type."""
         url = f"{self.server}/ica/rest/api{path}"
+        data = None if body is None else json.dumps(body).encode()
+        headers = {} if body is None else {"Content-Type": MEDIA_TYPE}
         for attempt in range(self.retries + 1):
             try:
                 # No redirects: requests would send the X-API-Key header on to whatever host they name.
-                response = self._session.get(url, params=params, timeout=self.timeout, allow_redirects=False)
+                response = self._session.request(method, url, params=params, data=data, headers=headers,
+                                                 timeout=self.timeout, allow_redirects=False)
             except self._requests.RequestException as err:
                 problem = f"cannot connect: {type(err).__name__}"
                 status, wait = None, None
@@ -285,14 +314,14 @@ class IcaClient:
                                                   "as --ica-server"))
                 if status < 400:
                     try:
-                        body = response.json()
+                        answer = response.json()
                     except ValueError:
-                        body = None
-                    if not isinstance(body, dict):
+                        answer = None
+                    if not isinstance(answer, dict):
                         raise RemoteError(f"{url}: the ICA API answered {status} with a body that is not a JSON "
                                           "object; check --ica-server (it should be the ICA host, e.g. "
                                           f"{DEFAULT_SERVER})")
-                    return body
+                    return answer
                 if status in (401, 403, 404):
                     raise IcaHttpError(self._scrub(_client_error(status, url)), status)
                 if status != 429 and status < 500:
@@ -308,6 +337,35 @@ class IcaClient:
             self.sleep(delay)
         raise AssertionError("unreachable")
 
+    def link(self, project_id: str, data_id: str) -> str:
+        """The page of one file in ICA's web interface (``/ica/link/project/{projectId}/data/{dataId}``)."""
+        return f"{self.server}/ica/link/project/{quote(project_id, safe='')}/data/{quote(data_id, safe='')}"
+
+    def download_url(self, project_id: str, data_id: str) -> str:
+        """A presigned URL of one file's bytes (``POST .../data/{dataId}:createDownloadUrl``).
+
+        The URL's host is the cloud store, not ICA: fetch it without the API key."""
+        answer = self.post(f"/projects/{quote(project_id, safe='')}/data/{quote(data_id, safe='')}"
+                           ":createDownloadUrl")
+        url = answer.get("url")
+        if not isinstance(url, str) or not url:
+            raise RemoteError(f"ica project {project_id}: createDownloadUrl for {data_id} gave no url")
+        return url
+
+    def download_urls(self, project_id: str, data_ids: Iterable[str]) -> dict[str, str]:
+        """Presigned URLs of many files in one request (``POST .../data:createDownloadUrls``): {data id: url}.
+
+        Ids the answer leaves out are absent from the mapping (ask for them one by one)."""
+        ids = list(dict.fromkeys(data_ids))
+        if not ids:
+            return {}
+        answer = self.post(f"/projects/{quote(project_id, safe='')}/data:createDownloadUrls", {"dataIds": ids})
+        urls = {}
+        for item in answer.get("items") or []:
+            if isinstance(item, Mapping) and isinstance(item.get("url"), str) and item.get("dataId"):
+                urls[str(item["dataId"])] = item["url"]
+        return urls
+
     def list_data(self, project_id: str, path_prefix: str = "") -> Iterator[RemoteObject]:
         """Yield every file of the project (under ``path_prefix`` when given), following the pages."""
         params: dict[str, Any] = {"pageSize": self.page_size, "type": "FILE"}
@@ -318,7 +376,10 @@ class IcaClient:
         while True:
             page = self.get(f"/projects/{quote(project_id, safe='')}/data", params)
             items = page.get("items") or []
-            yield from objects_from_items(items, f"ica project {project_id}")
+            for found in objects_from_items(items, f"ica project {project_id}"):
+                if found.data_id:
+                    found.link = self.link(project_id, found.data_id)
+                yield found
             token = page.get("nextPageToken")
             offset += len(items)
             total = page.get("totalItemCount")
@@ -345,7 +406,10 @@ class IcaClient:
         if _is_folder(details):
             return RemoteObject(name="", source=data_id, error="a folder, not a file: "
                                 f"verify a folder with ica://{project_id}/PATH")
-        return object_from_details(details, found_id or data_id)
+        found = object_from_details(details, found_id or data_id)
+        found.data_id = found_id or data_id
+        found.link = self.link(project_id, found.data_id)
+        return found
 
     def get_files(self, project_id: str, data_ids: Iterable[str]) -> Iterator[RemoteObject]:
         """Yield each data id's file (each id once, in the order given), fetched with :meth:`get_data`.

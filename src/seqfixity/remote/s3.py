@@ -77,10 +77,38 @@ def list_s3(url: str, client=None, endpoint_url: str | None = None) -> Iterator[
         yield from pool.map(lambda item: _describe_object(client, bucket, prefix, item), listed)
 
 
+def describe_key(client, bucket: str, key: str) -> RemoteObject | None:
+    """One object by its key, as :func:`list_s3` describes it but named by its base name; None when S3 has no
+    such key. Raises :class:`RemoteError` when S3 refuses to say."""
+    try:
+        head = client.head_object(Bucket=bucket, Key=key)
+    except Exception as err:
+        if _http_status(err) == 404:
+            return None
+        raise RemoteError(f"s3://{bucket}/{key}: cannot read its metadata: {_describe(err)}") from None
+    folder = key.rpartition("/")[0]
+    item = {"Key": key, "Size": head["ContentLength"], "ETag": head.get("ETag", ""),
+            "LastModified": head.get("LastModified")}
+    return _describe_object(client, bucket, f"{folder}/" if folder else "", item)
+
+
+def make_read_client(endpoint_url: str | None = None, connections: int = 8):
+    """A boto3 S3 client for ranged reads: a connection per reading thread, and botocore's own retries off
+    (:mod:`seqfixity.remote.fetch` retries each range, honouring Retry-After, and resumes a broken body)."""
+    try:
+        import boto3
+        from botocore.config import Config
+    except ImportError:
+        raise RemoteError("S3 needs boto3: pip install 'seqfixity[remote]'") from None
+    config = Config(retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=connections + 2,
+                    connect_timeout=20, read_timeout=60)
+    return boto3.session.Session().client("s3", endpoint_url=endpoint_url, config=config)
+
+
 def _describe_object(client, bucket: str, prefix: str, item: dict) -> RemoteObject:
     key = item["Key"]
     found = RemoteObject(name=key[len(prefix):], size=int(item["Size"]), etag=item.get("ETag", "").strip('"'),
-                         source=f"s3://{bucket}/{key}")
+                         source=f"s3://{bucket}/{key}", modified_ns=_time_ns(item.get("LastModified")))
     try:
         head = client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
         found.checksums = {kind: head[name] for name, kind in CHECKSUM_FIELDS.items() if head.get(name)}
@@ -103,6 +131,11 @@ def _describe_object(client, bucket: str, prefix: str, item: dict) -> RemoteObje
         else:
             found.error = f"cannot read object metadata: {_describe(err)}"
     return found
+
+
+def _time_ns(moment) -> int:
+    """Nanoseconds since the epoch from a listing's ``LastModified`` (a datetime), 0 when absent."""
+    return int(moment.timestamp() * 1_000_000) * 1000 if hasattr(moment, "timestamp") else 0
 
 
 def _http_status(err: Exception) -> int | None:

@@ -222,7 +222,7 @@ class _Pending:
     """A pair whose local file must be read: what the read computes, and how its result is judged."""
 
     pair: _Pair
-    plan: _Plan
+    plan: RemotePlan
     before: FileIdentity
     expected: dict[str, Any]
 
@@ -244,6 +244,9 @@ def _judge_all(pairs: list[_Pair], options: VerifyOptions, on_bytes: Callable[[i
 
     for (index, waiting), _job, _found, error in read_many(pending, prepare, options.jobs, on_bytes):
         results[index] = conclude(waiting, None if error else waiting.plan.values(), error)
+    for index, pair in enumerate(pairs):  # an ICA file's page, one click from its row in a report
+        if pair.remote is not None and pair.remote.link:
+            results[index].link = pair.remote.link
     return [results[index] for index in range(len(pairs))]
 
 
@@ -271,16 +274,16 @@ def prejudge(relative: str, remote: RemoteObject | None, local: str | None,
     if size != remote.size:
         return FileResult(relative, Verdict.SIZE_MISMATCH, f"local {size} bytes, remote {remote.size} bytes",
                           expected=expected, actual={"size": size}, source=remote.source)
-    plan = _Plan(remote, size, options.max_candidates)
+    plan = RemotePlan(remote, size, options.max_candidates)
     record = options.records.get(os.path.realpath(local))
     values = plan.from_record(record) if record and (record.size, record.mtime_ns) == (size, mtime_ns) else None
     if values is None and not plan.needs_read:  # e.g. SSE-C or SSE-KMS with no checksum: reading decides nothing
-        values = _Values(None, {}, {})
+        values = PlanValues(None, {}, {})
     waiting = _Pending(_Pair(relative, remote, local), plan, identity(info), expected)
     return waiting if values is None else conclude(waiting, values, None)
 
 
-def conclude(waiting: _Pending, values: _Values | None, error: Exception | None) -> FileResult:
+def conclude(waiting: _Pending, values: PlanValues | None, error: Exception | None) -> FileResult:
     """The verdict on a pair from what the read computed, or from why it could not be read."""
     relative, remote = waiting.pair.key, waiting.pair.remote
     if error is not None:
@@ -300,7 +303,7 @@ def _size_or_none(path: str | None) -> int | None:
 
 
 @dataclass
-class _Values:
+class PlanValues:
     """Digests of one local file: from this read, or from the digest stage's records."""
 
     md5: str | None
@@ -309,8 +312,9 @@ class _Values:
     from_records: bool = False
 
 
-class _Plan:
-    """What one read of a local file must compute to judge it against ``remote``, and the judgement."""
+class RemotePlan:
+    """What one read must compute to judge its bytes against ``remote``'s size, ETag and checksums, and the
+    judgement: of a local copy (``verify``), or of the object's own bytes as they were read (``hash``)."""
 
     def __init__(self, remote: RemoteObject, size: int, max_candidates: int) -> None:
         self.remote = remote
@@ -370,24 +374,30 @@ class _Plan:
         """True when the remote gives an ETag or checksum that the local bytes can be compared with."""
         return self.etag is not None or bool(self.forms)
 
-    def hashers(self) -> list[tuple[Any, float]]:
-        """Make every hasher the plan needs (MD5, an ETag per part size, each checksum form), with its cost."""
+    def hashers(self, md5: Any = None, etags: Mapping[int, ETagHasher] | None = None) -> list[tuple[Any, float]]:
+        """Make every hasher the plan needs (MD5, an ETag per part size, each checksum form), with its cost.
+
+        ``md5`` and ``etags`` ({part size: hasher}) are hashers the caller feeds already: they are used, and
+        left out of the list returned."""
+        given = dict(etags or {})
         # the MD5 only where it decides (a plain ETag): against a multipart ETag the parts alone run on the lanes
-        self._md5 = DIGEST_KINDS["md5"].new() if self.etag is None or not self.etag.expected.multipart else None
-        self._etags = {p: ETagHasher(p) for p in (self.etag.part_sizes if self.etag else [])}
+        needed = self.etag is None or not self.etag.expected.multipart
+        self._md5 = md5 if md5 is not None else DIGEST_KINDS["md5"].new() if needed else None
+        self._etags = {p: given.get(p) or ETagHasher(p) for p in (self.etag.part_sizes if self.etag else [])}
         self._checksums: dict[str, list[FullObjectChecksum | CompositeChecksum]] = {}
         for kind, (full, composite) in self.forms.items():
             self._checksums[kind] = ([FullObjectChecksum(kind)] if full else []) + (
                 [CompositeChecksum(kind, self.remote.part_size)] if composite else [])
-        weighted: list[tuple[Any, float]] = [(h, 1.0) for h in (self._md5, *self._etags.values()) if h is not None]
+        weighted: list[tuple[Any, float]] = [(self._md5, 1.0)] if md5 is None and self._md5 is not None else []
+        weighted += [(h, 1.0) for p, h in self._etags.items() if p not in given]
         return weighted + [(h, DIGEST_KINDS[kind].cost) for kind, forms in self._checksums.items() for h in forms]
 
-    def values(self) -> _Values:
+    def values(self) -> PlanValues:
         """What the hashers computed, once the file has been read through them."""
-        return _Values(self._md5.result() if self._md5 else None, {p: h.hexdigest() for p, h in self._etags.items()},
+        return PlanValues(self._md5.result() if self._md5 else None, {p: h.hexdigest() for p, h in self._etags.items()},
                        {kind: [h.result() for h in forms] for kind, forms in self._checksums.items()})
 
-    def from_record(self, record: FileRecord) -> _Values | None:
+    def from_record(self, record: FileRecord) -> PlanValues | None:
         """Return the values the digest stage already computed, or None when they do not settle every check."""
         digests = record.digests
         md5 = digests.get("md5") or (digests.get("etag") if record.etag_parts == 0 else None)
@@ -409,9 +419,9 @@ class _Plan:
             if composite or not digests.get(kind):
                 return None
             checksums[kind] = [s3_text(kind, digests[kind])]
-        return _Values(md5, etags, checksums, from_records=True)
+        return PlanValues(md5, etags, checksums, from_records=True)
 
-    def decide(self, values: _Values) -> tuple[Verdict, str, dict[str, Any]]:
+    def decide(self, values: PlanValues) -> tuple[Verdict, str, dict[str, Any]]:
         """Compare the computed values with the remote; return (verdict, hint, actual values)."""
         actual: dict[str, Any] = {"md5": values.md5} if values.md5 else {}
         agree: list[str] = []

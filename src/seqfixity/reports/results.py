@@ -31,7 +31,11 @@ def _printable(text: str) -> str:
 
 @dataclass
 class FileResult:
-    """The verdict on one file, with what was expected, what was found, and a hint."""
+    """The verdict on one file, with what was expected, what was found, and a hint.
+
+    ``link`` is the file's page in ICA (``https://SERVER/ica/link/project/PROJECT_ID/data/DATA_ID``) when the
+    remote side is an ICA file, else empty: reports show it so a failure is one click from the file.
+    """
 
     path: str
     verdict: Verdict
@@ -39,6 +43,7 @@ class FileResult:
     expected: dict[str, Any] = field(default_factory=dict)
     actual: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    link: str = ""
 
     def line(self) -> str:
         """Return ``path: VERDICT (hint)`` and a newline, escaped so that it stays one line."""

@@ -1,0 +1,160 @@
+"""Digests of remote objects from one streamed read each, confirmed against the object's own ETag and checksums.
+
+Each object gets the hashers a local file of its size would (:func:`~seqfixity.engine.digest.plan_sized`),
+with the ETag at the object's own part layout when the store tells it (S3's ``PartNumber=1``), plus what it
+takes to judge the bytes against the object's own metadata (:class:`~seqfixity.remote.verify.RemotePlan`:
+its ETag, at the exact part size or at the likely ones, and every additional checksum it carries), all fed
+from the same bytes. A read whose bytes do not reproduce the object's own ETag or checksum is read once
+more; if it still differs, the object's record is an error (``error_kind`` ``mismatch``) and its digests
+are never given. An object whose metadata cannot confirm the read (an SSE-KMS ETag, an ICA multipart ETag
+that no likely part size reproduces) keeps its digests, with the reason in ``note``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from seqfixity.engine.digest import FileJob, SinkFactory, failed_record, plan_sized
+from seqfixity.engine.etag import EtagError, ETagHasher, EtagLayout
+from seqfixity.engine.reading import FileIdentity, ProgressCallback
+from seqfixity.errors import InputError
+from seqfixity.record import FileRecord
+from seqfixity.remote.fetch import ObjectRead, RetryPolicy
+from seqfixity.remote.locations import RemoteFile, RemoteOptions
+from seqfixity.remote.stream import RemoteJob, read_remote
+from seqfixity.remote.verify import RemotePlan
+from seqfixity.settings import Settings
+from seqfixity.verdict import Verdict
+
+CONFIRMED, UNCONFIRMED = "confirmed", "unconfirmed"
+
+
+@dataclass
+class RemoteOutcome:
+    """One object's read: its record (``record.ok``, or the error), its sinks, and what its own metadata said.
+
+    ``confirmed`` is :data:`CONFIRMED` when the object's ETag or a checksum reproduced, :data:`UNCONFIRMED`
+    when nothing could (``note`` says why), "" when the record is an error. ``retried`` counts the ranges
+    asked again and ``reread`` whether the whole object was read twice.
+    """
+
+    file: RemoteFile
+    record: FileRecord
+    sinks: list[tuple[Any, float]] = field(default_factory=list)
+    confirmed: str = ""
+    note: str = ""
+    reread: bool = False
+
+
+@dataclass
+class _Planned:
+    """A prepared read: the engine's job (the record) and the plan that judges it against the object."""
+
+    file: RemoteFile
+    job: FileJob
+    plan: RemotePlan
+    remote_job: RemoteJob
+
+
+def own_layout(plan: RemotePlan, size: int) -> EtagLayout | None:
+    """The object's own part layout when its ETag tells it (exact part size, or a plain MD5), else None."""
+    if plan.etag is None:
+        return None
+    expected = plan.etag.expected
+    if not expected.multipart:
+        return EtagLayout(size, 0, 0)
+    if plan.etag.exact:
+        return EtagLayout(size, plan.etag.part_sizes[0], expected.parts)
+    return None
+
+
+def _prepare(file: RemoteFile, settings: Settings, sinks: SinkFactory | None, options: RemoteOptions,
+             policy: RetryPolicy) -> _Planned:
+    """Plan one object's read (raises :class:`InputError` for an object that cannot be read)."""
+    if file.error or file.reader is None:
+        raise InputError(file.url, file.error or "cannot be read", missing=file.missing)
+    remote = file.remote
+    size = file.size
+    plan = RemotePlan(remote, size, options.max_candidates)
+    before = FileIdentity(size, remote.modified_ns, 0, 0)
+    job = plan_sized(file.name, before, settings, sinks, own_layout(plan, size))
+    etag_hasher = job.digests.get("etag")
+    shared = {etag_hasher.part_size: etag_hasher} if isinstance(etag_hasher, ETagHasher) else {}
+    extra = plan.hashers(job.digests.get("md5"), shared)
+    read = ObjectRead(file.url, size, remote.etag, file.reader(), policy)
+    return _Planned(file, job, plan, RemoteJob(read, job.hashers + extra))
+
+
+def _judge(planned: _Planned) -> RemoteOutcome:
+    """The record of a complete read, judged against the object's own ETag and checksums."""
+    job, plan = planned.job, planned.plan
+    record = job.record(job.before)
+    verdict, hint, actual = plan.decide(plan.values())
+    outcome = RemoteOutcome(planned.file, record, job.sinks)
+    if verdict is Verdict.MISMATCH:
+        outcome.record = FileRecord(path=record.path, size=record.size, error=(
+            f"the bytes read do not reproduce the object's own {hint}: corrupted in the store or on the way; "
+            "not given as digests"), error_kind="mismatch")
+        return outcome
+    inferred = actual.get("part_size_source") == "inferred" and actual.get("etag_part_size")
+    if inferred and "etag" in job.settings.digests and plan.etag is not None:
+        record.digests["etag"] = actual["etag"]
+        record.etag_part_size, record.etag_parts = actual["etag_part_size"], plan.etag.expected.parts
+    outcome.confirmed = CONFIRMED if verdict is Verdict.OK else UNCONFIRMED
+    outcome.note = hint
+    return outcome
+
+
+def _failed(file: RemoteFile, error: Exception, sinks: list) -> RemoteOutcome:
+    record = failed_record(file.name, error)
+    if isinstance(error, InputError) and error.path != file.url:
+        record.error = f"{error.path}: {record.error}"
+    return RemoteOutcome(file, record, sinks)
+
+
+def hash_remote(files: Sequence[RemoteFile], settings: Settings, options: RemoteOptions | None = None,
+                on_bytes: ProgressCallback | None = None, sinks: SinkFactory | None = None,
+                policy: RetryPolicy | None = None) -> Iterator[RemoteOutcome]:
+    """Read every object once (in parallel ranges, several objects at once); yield one outcome each, in order.
+
+    ``sinks(name, size)`` makes extra sinks per object (a FASTQ validator, more ETags), fed the same bytes;
+    their results and closing them when the record failed are the caller's. An object that cannot be read
+    (403, 404, changed while read, retries exhausted, a refused name) has a record with the error; the
+    others go on.
+    """
+    options = options or RemoteOptions()
+    policy = policy or RetryPolicy(retries=options.retries, backoff=options.backoff)
+
+    def prepare(file: RemoteFile) -> RemoteJob:
+        planned = _prepare(file, settings, sinks, options, policy)
+        prepared[id(file)] = planned
+        return planned.remote_job
+
+    prepared: dict[int, _Planned] = {}
+    reads = read_remote(files, prepare, options.connections, options.threads, on_bytes)
+    for file, _job, error in reads:
+        planned = prepared.pop(id(file), None)
+        if error is not None or planned is None:
+            yield _failed(file, error or InputError(file.url, "cannot be read"), planned.job.sinks if planned else [])
+            continue
+        outcome = _judge(planned)
+        if outcome.record.error_kind == "mismatch":
+            outcome = _read_again(file, settings, sinks, options, policy)
+        yield outcome
+
+
+def _read_again(file: RemoteFile, settings: Settings, sinks: SinkFactory | None, options: RemoteOptions,
+                policy: RetryPolicy) -> RemoteOutcome:
+    """Read an object whose bytes did not reproduce its own ETag or checksum once more, alone."""
+    try:
+        planned = _prepare(file, settings, sinks, options, policy)
+    except (InputError, EtagError) as err:
+        return _failed(file, err, [])
+    (_item, _job, error), = read_remote([file], lambda _: planned.remote_job, options.connections, options.threads)
+    outcome = _failed(file, error, planned.job.sinks) if error is not None else _judge(planned)
+    outcome.reread = True
+    if outcome.record.error_kind == "mismatch":
+        outcome.record.error = outcome.record.error.replace("the bytes read", "the bytes read twice")
+    return outcome

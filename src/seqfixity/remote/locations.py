@@ -1,0 +1,177 @@
+"""``s3://BUCKET/PREFIX`` and ``ica://PROJECT_ID/PATH`` as lists of objects that can be read, each named by its
+path relative to the location.
+
+A location is a folder (``s3://b/run42`` holds ``run42/...``, not ``run420/``) or a single object (named by
+its base name). S3 is listed with boto3 (sizes, ETags, exact part sizes, checksums: :mod:`seqfixity.remote.s3`)
+and read with ranged ``GetObject`` s; ICA is listed through its API as ``verify`` lists it, and each file is
+read through the presigned URL ICA hands out for it (``POST .../data/{dataId}:createDownloadUrl``, or many at
+once with ``:createDownloadUrls``), fetched without the API key: the key goes only to the ICA server. A name
+that is absolute after the location or holds a ``..`` component is refused: it never names a local path.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from seqfixity.remote import AVAILABLE, RemoteError, RemoteObject
+from seqfixity.remote.fetch import RangeReader, S3Ranges, UrlRanges
+from seqfixity.remote.verify import safe_relative, strip_prefix
+
+URL_BATCH = 100
+
+
+@dataclass(frozen=True)
+class RemoteOptions:
+    """Where the remote is and how it is read: S3 endpoint, ICA server and key, parallel ranges, retries."""
+
+    endpoint_url: str | None = None
+    ica_server: str = ""
+    api_key_file: str | None = None
+    connections: int = 8
+    threads: int = 2
+    retries: int = 5
+    backoff: float = 0.5
+    max_candidates: int = 16
+
+
+@dataclass
+class RemoteFile:
+    """One object of a location: its name below it, its URL, what the listing said, and how to read it."""
+
+    name: str
+    url: str
+    remote: RemoteObject
+    reader: Callable[[], RangeReader] | None = None
+    error: str = ""
+    missing: bool = False
+
+    @property
+    def size(self) -> int:
+        """The listed size in bytes (0 when the listing gave none)."""
+        return self.remote.size or 0
+
+
+@dataclass
+class Listing:
+    """What a location holds: its URL without a trailing ``/`` and its files, sorted by name."""
+
+    root: str
+    files: list[RemoteFile]
+    single: bool = False
+
+
+def list_location(location: str, options: RemoteOptions) -> Listing:
+    """List ``location`` (a folder, or one object); raise :class:`RemoteError` when it cannot be listed."""
+    if location.startswith("s3://"):
+        return _list_s3(location, options)
+    if location.startswith("ica://"):
+        return _list_ica(location, options)
+    raise RemoteError(f"{location}: not a remote location (expected s3://BUCKET/PREFIX or ica://PROJECT_ID/PATH)")
+
+
+def _named(remote: RemoteObject, relative: str, url: str, reader: Callable[[], RangeReader] | None) -> RemoteFile:
+    """A listed object as a file named ``relative`` below its location, or with the reason it cannot be read."""
+    name = safe_relative(relative)
+    if name is None:
+        return RemoteFile(relative, url, remote, error="its name is absolute or holds '..' below the location; "
+                          "refused, so that it never names a local path")
+    if name != relative.lstrip("/"):
+        return RemoteFile(relative, url, remote, error=f"its name is not a clean relative path (read as {name!r}); "
+                          "refused, so that it never names another local path")
+    if remote.error:
+        return RemoteFile(name, url, remote, error=remote.error)
+    if remote.status != AVAILABLE:
+        return RemoteFile(name, url, remote, error=f"status {remote.status}: only AVAILABLE files can be read "
+                          "(unarchive it in ICA first)")
+    return RemoteFile(name, url, remote, reader)
+
+
+def _list_s3(location: str, options: RemoteOptions) -> Listing:
+    from seqfixity.remote.s3 import describe_key, list_s3, make_client, make_read_client, parse_s3_url
+
+    bucket, prefix = parse_s3_url(location)
+    listing_client = make_client(options.endpoint_url)
+    read_client = make_read_client(options.endpoint_url, options.connections)
+    root = f"s3://{bucket}/{prefix}".rstrip("/")
+
+    def reader_for(key: str, etag: str) -> Callable[[], RangeReader]:
+        return lambda: S3Ranges(read_client, bucket, key, etag)
+
+    def file_of(remote: RemoteObject, key: str) -> RemoteFile:
+        return _named(remote, remote.name, f"s3://{bucket}/{key}", reader_for(key, remote.etag))
+
+    objects = list(list_s3(f"s3://{bucket}/{prefix}", listing_client))
+    if objects or not prefix or location.endswith("/"):
+        files = [file_of(o, o.source[len(f"s3://{bucket}/"):]) for o in objects]
+        return Listing(root, sorted(files, key=lambda f: f.name))
+    key = prefix.rstrip("/")
+    single = describe_key(listing_client, bucket, key)
+    if single is None:
+        return Listing(root, [])
+    return Listing(root, [file_of(single, key)], single=True)
+
+
+class _IcaUrls:
+    """Download URLs of a listing's files, asked for in batches as the reading reaches them."""
+
+    def __init__(self, client, project: str, data_ids: list[str]) -> None:
+        self.client, self.project, self.order = client, project, data_ids
+        self.position = {data_id: index for index, data_id in enumerate(data_ids)}
+        self.cache: dict[str, str] = {}
+        self.lock = threading.Lock()
+
+    def url_for(self, data_id: str, renew: bool) -> str:
+        """The URL to read ``data_id`` from: from the batch it was asked with, or a fresh one when ``renew``."""
+        if renew:
+            return self.client.download_url(self.project, data_id)
+        with self.lock:
+            url = self.cache.pop(data_id, None)
+            if url is None:
+                start = self.position.get(data_id, 0)
+                wanted = [d for d in self.order[start:start + URL_BATCH] if d not in self.cache]
+                if len(wanted) > 1:
+                    self.cache.update(self.client.download_urls(self.project, wanted))
+                url = self.cache.pop(data_id, None)
+        return url or self.client.download_url(self.project, data_id)
+
+
+def _list_ica(location: str, options: RemoteOptions) -> Listing:
+    from seqfixity.remote.ica import DEFAULT_SERVER, IcaClient, read_api_key
+
+    try:
+        import requests
+    except ImportError:
+        raise RemoteError("ICA needs requests: pip install 'seqfixity[remote]'") from None
+    parsed = urlparse(location)
+    if not parsed.netloc:
+        raise RemoteError(f"{location}: expected ica://PROJECT_ID[/PATH]")
+    project, path = parsed.netloc, parsed.path.rstrip("/")
+    server = options.ica_server or os.environ.get("ICA_SERVER") or DEFAULT_SERVER
+    client = IcaClient(server, read_api_key(options.api_key_file), retries=max(0, options.retries),
+                       backoff=max(0.0, options.backoff))
+    root = f"ica://{project}{path}"
+    objects = list(client.list_data(project, f"{path}/" if path else ""))
+    single = False
+    prefix = path
+    if not objects and path and not location.endswith("/"):
+        objects = [o for o in client.list_data(project, path) if o.name.rstrip("/") == path]
+        single, prefix = bool(objects), path.rpartition("/")[0]
+    downloads = requests.Session()  # no API key: this session only talks to the cloud store
+    downloads.headers.clear()
+    urls = _IcaUrls(client, project, [o.data_id for o in objects if o.data_id])
+
+    def reader_for(remote: RemoteObject) -> Callable[[], RangeReader]:
+        return lambda: UrlRanges(downloads, lambda renew: urls.url_for(remote.data_id, renew), remote.etag,
+                                 name=f"ica://{project}{remote.name}")
+
+    files = []
+    for remote in objects:
+        relative = strip_prefix(remote.name, prefix)
+        if relative is None:  # the API's STARTS_WITH is case-insensitive; a folder is not
+            continue
+        files.append(_named(remote, relative, f"ica://{project}{remote.name}", reader_for(remote)))
+    return Listing(root, sorted(files, key=lambda f: f.name), single=single)
