@@ -12,6 +12,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -126,3 +127,108 @@ class IcaStandIn:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join()
+
+
+@dataclass
+class Request:
+    """One request a :class:`LoopbackServer` received."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+    target: str = ""  # the path with its query, as sent
+
+
+class Reply:
+    """How a :class:`LoopbackServer` answers: a status, headers and a body, optionally cut off mid-body.
+
+    ``cut`` sends only the first ``cut`` bytes of the body and then drops the connection (the headers still
+    announce the whole body), as a network failure mid-transfer does.
+    """
+
+    def __init__(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None,
+                 cut: int | None = None) -> None:
+        self.status, self.body, self.headers, self.cut = status, body, dict(headers or {}), cut
+
+    def send(self, handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(self.status)
+        headers = {"Content-Length": str(len(self.body)), **self.headers}
+        for name, value in headers.items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        if handler.command == "HEAD":
+            return
+        if self.cut is None:
+            handler.wfile.write(self.body)
+            return
+        handler.wfile.write(self.body[:self.cut])
+        handler.wfile.flush()
+        handler.close_connection = True
+        with contextlib.suppress(OSError):
+            handler.connection.shutdown(socket.SHUT_RDWR)
+
+
+class LoopbackServer:
+    """A threaded HTTP server on 127.0.0.1; ``answer(request)`` returns the :class:`Reply` to each request.
+
+    Every request is kept in ``requests`` (method, path, query, headers, body), so tests can say what reached
+    this host and what never did.
+    """
+
+    def __init__(self, answer: Callable[[Request], Reply]) -> None:
+        self.answer = answer
+        self.requests: list[Request] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                parsed = urlparse(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                query = {k: v[0] for k, v in parse_qs(parsed.query, keep_blank_values=True).items()}
+                request = Request(self.command, parsed.path, query, {k.lower(): v for k, v in self.headers.items()},
+                                  body, self.path)
+                server.requests.append(request)
+                server.answer(request).send(self)
+
+            do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = _serve  # noqa: N815 (http.server's names)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> LoopbackServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+def forward(upstream: str, request: Request) -> Reply:
+    """Send ``request`` on to ``upstream`` (moto_server) and return its answer, whole."""
+    import http.client
+
+    host = urlparse(upstream)
+    connection = http.client.HTTPConnection(host.hostname, host.port, timeout=60)
+    try:
+        connection.request(request.method, request.target, body=request.body or None,
+                           headers={k: v for k, v in request.headers.items() if k not in ("connection",)})
+        response = connection.getresponse()
+        body = response.read()
+        dropped = ("connection", "transfer-encoding", "server", "date") + (() if request.method == "HEAD" else
+                                                                           ("content-length",))
+        headers = {k: v for k, v in response.getheaders() if k.lower() not in dropped}
+        return Reply(response.status, body, headers)
+    finally:
+        connection.close()

@@ -7,6 +7,7 @@ import io
 import sys
 
 from seqfixity.commands.common import add_settings_options, exit_codes_help, say, settings_from_args
+from seqfixity.commands.remote_args import add_remote_options, is_remote, list_or_say, remote_options
 from seqfixity.engine.etag import MAX_GUESS_CANDIDATES
 from seqfixity.manifests.cache import DigestCache, default_cache_path
 from seqfixity.manifests.check import MATCH_MODES, CheckOptions, check_manifests
@@ -63,6 +64,9 @@ examples:
   seqfixity check --match basename filereport_read_run_PRJEB1234.tsv
   seqfixity check --fail-on mismatch,size_mismatch,missing,unreadable bag/manifest-md5.txt
   seqfixity check --quick --jobs 2 MD5.txt
+  seqfixity check MD5.txt --root s3://my-bucket/run42 --completeness
+      the sequencer's manifest against the bucket, read in place (objects not listed are EXTRA)
+  seqfixity check MD5.txt --root ica://0a1b2c3d-.../fastq --report check.json
 
 """ + exit_codes_help(meanings={4: "missing (listed, not found; also MOVED)",
                                  64: "manifest error (a malformed line, a refused path, a manifest that cannot "
@@ -80,7 +84,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="format of the manifests (default: auto-detect each)")
     where = parser.add_argument_group("path matching")
     where.add_argument("--root", metavar="DIR",
-                       help="resolve manifest paths under DIR (default: each manifest's own folder)")
+                       help="resolve manifest paths under DIR (default: each manifest's own folder); or "
+                            "s3://BUCKET/PREFIX or ica://PROJECT_ID/PATH: the objects there, read in place "
+                            "(sizes from the listing first: a size that differs is SIZE_MISMATCH unread)")
     where.add_argument("--strip-prefix", default="", metavar="PREFIX",
                        help="remove PREFIX from the start of manifest paths, with the '/' after it "
                             "(e.g. /old/server/run42)")
@@ -122,6 +128,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     speed.add_argument("--cache", metavar="FILE", help=f"quick-mode cache file (default: {default_cache_path()})")
     speed.add_argument("--no-cache", action="store_true", help="neither read nor update the cache")
     add_settings_options(parser, digests=False)
+    add_remote_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -132,6 +139,15 @@ def _verdict_set(text: str) -> frozenset[Verdict]:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+def remote_place(args: argparse.Namespace):
+    """The remote --root as the checker's place, or None (said in one line) when it cannot be listed."""
+    from seqfixity.remote.check import RemotePlace
+
+    options = remote_options(args, args.jobs)
+    listing = list_or_say(args.root, options)
+    return None if listing is None else RemotePlace(listing, options)
+
+
 def run(args: argparse.Namespace) -> int:
     """Read the manifests, check every file, print verdicts and the outcome; return the exit bitmask."""
     if args.rehash and not args.quick:
@@ -140,6 +156,14 @@ def run(args: argparse.Namespace) -> int:
     if args.quick and args.no_cache:
         say("--quick needs the cache; drop --no-cache")
         return USAGE_ERROR_EXIT
+    place = None
+    if args.root and is_remote(args.root):
+        if args.quick:
+            say("--quick reuses digests of local files (by inode and mtime); drop it for a remote --root")
+            return USAGE_ERROR_EXIT
+        place = remote_place(args)
+        if place is None:
+            return Verdict.MANIFEST_ERROR.bit
     settings = settings_from_args(args)
     stdin_used = False
     manifests = []
@@ -155,13 +179,13 @@ def run(args: argparse.Namespace) -> int:
         for problem in manifest.problems:
             say(f"{problem.where(manifest.source)}: {problem.message}")
     cache_path = args.cache or default_cache_path()
-    cache = None if args.no_cache else DigestCache(cache_path)
+    cache = None if args.no_cache or place else DigestCache(cache_path)
     options = CheckOptions(
         root=args.root, strip_prefix=args.strip_prefix, match=args.match,
         allow_outside_root=args.allow_outside_root, completeness=args.completeness,
         ignore_missing=args.ignore_missing, find_moved=args.find_moved, quick=args.quick, rehash=args.rehash,
         cache=cache, jobs=max(1, args.jobs), settings=settings, progress=not (args.quiet or args.status),
-        max_candidates=max(1, args.max_candidates),
+        max_candidates=max(1, args.max_candidates), place=place,
         exclude=frozenset(p for p in (args.report, None if args.no_cache else str(cache_path)) if p),
         **({"fail_on": args.fail_on} if args.fail_on is not None else {}),
     )
@@ -174,6 +198,8 @@ def run(args: argparse.Namespace) -> int:
                 out.write(result.line())
 
     batch = check_manifests(manifests, options, on_result=show)
+    if place is not None:
+        place.add_links(batch.results)
     if cache is not None:
         try:
             cache.save()

@@ -11,9 +11,11 @@ EXTRA (``completeness``), UNREADABLE, UNVERIFIABLE or MANIFEST_ERROR.
 from __future__ import annotations
 
 import os
+import posixpath
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from seqfixity.engine.etag import MAX_GUESS_CANDIDATES, EtagError, ParsedEtag, parse_etag
 from seqfixity.engine.etag_match import DIFFER, MATCH, EtagPlan, judge_etag, plan_etag
@@ -48,6 +50,25 @@ class CheckOptions:
     exclude: frozenset[str] = frozenset()
     progress: bool = False
     max_candidates: int = MAX_GUESS_CANDIDATES
+    place: Place | None = None
+
+
+class Place(Protocol):
+    """Where the files are when not on the local disk (``--root s3://...``: :mod:`seqfixity.remote.check`).
+
+    Its paths are URLs under ``root``; ``files`` lists them all (sorted), ``digest_source`` reads them with
+    the interface of :class:`DigestSource` (``stat`` gives the listed size as ``st_size``), and ``hint``
+    names where the unlisted ones were found.
+    """
+
+    root: str
+    hint: str
+
+    def files(self, root: str, unlistable: dict[str, OSError]) -> list[str]:
+        """Every file below ``root``, sorted."""
+
+    def digest_source(self, options: CheckOptions) -> DigestSource:
+        """What reads the files and remembers what it found."""
 
 
 @dataclass
@@ -87,14 +108,15 @@ def _walk(root: str, unlistable: dict[str, OSError]) -> list[str]:
 class _RootIndex:
     """Files below each root, listed once and only when needed, and the folders that could not be listed."""
 
-    def __init__(self) -> None:
+    def __init__(self, walk: Callable[[str, dict[str, OSError]], list[str]] = _walk) -> None:
+        self._walk = walk
         self._files: dict[str, list[str]] = {}
         self._by_name: dict[str, dict[str, list[str]]] = {}
         self.unlistable: dict[str, OSError] = {}
 
     def files(self, root: str) -> list[str]:
         if root not in self._files:
-            self._files[root] = _walk(root, self.unlistable)
+            self._files[root] = self._walk(root, self.unlistable)
         return self._files[root]
 
     def named(self, root: str, name: str) -> list[str]:
@@ -185,7 +207,7 @@ def _resolve(target: Target, options: CheckOptions, index: _RootIndex) -> None:
             return
         target.local = candidates[0] if candidates else os.path.join(target.root, base)
         return
-    local = os.path.abspath(os.path.join(target.root, name))
+    local = _under_root(target.root, name)
     outside = os.path.isabs(name) or not local.startswith(target.root.rstrip(os.sep) + os.sep)
     if outside and not options.allow_outside_root:
         where = "absolute path" if os.path.isabs(name) else "path climbs out of the root with '..'"
@@ -193,6 +215,15 @@ def _resolve(target: Target, options: CheckOptions, index: _RootIndex) -> None:
                                 f"{where} refused (use --allow-outside-root, --strip-prefix or --root)")
         return
     target.local = local
+
+
+def _under_root(root: str, name: str) -> str:
+    """``name`` resolved below ``root`` (``..`` folded): a local path, or a URL below a remote root."""
+    scheme, sep, rest = root.partition("://")
+    if not sep:
+        return os.path.abspath(os.path.join(root, name))
+    host, _, path = rest.partition("/")
+    return f"{scheme}://{host}{posixpath.normpath(posixpath.join('/' + path, name))}"
 
 
 def _result(target: Target, verdict: Verdict, hint: str = "", actual: dict | None = None) -> FileResult:
@@ -269,7 +300,8 @@ def check_manifests(manifests: Iterable[Manifest], options: CheckOptions,
     can stream them as ``md5sum -c`` does.
     """
     manifests = list(manifests)
-    index = _RootIndex()
+    place = options.place
+    index = _RootIndex(place.files) if place else _RootIndex()
     rows: list[tuple[int, int, FileResult | Target]] = []
     targets: list[Target] = []
     for number, manifest in enumerate(manifests):
@@ -277,7 +309,7 @@ def check_manifests(manifests: Iterable[Manifest], options: CheckOptions,
             rows.append((number, problem.line, FileResult(
                 path=problem.where(manifest.source), verdict=Verdict.MANIFEST_ERROR, hint=problem.message,
                 source=problem.where(manifest.source))))
-        root = os.path.abspath(options.root or manifest.folder)
+        root = place.root if place else os.path.abspath(options.root or manifest.folder)
         for entry in manifest.entries:
             target = Target(manifest, entry, root)
             target.wanted, target.multipart, why = _wanted_digests(entry)
@@ -287,8 +319,8 @@ def check_manifests(manifests: Iterable[Manifest], options: CheckOptions,
             targets.append(target)
             rows.append((number, entry.line, target))
     rows.sort(key=lambda item: (item[0], item[1]))
-    hasher = DigestSource(options.settings, options.cache, options.quick, options.rehash, options.jobs,
-                          options.progress)
+    hasher = place.digest_source(options) if place else DigestSource(
+        options.settings, options.cache, options.quick, options.rehash, options.jobs, options.progress)
     owners = {v: t.entry.display for t in targets for v in _promised(t.entry).values()}
     needs: dict[str, set[str]] = defaultdict(set)
     for target in targets:
@@ -340,8 +372,10 @@ def check_manifests(manifests: Iterable[Manifest], options: CheckOptions,
     if options.completeness:
         for path in unlisted:
             if path not in moved_to:
+                size = hasher.stat(path).st_size if place else _size(path)
                 emit(FileResult(path=_show(path), verdict=Verdict.EXTRA,
-                                hint="on disk under the root but not listed", actual={"size": _size(path)}))
+                                hint=place.hint if place else "on disk under the root but not listed",
+                                actual={"size": size}))
     for folder, error in sorted(index.unlistable.items()):
         emit(FileResult(path=_show(folder), verdict=Verdict.UNREADABLE,
                         hint=f"cannot list folder: {error.strerror}; files in it were not searched"))

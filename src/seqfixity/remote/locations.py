@@ -57,7 +57,7 @@ class RemoteFile:
 
 @dataclass
 class Listing:
-    """What a location holds: its URL without a trailing ``/`` and its files, sorted by name."""
+    """What a location holds: its folder's URL (without a trailing ``/``) and its files, sorted by name."""
 
     root: str
     files: list[RemoteFile]
@@ -112,7 +112,7 @@ def _list_s3(location: str, options: RemoteOptions) -> Listing:
     single = describe_key(listing_client, bucket, key)
     if single is None:
         return Listing(root, [])
-    return Listing(root, [file_of(single, key)], single=True)
+    return Listing(root.rpartition("/")[0], [file_of(single, key)], single=True)
 
 
 class _IcaUrls:
@@ -153,13 +153,13 @@ def _list_ica(location: str, options: RemoteOptions) -> Listing:
     server = options.ica_server or os.environ.get("ICA_SERVER") or DEFAULT_SERVER
     client = IcaClient(server, read_api_key(options.api_key_file), retries=max(0, options.retries),
                        backoff=max(0.0, options.backoff))
-    root = f"ica://{project}{path}"
     objects = list(client.list_data(project, f"{path}/" if path else ""))
     single = False
     prefix = path
     if not objects and path and not location.endswith("/"):
         objects = [o for o in client.list_data(project, path) if o.name.rstrip("/") == path]
         single, prefix = bool(objects), path.rpartition("/")[0]
+    root = f"ica://{project}{prefix}"
     downloads = requests.Session()  # no API key: this session only talks to the cloud store
     downloads.headers.clear()
     urls = _IcaUrls(client, project, [o.data_id for o in objects if o.data_id])

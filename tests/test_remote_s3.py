@@ -1,0 +1,322 @@
+"""``hash s3://`` and ``check --root s3://`` against a real S3 server (moto_server on 127.0.0.1).
+
+Objects are uploaded by boto3's transfer manager at several part sizes (and with additional checksums); the
+oracles are hashlib over the original bytes, an ETag computed here with hashlib, the server's own ETags,
+xxhash, coreutils md5sum -c on a downloaded copy and hashdeep. Faults (dropped connections, short and
+over-long bodies, 5xx, 429, 403, 404, an object replaced mid-read, corrupted bytes) come from a loopback
+proxy between seqfixity and moto.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+import xxhash
+from boto3.s3.transfer import TransferConfig
+
+from conftest import run_cli
+from ica_fixtures import s3_etag
+from seqfixity.verdict import Verdict
+from servers import LoopbackServer, Reply, Request, forward, moto_s3  # noqa: F401 (fixture)
+
+MiB = 1024 * 1024
+BUCKET = "seqfixity-remote"
+ODD = 5_300_007
+
+# key below run/ -> (size, part size of the upload or None for one PUT, extra upload arguments)
+UPLOADS = {
+    "r5.bin": (10 * MiB + 7, 5 * MiB, {}),
+    "r8.bin": (17 * MiB + 100, 8 * MiB, {}),
+    "sub/r16.bin": (16 * MiB + 1, 16 * MiB, {}),
+    "odd.bin": (2 * ODD + 5, ODD, {}),
+    "small.txt": (1000, None, {}),
+    "empty.txt": (0, None, {}),
+    "sha.bin": (5 * MiB + 3, 5 * MiB, {"ChecksumAlgorithm": "SHA256"}),
+    "crc32c.bin": (6 * MiB + 5, 5 * MiB, {"ChecksumAlgorithm": "CRC32C"}),
+}
+
+
+def data_of(name: str) -> bytes:
+    """The bytes uploaded as run/NAME."""
+    size = UPLOADS[name][0] if name in UPLOADS else 1000
+    return random.Random(name).randbytes(size)
+
+
+def s3_client(endpoint: str):
+    return boto3.client("s3", endpoint_url=endpoint)
+
+
+@pytest.fixture(scope="module")
+def bucket(moto_s3, tmp_path_factory) -> str:  # noqa: F811
+    """run/ with every object of UPLOADS (transfer manager), a CRC64NVME PUT, and run0/ beside it."""
+    s3 = s3_client(moto_s3)
+    s3.create_bucket(Bucket=BUCKET)
+    staging = tmp_path_factory.mktemp("upload")
+    for name, (_size, part_size, extra) in UPLOADS.items():
+        source = staging / "file"
+        source.write_bytes(data_of(name))
+        config = TransferConfig(multipart_threshold=part_size or 1 << 40, multipart_chunksize=part_size or 8 * MiB,
+                                use_threads=False)
+        s3.upload_file(str(source), BUCKET, f"run/{name}", Config=config, ExtraArgs=extra)
+    s3.put_object(Bucket=BUCKET, Key="run/nvme.txt", Body=data_of("nvme.txt"), ChecksumAlgorithm="CRC64NVME")
+    s3.put_object(Bucket=BUCKET, Key="run0/not-in-run.txt", Body=b"beside the folder, not in it")
+    return BUCKET
+
+
+def names() -> list[str]:
+    return sorted([*UPLOADS, "nvme.txt"])
+
+
+def records_of(output: bytes) -> dict[str, dict]:
+    return {r["path"]: r for r in map(json.loads, output.decode().splitlines())}
+
+
+def test_hash_a_prefix_gives_hashlib_md5_the_servers_etags_and_xxh3(moto_s3, bucket):  # noqa: F811
+    done = run_cli("hash", f"s3://{bucket}/run", "--endpoint-url", moto_s3, "--format", "jsonl", "-q")
+    assert done.returncode == 0, done.stderr.decode()
+    records = records_of(done.stdout)
+    assert sorted(records) == names()  # run0/ is beside the folder run/, not in it
+    s3 = s3_client(moto_s3)
+    for name, record in records.items():
+        data = data_of(name)
+        part_size = UPLOADS.get(name, (0, None))[1]
+        server_etag = s3.head_object(Bucket=bucket, Key=f"run/{name}")["ETag"].strip('"')
+        assert record["md5"] == hashlib.md5(data).hexdigest(), name
+        assert record["xxh128"] == xxhash.xxh3_128(data).hexdigest(), name
+        assert record["etag"] == server_etag == s3_etag(data, part_size), name
+        assert record["size"] == len(data)
+        assert record["etag_part_size"] == (part_size or 0), name
+        assert record["etag_parts"] == (-(-len(data) // part_size) if part_size else 0), name
+
+
+def test_gnu_lines_check_a_downloaded_copy_with_md5sum(moto_s3, bucket, tmp_path):  # noqa: F811
+    listing = tmp_path / "run.md5"
+    done = run_cli("hash", f"s3://{bucket}/run/", "--endpoint-url", moto_s3, "-o", listing)
+    assert done.returncode == 0, done.stderr.decode()
+    copy = tmp_path / "copy"
+    s3 = s3_client(moto_s3)
+    for name in names():
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        s3.download_file(bucket, f"run/{name}", str(copy / name))
+    checked = subprocess.run(["md5sum", "-c", str(listing)], cwd=copy, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert sorted(line.rsplit(": ", 1)[0] for line in checked.stdout.splitlines()) == names()
+
+
+def test_a_single_key_is_named_by_its_base_name(moto_s3, bucket):  # noqa: F811
+    done = run_cli("hash", f"s3://{bucket}/run/sub/r16.bin", "--endpoint-url", moto_s3)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode() == f"{hashlib.md5(data_of('sub/r16.bin')).hexdigest()}  r16.bin\n"
+    nothing = run_cli("hash", f"s3://{bucket}/run/nothing-here", "--endpoint-url", moto_s3)
+    assert nothing.returncode == Verdict.MISSING.bit and nothing.stdout == b""
+    assert b"no such object, and no objects below it" in nothing.stderr
+
+
+def test_keys_with_dot_dot_never_name_a_local_path(moto_s3, bucket):  # noqa: F811
+    s3 = s3_client(moto_s3)
+    s3.put_object(Bucket=bucket, Key="esc/../../etc/passwd", Body=b"not yours")
+    s3.put_object(Bucket=bucket, Key="esc/fine.txt", Body=b"fine")
+    done = run_cli("hash", f"s3://{bucket}/esc", "--endpoint-url", moto_s3)
+    assert done.stdout.decode() == f"{hashlib.md5(b'fine').hexdigest()}  fine.txt\n"
+    assert done.returncode == Verdict.MANIFEST_ERROR.bit
+    assert "esc/../../etc/passwd: its name is absolute or holds '..'" in done.stderr.decode()
+
+
+def sequencer_run(folder: Path) -> dict[str, bytes]:
+    """What the sequencer wrote: FASTQ-named files, and its MD5 manifest (coreutils md5sum, in the run folder)."""
+    files = {f"S{n}_L001_R1_001.fastq.gz": random.Random(n).randbytes(size)
+             for n, size in enumerate((9 * MiB + 1, 3 * MiB, 1234, 777, 6 * MiB), 1)}
+    folder.mkdir()
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    manifest = subprocess.run(["md5sum", *sorted(files)], cwd=folder, check=True, capture_output=True).stdout
+    (folder / "MD5.txt").write_bytes(manifest)
+    hashdeep = subprocess.run(["hashdeep", "-c", "md5", "-l", *sorted(files)], cwd=folder, check=True,
+                              capture_output=True).stdout
+    (folder / "hashdeep.txt").write_bytes(hashdeep)
+    return files
+
+
+def test_a_sequencer_manifest_against_the_bucket(moto_s3, bucket, tmp_path):  # noqa: F811
+    run = tmp_path / "run42"
+    files = sequencer_run(run)
+    s3 = s3_client(moto_s3)
+    config = TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB, use_threads=False)
+    for name in files:
+        s3.upload_file(str(run / name), bucket, f"run42/{name}", Config=config)
+    corrupted = bytearray(files["S2_L001_R1_001.fastq.gz"])
+    corrupted[MiB] ^= 0x01  # same size, other content: replaced behind the manifest's back
+    s3.put_object(Bucket=bucket, Key="run42/S2_L001_R1_001.fastq.gz", Body=bytes(corrupted))
+    s3.delete_object(Bucket=bucket, Key="run42/S3_L001_R1_001.fastq.gz")
+    s3.put_object(Bucket=bucket, Key="run42/S9_L001_R1_001.fastq.gz", Body=b"not the sequencer's")
+    s3.put_object(Bucket=bucket, Key="run42/S5_L001_R1_001.fastq.gz", Body=files["S5_L001_R1_001.fastq.gz"][:-1])
+    report = tmp_path / "check.json"
+    done = run_cli("check", run / "MD5.txt", "--root", f"s3://{bucket}/run42", "--endpoint-url", moto_s3,
+                   "--completeness", "--report", report)
+    verdicts = {f["path"]: f["verdict"] for f in json.loads(report.read_text())["files"]}
+    assert verdicts == {
+        "S1_L001_R1_001.fastq.gz": "OK", "S2_L001_R1_001.fastq.gz": "MISMATCH",
+        "S3_L001_R1_001.fastq.gz": "MISSING", "S4_L001_R1_001.fastq.gz": "OK",
+        "S5_L001_R1_001.fastq.gz": "MISMATCH",  # md5sum gives no sizes: the content decides
+        f"s3://{bucket}/run42/S9_L001_R1_001.fastq.gz": "EXTRA",
+    }
+    assert done.returncode == Verdict.MISMATCH.bit | Verdict.MISSING.bit | Verdict.EXTRA.bit
+    lines = done.stdout.decode().splitlines()
+    assert lines[-1] == "PARTIALLY_SUCCEEDED: 2 OK, 1 EXTRA, 2 MISMATCH, 1 MISSING"
+    assert lines[0] == "S1_L001_R1_001.fastq.gz: OK"
+
+
+def counting_proxy(upstream: str) -> tuple[LoopbackServer, list[str]]:
+    """A proxy in front of moto that records the key of every GET."""
+    gets: list[str] = []
+
+    def answer(request: Request) -> Reply:
+        if request.method == "GET" and "list-type" not in request.query:
+            gets.append(request.path)
+        return forward(upstream, request)
+
+    return LoopbackServer(answer), gets
+
+
+def test_a_size_that_differs_is_size_mismatch_without_reading(moto_s3, bucket, tmp_path):  # noqa: F811
+    run = tmp_path / "run43"
+    files = sequencer_run(run)
+    s3 = s3_client(moto_s3)
+    for name, data in files.items():
+        s3.put_object(Bucket=bucket, Key=f"run43/{name}", Body=data[:-1] if name.startswith("S1") else data)
+    proxy, gets = counting_proxy(moto_s3)
+    with proxy:
+        done = run_cli("check", run / "hashdeep.txt", "--root", f"s3://{bucket}/run43", "--endpoint-url", proxy.url)
+    out = done.stdout.decode()
+    assert "S1_L001_R1_001.fastq.gz: SIZE_MISMATCH (expected 9437185 bytes, found 9437184" in out
+    assert done.returncode == Verdict.SIZE_MISMATCH.bit, out
+    read = {path.rsplit("/", 1)[-1] for path in gets}
+    assert "S1_L001_R1_001.fastq.gz" not in read
+    assert read == set(files) - {"S1_L001_R1_001.fastq.gz"}
+
+
+class Faults:
+    """Each range's first answer is broken, in turn: dropped mid-body, 503, 429 (Retry-After), over-long,
+    cut short, the Range ignored; the second goes through."""
+
+    KINDS = ("drop", "503", "429", "overlong", "short", "ignore-range")
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.seen: dict[tuple[str, str], int] = {}
+        self.injected: list[str] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, request: Request) -> Reply:
+        if request.method != "GET" or "list-type" in request.query or "range" not in request.headers:
+            return forward(self.upstream, request)
+        with self.lock:
+            key = (request.path, request.headers["range"])
+            attempt = self.seen[key] = self.seen.get(key, 0) + 1
+            kind = self.KINDS[len(self.injected) % len(self.KINDS)] if attempt == 1 else None
+            if kind:
+                self.injected.append(kind)
+        if kind == "503":
+            return Reply(503, b"<Error><Code>SlowDown</Code></Error>")
+        if kind == "429":
+            return Reply(429, b"<Error><Code>TooManyRequests</Code></Error>", {"Retry-After": "1"})
+        if kind == "ignore-range":
+            whole = dict(request.headers)
+            whole.pop("range")
+            return forward(self.upstream, Request("GET", request.path, request.query, whole, b"", request.path))
+        reply = forward(self.upstream, request)
+        if kind == "drop":
+            reply.cut = len(reply.body) // 2
+        elif kind == "short":
+            reply.cut = max(0, len(reply.body) - 1)
+        elif kind == "overlong":
+            reply.body += b"EXTRA BYTES"
+        return reply
+
+
+def test_faults_are_retried_and_every_range_is_hashed_once(moto_s3, bucket):  # noqa: F811
+    faults = Faults(moto_s3)
+    started = time.monotonic()
+    with LoopbackServer(faults) as proxy:
+        done = run_cli("hash", f"s3://{bucket}/run", "--endpoint-url", proxy.url, "--format", "jsonl",
+                       "--retry-backoff", "0", "--connections", "3", "-q")
+    assert done.returncode == 0, done.stderr.decode()
+    assert set(faults.injected) == set(Faults.KINDS)
+    assert time.monotonic() - started >= 1.0  # the 429's Retry-After: 1 was honoured
+    records = records_of(done.stdout)
+    for name in names():
+        data = data_of(name)
+        assert records[name]["md5"] == hashlib.md5(data).hexdigest(), name
+        assert records[name]["etag"] == s3_etag(data, UPLOADS.get(name, (0, None))[1]), name
+        assert records[name]["xxh128"] == xxhash.xxh3_128(data).hexdigest(), name
+
+
+def test_403_and_404_are_those_objects_verdicts_and_the_others_go_on(moto_s3, bucket):  # noqa: F811
+    def answer(request: Request) -> Reply:
+        if request.method == "GET" and request.path.endswith("/run/r5.bin"):
+            return Reply(403, b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>")
+        if request.method == "GET" and request.path.endswith("/run/small.txt"):
+            return Reply(404, b"<Error><Code>NoSuchKey</Code></Error>")
+        return forward(moto_s3, request)
+
+    with LoopbackServer(answer) as proxy:
+        done = run_cli("hash", f"s3://{bucket}/run", "--endpoint-url", proxy.url, "-q")
+    assert done.returncode == Verdict.MISSING.bit | Verdict.UNREADABLE.bit
+    printed = {line.split("  ", 1)[1] for line in done.stdout.decode().splitlines()}
+    assert printed == set(names()) - {"r5.bin", "small.txt"}
+    errors = done.stderr.decode()
+    assert f"s3://{bucket}/run/r5.bin: access denied (HTTP 403)" in errors
+    assert f"s3://{bucket}/run/small.txt: not found (HTTP 404)" in errors
+
+
+def test_an_object_replaced_while_read_is_unreadable(moto_s3, bucket):  # noqa: F811
+    s3 = s3_client(moto_s3)
+    s3.put_object(Bucket=bucket, Key="moving/a.bin", Body=data_of("r8.bin"))
+    s3.put_object(Bucket=bucket, Key="moving/b.bin", Body=b"quiet")
+    replaced = []
+
+    def answer(request: Request) -> Reply:
+        if request.method == "GET" and request.path.endswith("/moving/a.bin") and not replaced:
+            replaced.append(True)  # a writer replaces the object after it was listed, as it is read
+            s3.put_object(Bucket=bucket, Key="moving/a.bin", Body=data_of("r8.bin")[::-1])
+        return forward(moto_s3, request)
+
+    with LoopbackServer(answer) as proxy:
+        done = run_cli("hash", f"s3://{bucket}/moving", "--endpoint-url", proxy.url, "-q")
+    assert done.returncode == Verdict.UNREADABLE.bit
+    assert done.stdout.decode() == f"{hashlib.md5(b'quiet').hexdigest()}  b.bin\n"
+    assert "moving/a.bin: changed while it was read (HTTP 412" in done.stderr.decode()
+
+
+@pytest.mark.parametrize("times", [1, 2])
+def test_bytes_that_do_not_reproduce_the_etag_are_read_again_then_reported(moto_s3, bucket, times):  # noqa: F811
+    corrupted: list[str] = []
+
+    def answer(request: Request) -> Reply:
+        reply = forward(moto_s3, request)
+        if request.method == "GET" and request.path.endswith("/run/r8.bin") and reply.status == 206:
+            with threading.Lock():
+                if len(corrupted) < times and request.headers["range"].startswith("bytes=0-"):
+                    corrupted.append(request.headers["range"])
+                    reply.body = bytes([reply.body[0] ^ 1]) + reply.body[1:]
+        return reply
+
+    with LoopbackServer(answer) as proxy:
+        done = run_cli("hash", f"s3://{bucket}/run", "--endpoint-url", proxy.url, "-q")
+    printed = dict(line.split("  ", 1)[::-1] for line in done.stdout.decode().splitlines())
+    assert len(corrupted) == times
+    if times == 1:  # the second read reproduces the ETag: its digest stands
+        assert done.returncode == 0, done.stderr.decode()
+        assert printed["r8.bin"] == hashlib.md5(data_of("r8.bin")).hexdigest()
+    else:
+        assert done.returncode == Verdict.MISMATCH.bit
+        assert "r8.bin" not in printed and len(printed) == len(names()) - 1
+        assert "run/r8.bin: the bytes read twice do not reproduce the object's own ETag" in done.stderr.decode()
