@@ -97,7 +97,7 @@ def hash_listings(listings: list[Listing], settings: Settings, options: RemoteOp
     for outcome in hash_remote(files, settings, options, on_bytes=advance):
         record = outcome.record
         if not record.ok:
-            kind = "listing" if outcome.file.error else record.error_kind
+            kind = outcome.file.error_kind or record.error_kind
             say(f"{outcome.file.url}: {record.error}")
             code |= ERROR_BITS.get(kind, Verdict.UNREADABLE.bit)
             continue

@@ -47,7 +47,7 @@ class RemoteFile:
     remote: RemoteObject
     reader: Callable[[], RangeReader] | None = None
     error: str = ""
-    missing: bool = False
+    error_kind: str = ""  # "listing": a name refused; "unreadable": listed, but not in a state to be read
 
     @property
     def size(self) -> int:
@@ -78,15 +78,15 @@ def _named(remote: RemoteObject, relative: str, url: str, reader: Callable[[], R
     name = safe_relative(relative)
     if name is None:
         return RemoteFile(relative, url, remote, error="its name is absolute or holds '..' below the location; "
-                          "refused, so that it never names a local path")
+                          "refused, so that it never names a local path", error_kind="listing")
     if name != relative.lstrip("/"):
         return RemoteFile(relative, url, remote, error=f"its name is not a clean relative path (read as {name!r}); "
-                          "refused, so that it never names another local path")
+                          "refused, so that it never names another local path", error_kind="listing")
     if remote.error:
-        return RemoteFile(name, url, remote, error=remote.error)
+        return RemoteFile(name, url, remote, error=remote.error, error_kind="listing")
     if remote.status != AVAILABLE:
         return RemoteFile(name, url, remote, error=f"status {remote.status}: only AVAILABLE files can be read "
-                          "(unarchive it in ICA first)")
+                          "(unarchive it in ICA first)", error_kind="unreadable")
     return RemoteFile(name, url, remote, reader)
 
 
