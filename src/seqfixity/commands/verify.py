@@ -27,6 +27,10 @@ sources (--against):
                             only these ICA files (GET .../data/{{ID}} each), matched to local files
                             by their path like a listing; other local files are not judged
   FILE.json|.csv|.tsv|.xlsx an ICA project data export, or `icav2 projectdata list/get -o json` output
+  [s3://DEST/.../]manifest.json
+                            an S3 Inventory report (CSV, gzip or plain; Parquet and ORC with pyarrow):
+                            millions of objects without list requests; keys are whole (give the folder
+                            with --strip-prefix); data files must have the MD5 the manifest gives
 
 examples:
   seqfixity verify run42/ --against s3://my-bucket/run42 --report verify.json
@@ -35,6 +39,8 @@ examples:
       (or: read -rs ICA_API_KEY; export ICA_API_KEY   keeps the key out of shell history)
   seqfixity verify run42/ --against ica://0a1b2c3d-.../run42 --ica-data-id fil.123 --ica-data-id fil.456
   seqfixity verify run42/ --against project_data.csv --strip-prefix /run42 --fail-on mismatch,size_mismatch
+  seqfixity verify run42/ --against s3://inventory-bucket/inv/my-bucket/daily/2026-11-30T01-00Z/manifest.json \
+      --strip-prefix run42
 
 How: sizes first; then ONE read per local file computes its MD5, the multipart ETag
 (at the exact part size S3 reports, else at every likely part size) and each additional
@@ -112,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         say(f"--fail-on: {err}")
         return USAGE_ERROR_EXIT
-    if not args.against.startswith(("s3://", "ica://")) and not args.against.lower().endswith(EXPORT_SUFFIXES):
+    if not args.against.startswith(("s3://", "ica://")) and not args.against.lower().endswith(EXPORT_SUFFIXES) \
+            and not args.against.endswith("manifest.json"):
         say(f"{args.against}: unknown source (expected s3://BUCKET/PREFIX, ica://PROJECT_ID[/PATH] or an ICA "
             f"export {', '.join(EXPORT_SUFFIXES)})")
         return USAGE_ERROR_EXIT
@@ -164,6 +171,10 @@ def run(args: argparse.Namespace) -> int:
 def _remote_objects(args: argparse.Namespace) -> tuple[Iterable[RemoteObject], str]:
     """Return the remote's objects (listed now) and the prefix stripped by default."""
     source = args.against
+    from seqfixity.remote.inventory import is_inventory, read_inventory
+
+    if is_inventory(source):
+        return read_inventory(source, args.endpoint_url), ""
     if source.startswith("s3://"):
         from seqfixity.remote.s3 import list_s3
 

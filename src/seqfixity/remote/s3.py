@@ -72,7 +72,7 @@ def list_s3(url: str, client=None, endpoint_url: str | None = None) -> Iterator[
         advice = ""
         if type(err).__name__ in ("NoCredentialsError", "PartialCredentialsError"):
             advice = " (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
-        raise RemoteError(f"s3://{bucket}/{prefix}: cannot list: {_describe(err)}{advice}") from None
+        raise RemoteError(f"s3://{bucket}/{prefix}: cannot list: {describe_error(err)}{advice}") from None
     with ThreadPoolExecutor(max_workers=HEAD_WORKERS, thread_name_prefix="seqfixity-head") as pool:
         yield from pool.map(lambda item: _describe_object(client, bucket, prefix, item), listed)
 
@@ -85,7 +85,7 @@ def describe_key(client, bucket: str, key: str) -> RemoteObject | None:
     except Exception as err:
         if _http_status(err) == 404:
             return None
-        raise RemoteError(f"s3://{bucket}/{key}: cannot read its metadata: {_describe(err)}") from None
+        raise RemoteError(f"s3://{bucket}/{key}: cannot read its metadata: {describe_error(err)}") from None
     folder = key.rpartition("/")[0]
     item = {"Key": key, "Size": head["ContentLength"], "ETag": head.get("ETag", ""),
             "LastModified": head.get("LastModified")}
@@ -127,9 +127,9 @@ def _describe_object(client, bucket: str, prefix: str, item: dict) -> RemoteObje
             # S3 answers HeadObject on an SSE-C object without its key with a bare 400 (HEAD has no body);
             # the listing still gave the size and ETag, so the size is judged and the ETag is not taken for an MD5.
             found.etag_is_md5 = False
-            found.etag_note = f"HeadObject refused without a customer key ({_describe(err)}): {SSE_C_NOTE}"
+            found.etag_note = f"HeadObject refused without a customer key ({describe_error(err)}): {SSE_C_NOTE}"
         else:
-            found.error = f"cannot read object metadata: {_describe(err)}"
+            found.error = f"cannot read object metadata: {describe_error(err)}"
     return found
 
 
@@ -146,7 +146,7 @@ def _http_status(err: Exception) -> int | None:
     return None
 
 
-def _describe(err: Exception) -> str:
+def describe_error(err: Exception) -> str:
     """Return a short reason for a botocore error (its code and message), or the exception text."""
     response = getattr(err, "response", None)
     if isinstance(response, dict) and "Error" in response:
