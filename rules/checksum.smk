@@ -14,6 +14,8 @@ rule digest:
         BATCH_DONE,
     params:
         missing=batch_missing,
+        remote_objects=batch_remote,
+        remote=REMOTE_ARGS,
         sample_ids=batch_samples,
         outdir=report_folder,
         seqfixity=SEQFIXITY,
@@ -33,4 +35,5 @@ rule digest:
         "../envs/seqfixity.yaml"
     shell:
         "{params.seqfixity} digest {input:q} {params.missing} --outdir {params.outdir:q} {params.settings}"
-        " {params.validation} {params.samples} {params.reuse} --jobs {threads} --done {output:q} 2> {log:q}"
+        " {params.validation} {params.samples} {params.reuse} {params.remote} --jobs {threads} --done {output:q}"
+        " 2> {log:q}"

@@ -13,6 +13,7 @@ sys.path.insert(0, SRC)
 
 from seqfixity.inputs.discover import DEFAULT_PATTERNS, config_list, discover, make_batches, unmatched_summary  # noqa: E402
 from seqfixity.inputs.sheets import TSV, read_sheets  # noqa: E402
+from seqfixity.remote.locations import RemoteOptions  # noqa: E402
 from seqfixity.errors import SettingsError  # noqa: E402
 from seqfixity.settings import Settings, check_config_keys  # noqa: E402
 from seqfixity.units import SizeError, parse_size  # noqa: E402
@@ -29,6 +30,11 @@ try:
             raise SettingsError(f"{key}: {err}") from None
     SHEETS = [path for path in config_list(config, "samples") if path]
     UNMATCHED = []
+    REMOTE = RemoteOptions(
+        endpoint_url=config.get("s3_endpoint_url") or None,
+        ica_server=config.get("ica_server") or "",
+        api_key_file=config.get("ica_api_key_file") or None,
+    )
     FILES = discover(
         config_list(config, "inputs"),
         config_list(config, "patterns", DEFAULT_PATTERNS),
@@ -36,6 +42,7 @@ try:
         bool(config.get("recursive")),
         SETTINGS.sample_id,
         UNMATCHED,
+        REMOTE,
     )
     BATCHES = {
         batch.name: batch
@@ -79,15 +86,30 @@ def report_folder(wildcards, output):
     return os.path.dirname(path) or "."
 
 
+# How digest jobs reach s3:// and ica:// inputs (the key itself comes from $ICA_API_KEY or the key file).
+REMOTE_ARGS = shlex.join(
+    (["--endpoint-url", REMOTE.endpoint_url] if REMOTE.endpoint_url else [])
+    + (["--ica-server", REMOTE.ica_server] if REMOTE.ica_server else [])
+    + (["--api-key-file", REMOTE.api_key_file] if REMOTE.api_key_file else [])
+)
+
+
 def batch_files(wildcards):
-    """The input files of one batch that exist (dangling links are in batch_missing)."""
+    """The local input files of one batch that exist (dangling links and remote objects are in batch_missing)."""
     return BATCHES[wildcards.batch].present
 
 
 def batch_missing(wildcards):
-    """The batch's names that lead to no file (dangling links), quoted for the shell: the job reports them."""
+    """The batch's names that are no local file Snakemake can track, quoted for the shell: dangling links (the
+    job reports them) and s3:// or ica:// objects (the job streams them)."""
     present = set(BATCHES[wildcards.batch].present)
     return shlex.join(path for path in BATCHES[wildcards.batch].paths if path not in present)
+
+
+def batch_remote(wildcards):
+    """The ETag and size of each remote object of one batch: a parameter, so that an object replaced in the
+    bucket or project re-runs its batch (Snakemake cannot see a remote file's time)."""
+    return [f"{f.path} {f.remote}" for f in BATCHES[wildcards.batch].files if f.remote]
 
 
 def batch_samples(wildcards):

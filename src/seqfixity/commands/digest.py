@@ -10,6 +10,7 @@ from collections import defaultdict
 
 from seqfixity.atomic import write_bytes_atomic
 from seqfixity.commands.common import add_settings_options, say, settings_from_args
+from seqfixity.commands.remote_args import add_remote_options, is_remote, remote_options
 from seqfixity.errors import SettingsError
 from seqfixity.examine.outputs import checksums_path, records_path
 from seqfixity.examine.reuse import RecordReuse, record_line
@@ -54,7 +55,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("paths", nargs="+", metavar="FILE", help="files to hash and validate")
+    parser.add_argument("paths", nargs="+", metavar="FILE",
+                        help="files to hash and validate; or objects s3://BUCKET/KEY, ica://PROJECT_ID/PATH, "
+                             "streamed once each (never copied to disk)")
     parser.add_argument("--outdir", required=True, metavar="DIR", help="folder for checksums/ and records/")
     parser.add_argument("--validate", choices=VALIDATE_LEVELS, default=None,
                         help="none; gzip (decompress, CRCs, count reads); fastq (also record structure; default); "
@@ -80,6 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     reuse.add_argument("--no-reuse", dest="reuse", action="store_false", help="read every file again")
     parser.add_argument("-j", "--jobs", type=int, default=2, help="files read at once (default: 2)")
     add_settings_options(parser)
+    add_remote_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -100,7 +104,9 @@ def run(args: argparse.Namespace) -> int:
     reuse = RecordReuse(args.outdir, settings, items)
     reuse_on = args.reuse if args.reuse is not None else settings.extra.get("reuse_unchanged") not in (False, "false")
     previous = reuse.previous() if reuse_on else {}
-    fresh = examine_files([item for item in items if item[0] not in previous], settings, jobs=max(1, args.jobs))
+    remote = remote_options(args, args.jobs) if any(is_remote(path) for path in args.paths) else None
+    fresh = examine_files([item for item in items if item[0] not in previous], settings, jobs=max(1, args.jobs),
+                          remote=remote)
     by_sample: dict[str, list[FileRecord]] = defaultdict(list)
     for record in (previous[path] if path in previous else next(fresh) for path, _ in items):
         by_sample[record.sample].append(record)

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from seqfixity.engine.digest import hash_planned
 from seqfixity.fastq import formats
 from seqfixity.fastq.verdicts import NOT_VALIDATED, SKIPPED
 from seqfixity.inputs.names import naming_findings
 from seqfixity.record import FileRecord
+from seqfixity.remote import is_remote
 from seqfixity.settings import Settings
+
+if TYPE_CHECKING:
+    from seqfixity.remote.locations import RemoteOptions
 
 # From this size the FASTQ structure check (or the line count at level gzip) runs in a thread of its own,
 # beside inflation and hashing.
@@ -48,7 +53,7 @@ def make_checker(path: str, settings: Settings, size: int):
     return validator, validation_cost(settings.validate, path)
 
 
-def _checker_sinks(settings: Settings):
+def checker_sinks(settings: Settings):
     """The sink factory for ``settings``: the check of each file's format, or None at ``validate: none``."""
     if settings.validate == "none":
         return None
@@ -59,7 +64,7 @@ def _checker_sinks(settings: Settings):
     return sinks
 
 
-def _finish(record: FileRecord, sinks: list, settings: Settings, sample: str) -> FileRecord:
+def finish_record(record: FileRecord, sinks: list, settings: Settings, sample: str) -> FileRecord:
     """Fill in the verdict from the checker that was fed the read, the sample id and the naming lint."""
     reason = unvalidated_reason(record.path, settings) if settings.validate != "none" else ""
     if not record.ok:
@@ -91,13 +96,28 @@ def examine_file(path: str, settings: Settings, sample: str = "") -> FileRecord:
     return next(examine_files([(path, sample)], settings, jobs=1))
 
 
-def examine_files(items: Iterable[tuple[str, str]], settings: Settings, jobs: int = 2) -> Iterator[FileRecord]:
+def examine_files(items: Iterable[tuple[str, str]], settings: Settings, jobs: int = 2,
+                  remote: RemoteOptions | None = None) -> Iterator[FileRecord]:
     """Examine ``(path, sample)`` pairs with ``jobs`` workers (several files per worker on the multi-lane core);
-    yield records in the order given."""
+    yield records in the order given. s3:// and ica:// URLs are streamed (``remote`` says how)."""
     items = list(items)
-    sinks = _checker_sinks(settings)
+    urls = [item for item in items if is_remote(item[0])]
+    if urls:
+        from seqfixity.examine.remote import examine_remote
+        from seqfixity.remote.locations import RemoteOptions
+
+        local = _examine_local([item for item in items if not is_remote(item[0])], settings, jobs)
+        streamed = examine_remote(urls, settings, remote or RemoteOptions(threads=jobs))
+        for path, _ in items:
+            yield next(streamed if is_remote(path) else local)
+        return
+    yield from _examine_local(items, settings, jobs)
+
+
+def _examine_local(items: list[tuple[str, str]], settings: Settings, jobs: int) -> Iterator[FileRecord]:
+    sinks = checker_sinks(settings)
     # a validator holds up to a few inflated pieces: four files open per worker keep that bounded
     planned = hash_planned(((path, settings) for path, _ in items), jobs, sinks=sinks,
                            max_open=VALIDATING_OPEN if sinks else None)
     for (_, sample), (record, sinks) in zip(items, planned, strict=True):
-        yield _finish(record, sinks, settings, sample)
+        yield finish_record(record, sinks, settings, sample)

@@ -26,6 +26,7 @@ from pathlib import Path
 from seqfixity.errors import SettingsError
 from seqfixity.inputs.illumina import sample_id_for
 from seqfixity.inputs.sheets import FASTQ_LIST, TSV, Sheet, read_sheets
+from seqfixity.remote import is_remote
 
 # FASTQ in every compression seqfixity knows (ORA is hashed, and checked through orad when one is named), and the
 # alignments a run may deliver.
@@ -54,6 +55,7 @@ class InputFile:
     sample: str
     size: int
     present: bool = True
+    remote: str = ""  # an s3:// or ica:// object: its listed ETag and size ("ETAG SIZE"), streamed by the job
 
 
 @dataclass
@@ -76,8 +78,8 @@ class Batch:
 
     @property
     def present(self) -> list[str]:
-        """The paths of the batch's files that exist (what Snakemake can track as inputs)."""
-        return [f.path for f in self.files if f.present]
+        """The paths of the batch's local files that exist (what Snakemake can track as inputs)."""
+        return [f.path for f in self.files if f.present and not f.remote]
 
     @property
     def samples(self) -> list[str]:
@@ -208,7 +210,7 @@ class SampleNamer:
 
 def discover(folders: Iterable[str] = (), patterns: Sequence[str] = DEFAULT_PATTERNS,
              sample_sheet: str | Sequence[str] = "", recursive: bool = False, sample_rule: str = "illumina",
-             unmatched: list[str] | None = None) -> list[InputFile]:
+             unmatched: list[str] | None = None, remote=None) -> list[InputFile]:
     """Return every input file with its sample id and size, sorted by sample then path.
 
     Files come from ``folders`` (matching ``patterns``; ``all`` for every file) and
@@ -217,14 +219,24 @@ def discover(folders: Iterable[str] = (), patterns: Sequence[str] = DEFAULT_PATT
     file found twice is taken once); other ids follow ``sample_rule``. Files under
     the folders that no pattern matches are appended to ``unmatched`` when given.
     Raises :class:`DiscoveryError` when one sample id stands for files in two
-    folders, naming both, unless the sheet names both files.
+    folders, naming both, unless the sheet names both files. ``folders`` may
+    name s3:// and ica:// locations, listed with ``remote``
+    (:class:`~seqfixity.remote.locations.RemoteOptions`; :mod:`seqfixity.inputs.remote`).
     """
     sheets = read_sheets([sample_sheet] if isinstance(sample_sheet, str) else list(sample_sheet)) \
         if sample_sheet else []
     namer = SampleNamer(sample_rule, sheets)
     named = namer.named
     patterns, recursive = resolve_patterns(patterns, recursive)
-    found, left_out = walk_inputs(folders, patterns, recursive)
+    folders = list(folders)
+    located = {}
+    if any(is_remote(folder) for folder in folders):
+        from seqfixity.inputs.remote import find_remote
+        from seqfixity.remote.locations import RemoteOptions
+
+        remote_found = find_remote([f for f in folders if is_remote(f)], patterns, recursive, remote or RemoteOptions())
+        located = {item.url: item for item in remote_found}
+    found, left_out = walk_inputs([f for f in folders if not is_remote(f)], patterns, recursive)
     if unmatched is not None:
         unmatched.extend(left_out)
     paths: dict[str, str] = {}
@@ -232,6 +244,8 @@ def discover(folders: Iterable[str] = (), patterns: Sequence[str] = DEFAULT_PATT
         paths.setdefault(file_key(path), path)
     for path in namer.tsv:
         paths.setdefault(file_key(path), path)
+    for url in located:
+        paths[url] = url
     files = []
     first_seen: dict[str, tuple[str, str]] = {}
     names_seen: dict[tuple[str, str], str] = {}
@@ -251,6 +265,10 @@ def discover(folders: Iterable[str] = (), patterns: Sequence[str] = DEFAULT_PATT
         if clash != path:
             raise DiscoveryError(f"sample {sample!r} has two files named {os.path.basename(path)}: {clash} and "
                                  f"{path}; its checksum file names files by their base name")
+        if path in located:
+            item = located[path]
+            files.append(InputFile(path, sample, item.size, remote=f"{item.etag} {item.size}"))
+            continue
         try:
             files.append(InputFile(path, sample, os.stat(path).st_size))
         except OSError:  # a dangling link: the digest job reports it

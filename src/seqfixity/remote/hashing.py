@@ -74,7 +74,7 @@ def _prepare(file: RemoteFile, settings: Settings, sinks: SinkFactory | None, op
              policy: RetryPolicy) -> _Planned:
     """Plan one object's read (raises :class:`InputError` for an object that cannot be read)."""
     if file.error or file.reader is None:
-        raise InputError(file.url, file.error or "cannot be read")
+        raise InputError(file.url, file.error or "cannot be read", missing=file.error_kind == "missing")
     remote = file.remote
     size = file.size
     plan = RemotePlan(remote, size, options.max_candidates)

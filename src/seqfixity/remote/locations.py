@@ -22,6 +22,8 @@ from seqfixity.remote.fetch import RangeReader, S3Ranges, UrlRanges
 from seqfixity.remote.verify import safe_relative, strip_prefix
 
 URL_BATCH = 100
+_CLIENTS: dict[tuple[str | None, int], tuple] = {}
+_CLIENTS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -64,10 +66,13 @@ class Listing:
     single: bool = False
 
 
-def list_location(location: str, options: RemoteOptions) -> Listing:
-    """List ``location`` (a folder, or one object); raise :class:`RemoteError` when it cannot be listed."""
+def list_location(location: str, options: RemoteOptions, details: bool = True) -> Listing:
+    """List ``location`` (a folder, or one object); raise :class:`RemoteError` when it cannot be listed.
+
+    Without ``details`` an S3 folder is listed without a HeadObject per object (names, sizes and ETags
+    only: enough to plan the workflow's jobs, not to read)."""
     if location.startswith("s3://"):
-        return _list_s3(location, options)
+        return _list_s3(location, options, details)
     if location.startswith("ica://"):
         return _list_ica(location, options)
     raise RemoteError(f"{location}: not a remote location (expected s3://BUCKET/PREFIX or ica://PROJECT_ID/PATH)")
@@ -90,12 +95,15 @@ def _named(remote: RemoteObject, relative: str, url: str, reader: Callable[[], R
     return RemoteFile(name, url, remote, reader)
 
 
-def _list_s3(location: str, options: RemoteOptions) -> Listing:
+def _list_s3(location: str, options: RemoteOptions, details: bool = True) -> Listing:
     from seqfixity.remote.s3 import describe_key, list_s3, make_client, make_read_client, parse_s3_url
 
     bucket, prefix = parse_s3_url(location)
-    listing_client = make_client(options.endpoint_url)
-    read_client = make_read_client(options.endpoint_url, options.connections)
+    with _CLIENTS_LOCK:  # one pair of clients per endpoint: making one costs more than many requests
+        key = (options.endpoint_url, options.connections)
+        if key not in _CLIENTS:
+            _CLIENTS[key] = (make_client(options.endpoint_url), make_read_client(*key))
+        listing_client, read_client = _CLIENTS[key]
     root = f"s3://{bucket}/{prefix}".rstrip("/")
 
     def reader_for(key: str, etag: str) -> Callable[[], RangeReader]:
@@ -104,7 +112,7 @@ def _list_s3(location: str, options: RemoteOptions) -> Listing:
     def file_of(remote: RemoteObject, key: str) -> RemoteFile:
         return _named(remote, remote.name, f"s3://{bucket}/{key}", reader_for(key, remote.etag))
 
-    objects = list(list_s3(f"s3://{bucket}/{prefix}", listing_client))
+    objects = list(list_s3(f"s3://{bucket}/{prefix}", listing_client, heads=details))
     if objects or not prefix or location.endswith("/"):
         files = [file_of(o, o.source[len(f"s3://{bucket}/"):]) for o in objects]
         return Listing(root, sorted(files, key=lambda f: f.name))
@@ -175,3 +183,33 @@ def _list_ica(location: str, options: RemoteOptions) -> Listing:
             continue
         files.append(_named(remote, relative, f"ica://{project}{remote.name}", reader_for(remote)))
     return Listing(root, sorted(files, key=lambda f: f.name), single=single)
+
+
+def locate_files(urls: list[str], options: RemoteOptions) -> list[RemoteFile]:
+    """Each object URL as a file that can be read, named by its base name, in the order given.
+
+    S3 objects are described one by one (HeadObject, in parallel); ICA files by listing each folder once.
+    A URL that names nothing is a file with an error (``missing``); raises :class:`RemoteError` when a
+    location cannot be listed at all.
+    """
+    by_folder: dict[str, list[str]] = {}
+    for url in urls:
+        by_folder.setdefault(url.rpartition("/")[0], []).append(url)
+    found: dict[str, RemoteFile] = {}
+    if any(url.startswith("s3://") for url in urls):
+        from concurrent.futures import ThreadPoolExecutor
+
+        s3_urls = [url for url in urls if url.startswith("s3://")]
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="seqfixity-head") as pool:
+            for url, listing in zip(s3_urls, pool.map(lambda u: _list_s3(u, options), s3_urls), strict=True):
+                match = [f for f in listing.files if f.url == url]
+                if match:
+                    found[url] = match[0]
+    for folder, members in by_folder.items():
+        if folder.startswith("ica://"):
+            listing = _list_ica(folder + "/", options)
+            found.update((f.url, f) for f in listing.files if f.url in members)
+    return [found.get(url) or RemoteFile(url.rsplit("/", 1)[-1], url, RemoteObject(name=url),
+                                         error="no such object (gone since the run was planned?)",
+                                         error_kind="missing")
+            for url in urls]

@@ -53,14 +53,15 @@ def make_client(endpoint_url: str | None = None):
     return boto3.session.Session().client("s3", endpoint_url=endpoint_url, config=config)
 
 
-def list_s3(url: str, client=None, endpoint_url: str | None = None) -> Iterator[RemoteObject]:
+def list_s3(url: str, client=None, endpoint_url: str | None = None, heads: bool = True) -> Iterator[RemoteObject]:
     """Yield one :class:`RemoteObject` per object under ``url`` (folder markers skipped), keys in order.
 
     Each object's ``name`` is its key relative to the URL's prefix (a folder:
     ``s3://b/run42`` lists ``run42/...``); ``source`` is its full ``s3://`` URL.
 
     Raises :class:`RemoteError` when the bucket cannot be listed (missing,
-    denied, no credentials, endpoint unreachable).
+    denied, no credentials, endpoint unreachable). Without ``heads`` only the listing is read: sizes and
+    ETags, no checksums or part sizes.
     """
     bucket, prefix = parse_s3_url(url)
     client = client or make_client(endpoint_url)
@@ -73,6 +74,9 @@ def list_s3(url: str, client=None, endpoint_url: str | None = None) -> Iterator[
         if type(err).__name__ in ("NoCredentialsError", "PartialCredentialsError"):
             advice = " (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
         raise RemoteError(f"s3://{bucket}/{prefix}: cannot list: {describe_error(err)}{advice}") from None
+    if not heads:
+        yield from (_listed_object(bucket, prefix, item) for item in listed)
+        return
     with ThreadPoolExecutor(max_workers=HEAD_WORKERS, thread_name_prefix="seqfixity-head") as pool:
         yield from pool.map(lambda item: _describe_object(client, bucket, prefix, item), listed)
 
@@ -105,10 +109,16 @@ def make_read_client(endpoint_url: str | None = None, connections: int = 8):
     return boto3.session.Session().client("s3", endpoint_url=endpoint_url, config=config)
 
 
+def _listed_object(bucket: str, prefix: str, item: dict) -> RemoteObject:
+    """An object as ListObjectsV2 describes it: name below ``prefix``, size, ETag, time."""
+    key = item["Key"]
+    return RemoteObject(name=key[len(prefix):], size=int(item["Size"]), etag=item.get("ETag", "").strip('"'),
+                        source=f"s3://{bucket}/{key}", modified_ns=_time_ns(item.get("LastModified")))
+
+
 def _describe_object(client, bucket: str, prefix: str, item: dict) -> RemoteObject:
     key = item["Key"]
-    found = RemoteObject(name=key[len(prefix):], size=int(item["Size"]), etag=item.get("ETag", "").strip('"'),
-                         source=f"s3://{bucket}/{key}", modified_ns=_time_ns(item.get("LastModified")))
+    found = _listed_object(bucket, prefix, item)
     try:
         head = client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
         found.checksums = {kind: head[name] for name, kind in CHECKSUM_FIELDS.items() if head.get(name)}

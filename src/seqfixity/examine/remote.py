@@ -1,0 +1,31 @@
+"""The workflow's one read per file for objects in S3 or ICA: digests, FASTQ structure and the naming lint from
+the bytes streamed once (:func:`~seqfixity.remote.hashing.hash_remote`), never a local copy."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+
+from seqfixity.examine.files import checker_sinks, finish_record
+from seqfixity.record import FileRecord
+from seqfixity.remote.hashing import UNCONFIRMED, hash_remote
+from seqfixity.remote.locations import RemoteOptions, locate_files
+from seqfixity.settings import Settings
+
+
+def examine_remote(items: Sequence[tuple[str, str]], settings: Settings,
+                   options: RemoteOptions) -> Iterator[FileRecord]:
+    """Examine ``(URL, sample)`` pairs; yield records (``path`` the URL) in the order given.
+
+    Raises :class:`~seqfixity.remote.RemoteError` when a location cannot be listed; an object that cannot be
+    read has a record with the error. A read its object's metadata cannot confirm says so on stderr.
+    """
+    files = locate_files([url for url, _ in items], options)
+    outcomes = hash_remote(files, settings, options, sinks=checker_sinks(settings))
+    for (url, sample), outcome in zip(items, outcomes, strict=True):
+        record = outcome.record
+        record.path = url
+        if outcome.confirmed == UNCONFIRMED:
+            print(f"seqfixity: {url}: digests not confirmed by the object's own metadata: {outcome.note}",
+                  file=sys.stderr, flush=True)
+        yield finish_record(record, outcome.sinks, settings, sample)
