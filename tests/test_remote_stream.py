@@ -104,8 +104,8 @@ def test_random_objects_through_a_flaky_store_give_hashlib_digests(threads, md5_
         assert xxh.result() == xxhash.xxh3_128(data).hexdigest()
         seen.append(index)
     assert seen == list(range(len(blobs)))  # in the order given
-    assert len(reader.pool) == 5 and max(held) <= 5  # memory: the pool, whatever the objects' sizes
-    assert sorted(reader.free) == list(range(5))  # and every buffer came back
+    assert len(reader.pool) <= 5 and max(held) <= 5  # memory: the pool, whatever the objects' sizes
+    assert sorted(reader.free) == list(range(len(reader.pool)))  # and every buffer came back
 
 
 def test_a_failing_object_is_its_own_outcome_and_the_others_go_on():

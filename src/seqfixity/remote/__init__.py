@@ -41,6 +41,8 @@ class RemoteObject:
     (``https://SERVER/ica/link/project/PROJECT_ID/data/DATA_ID``), which
     verify and check copy into their results' ``link`` field.
     ``modified_ns`` is when the object was last written (0 when unknown).
+    ``described`` is false for an S3 object listed without its HeadObject (checksums and encryption still
+    unknown; the reader takes them from its GET).
     """
 
     name: str
@@ -58,3 +60,4 @@ class RemoteObject:
     data_id: str = ""
     link: str = ""
     modified_ns: int = 0
+    described: bool = True

@@ -65,6 +65,7 @@ class Response:
     length: int | None
     content_range: str = ""
     etag: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)  # the rest of the answer (S3: checksums, encryption)
 
     def read(self, count: int) -> bytes:
         """Up to ``count`` bytes of the body (b"" at its end); raises :class:`Transient` when it breaks."""
@@ -117,6 +118,7 @@ class ObjectRead:
     reader: RangeReader
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     retried: int = 0
+    meta: dict[str, Any] | None = None  # what the answer of a whole-object GET said besides the bytes
     _renewed: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -143,6 +145,8 @@ def fetch_range(read: ObjectRead, start: int, end: int, view: memoryview) -> Non
         try:
             response = read.reader.open(start + got, end, whole and got == 0)
             _check_response(read, response, start + got, end)
+            if whole and got == 0:
+                read.meta = response.meta
             while got < length:
                 piece = response.read(min(PIECE, length - got))
                 if not piece:
@@ -230,6 +234,8 @@ class S3Ranges:
         arguments: dict[str, Any] = {"Bucket": self.bucket, "Key": self.key, **self.extra}
         if not whole:
             arguments["Range"] = f"bytes={start}-{end - 1}"
+        else:  # a whole object's answer carries its checksums, as HeadObject's does
+            arguments["ChecksumMode"] = "ENABLED"
         if self.etag:
             arguments["IfMatch"] = f'"{self.etag}"'
         try:
@@ -237,7 +243,7 @@ class S3Ranges:
         except Exception as err:
             raise _s3_problem(err) from None
         return Response(answer["Body"], answer.get("ContentLength"), answer.get("ContentRange") or "",
-                        answer.get("ETag") or "")
+                        answer.get("ETag") or "", {k: v for k, v in answer.items() if k != "Body"})
 
     def renew(self) -> bool:
         """An S3 request has no URL to renew."""
@@ -268,6 +274,7 @@ class UrlRanges:
         self.session, self.url_for, self.etag, self.timeout, self.name = session, url_for, etag, timeout, name
         self._url: str | None = None
         self.generation = 0
+        self._lock = threading.Lock()  # the ranges of one object ask for its URL once
 
     def _ask(self, renew: bool) -> str:
         """A URL from the API; its refusal becomes the object's (404: gone; 401/403: not allowed)."""
@@ -279,9 +286,10 @@ class UrlRanges:
 
     def open(self, start: int, end: int, whole: bool) -> Response:
         """One GET of the presigned URL."""
-        if self._url is None:
-            self._url = self._ask(False)
-        url, generation = self._url, self.generation
+        with self._lock:
+            if self._url is None:
+                self._url = self._ask(False)
+            url, generation = self._url, self.generation
         headers = {"Accept-Encoding": "identity"}
         if not whole:
             headers["Range"] = f"bytes={start}-{end - 1}"

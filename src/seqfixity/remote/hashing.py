@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seqfixity.engine.digest import FileJob, SinkFactory, failed_record, plan_sized
-from seqfixity.engine.etag import EtagError, ETagHasher, EtagLayout
+from seqfixity.engine.etag import ETagHasher, EtagLayout
 from seqfixity.engine.reading import FileIdentity, ProgressCallback
 from seqfixity.errors import InputError
 from seqfixity.record import FileRecord
@@ -71,10 +71,30 @@ def own_layout(plan: RemotePlan, size: int) -> EtagLayout | None:
 
 
 def _prepare(file: RemoteFile, settings: Settings, sinks: SinkFactory | None, options: RemoteOptions,
-             policy: RetryPolicy) -> _Planned:
-    """Plan one object's read (raises :class:`InputError` for an object that cannot be read)."""
+             policy: RetryPolicy, prepared: dict[int, _Planned]) -> RemoteJob:
+    """Plan one object's read, now or (an object listed without its metadata) once its GET has answered;
+    the plan lands in ``prepared``. Raises :class:`InputError` for an object that cannot be read."""
     if file.error or file.reader is None:
         raise InputError(file.url, file.error or "cannot be read", missing=file.error_kind == "missing")
+    read = ObjectRead(file.url, file.size, file.remote.etag, file.reader(), policy)
+
+    def plan() -> list[tuple[Any, float]]:
+        if not file.remote.described and read.meta is not None:
+            from seqfixity.remote.s3 import apply_head
+
+            apply_head(file.remote, read.meta)
+        planned = prepared[id(file)] = _plan(file, settings, sinks, options, read)
+        return planned.remote_job.hashers
+
+    if not file.remote.described:
+        return RemoteJob(read, [], complete=plan)
+    plan()
+    return prepared[id(file)].remote_job
+
+
+def _plan(file: RemoteFile, settings: Settings, sinks: SinkFactory | None, options: RemoteOptions,
+          read: ObjectRead) -> _Planned:
+    """The hashers of one object's read: the engine's for its size, and those its own metadata asks for."""
     remote = file.remote
     size = file.size
     plan = RemotePlan(remote, size, options.max_candidates)
@@ -83,7 +103,6 @@ def _prepare(file: RemoteFile, settings: Settings, sinks: SinkFactory | None, op
     etag_hasher = job.digests.get("etag")
     shared = {etag_hasher.part_size: etag_hasher} if isinstance(etag_hasher, ETagHasher) else {}
     extra = plan.hashers(job.digests.get("md5"), shared)
-    read = ObjectRead(file.url, size, remote.etag, file.reader(), policy)
     return _Planned(file, job, plan, RemoteJob(read, job.hashers + extra))
 
 
@@ -98,6 +117,8 @@ def _judge(planned: _Planned) -> RemoteOutcome:
             f"the bytes read do not reproduce the object's own {hint}: corrupted in the store or on the way; "
             "not given as digests"), error_kind="mismatch")
         return outcome
+    for kind, value in plan.full_object_checksums().items():  # the object's own, as S3 shows them
+        record.digests.setdefault(kind, value)
     inferred = actual.get("part_size_source") == "inferred" and actual.get("etag_part_size")
     if inferred and "etag" in job.settings.digests and plan.etag is not None:
         record.digests["etag"] = actual["etag"]
@@ -128,9 +149,7 @@ def hash_remote(files: Sequence[RemoteFile], settings: Settings, options: Remote
     policy = policy or RetryPolicy(retries=options.retries, backoff=options.backoff)
 
     def prepare(file: RemoteFile) -> RemoteJob:
-        planned = _prepare(file, settings, sinks, options, policy)
-        prepared[id(file)] = planned
-        return planned.remote_job
+        return _prepare(file, settings, sinks, options, policy, prepared)
 
     prepared: dict[int, _Planned] = {}
     reads = read_remote(files, prepare, options.connections, options.threads, on_bytes)
@@ -148,12 +167,14 @@ def hash_remote(files: Sequence[RemoteFile], settings: Settings, options: Remote
 def _read_again(file: RemoteFile, settings: Settings, sinks: SinkFactory | None, options: RemoteOptions,
                 policy: RetryPolicy) -> RemoteOutcome:
     """Read an object whose bytes did not reproduce its own ETag or checksum once more, alone."""
-    try:
-        planned = _prepare(file, settings, sinks, options, policy)
-    except (InputError, EtagError) as err:
-        return _failed(file, err, [])
-    (_item, _job, error), = read_remote([file], lambda _: planned.remote_job, options.connections, options.threads)
-    outcome = _failed(file, error, planned.job.sinks) if error is not None else _judge(planned)
+    prepared: dict[int, _Planned] = {}
+    (_item, _job, error), = read_remote([file], lambda f: _prepare(f, settings, sinks, options, policy, prepared),
+                                        options.connections, options.threads)
+    planned = prepared.get(id(file))
+    if error is not None or planned is None:
+        outcome = _failed(file, error or InputError(file.url, "cannot be read"), planned.job.sinks if planned else [])
+    else:
+        outcome = _judge(planned)
     outcome.reread = True
     if outcome.record.error_kind == "mismatch":
         outcome.record.error = outcome.record.error.replace("the bytes read", "the bytes read twice")

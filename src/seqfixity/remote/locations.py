@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 
 from seqfixity.remote import AVAILABLE, RemoteError, RemoteObject
 from seqfixity.remote.fetch import RangeReader, S3Ranges, UrlRanges
+from seqfixity.remote.stream import RANGE_SIZE
 from seqfixity.remote.verify import safe_relative, strip_prefix
 
 URL_BATCH = 100
@@ -112,7 +113,7 @@ def _list_s3(location: str, options: RemoteOptions, details: bool = True) -> Lis
     def file_of(remote: RemoteObject, key: str) -> RemoteFile:
         return _named(remote, remote.name, f"s3://{bucket}/{key}", reader_for(key, remote.etag))
 
-    objects = list(list_s3(f"s3://{bucket}/{prefix}", listing_client, heads=details))
+    objects = list(list_s3(f"s3://{bucket}/{prefix}", listing_client, heads=details, head_above=RANGE_SIZE))
     if objects or not prefix or location.endswith("/"):
         files = [file_of(o, o.source[len(f"s3://{bucket}/"):]) for o in objects]
         return Listing(root, sorted(files, key=lambda f: f.name))
@@ -130,6 +131,7 @@ class _IcaUrls:
         self.client, self.project, self.order = client, project, data_ids
         self.position = {data_id: index for index, data_id in enumerate(data_ids)}
         self.cache: dict[str, str] = {}
+        self.asked: set[str] = set()
         self.lock = threading.Lock()
 
     def url_for(self, data_id: str, renew: bool) -> str:
@@ -138,9 +140,10 @@ class _IcaUrls:
             return self.client.download_url(self.project, data_id)
         with self.lock:
             url = self.cache.pop(data_id, None)
-            if url is None:
+            if url is None and data_id not in self.asked:
                 start = self.position.get(data_id, 0)
-                wanted = [d for d in self.order[start:start + URL_BATCH] if d not in self.cache]
+                wanted = [d for d in self.order[start:] if d not in self.asked][:URL_BATCH]
+                self.asked.update(wanted)
                 if len(wanted) > 1:
                     self.cache.update(self.client.download_urls(self.project, wanted))
                 url = self.cache.pop(data_id, None)

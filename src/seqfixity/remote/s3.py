@@ -53,7 +53,8 @@ def make_client(endpoint_url: str | None = None):
     return boto3.session.Session().client("s3", endpoint_url=endpoint_url, config=config)
 
 
-def list_s3(url: str, client=None, endpoint_url: str | None = None, heads: bool = True) -> Iterator[RemoteObject]:
+def list_s3(url: str, client=None, endpoint_url: str | None = None, heads: bool = True,
+            head_above: int = -1) -> Iterator[RemoteObject]:
     """Yield one :class:`RemoteObject` per object under ``url`` (folder markers skipped), keys in order.
 
     Each object's ``name`` is its key relative to the URL's prefix (a folder:
@@ -61,7 +62,9 @@ def list_s3(url: str, client=None, endpoint_url: str | None = None, heads: bool 
 
     Raises :class:`RemoteError` when the bucket cannot be listed (missing,
     denied, no credentials, endpoint unreachable). Without ``heads`` only the listing is read: sizes and
-    ETags, no checksums or part sizes.
+    ETags, no checksums or part sizes. With ``head_above``, an object with a plain ETag and at most that many
+    bytes is not described (``described`` false): a reader that GETs it whole learns the same from the GET's
+    answer (:func:`apply_head`), one request instead of two.
     """
     bucket, prefix = parse_s3_url(url)
     client = client or make_client(endpoint_url)
@@ -77,8 +80,15 @@ def list_s3(url: str, client=None, endpoint_url: str | None = None, heads: bool 
     if not heads:
         yield from (_listed_object(bucket, prefix, item) for item in listed)
         return
+    def described(item: dict) -> RemoteObject:
+        if "-" not in item.get("ETag", "") and int(item["Size"]) <= head_above:
+            found = _listed_object(bucket, prefix, item)
+            found.described = False
+            return found
+        return _describe_object(client, bucket, prefix, item)
+
     with ThreadPoolExecutor(max_workers=HEAD_WORKERS, thread_name_prefix="seqfixity-head") as pool:
-        yield from pool.map(lambda item: _describe_object(client, bucket, prefix, item), listed)
+        yield from pool.map(described, listed)
 
 
 def describe_key(client, bucket: str, key: str) -> RemoteObject | None:
@@ -120,13 +130,7 @@ def _describe_object(client, bucket: str, prefix: str, item: dict) -> RemoteObje
     key = item["Key"]
     found = _listed_object(bucket, prefix, item)
     try:
-        head = client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
-        found.checksums = {kind: head[name] for name, kind in CHECKSUM_FIELDS.items() if head.get(name)}
-        found.checksum_type = head.get("ChecksumType", "") or ""
-        if str(head.get("ServerSideEncryption", "")).startswith("aws:kms"):
-            found.etag_is_md5, found.etag_note = False, "the ETag of an SSE-KMS object is not an MD5"
-        elif head.get("SSECustomerAlgorithm"):
-            found.etag_is_md5, found.etag_note = False, SSE_C_NOTE
+        apply_head(found, client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED"))
         if "-" in found.etag:
             first = client.head_object(Bucket=bucket, Key=key, PartNumber=1)
             if first.get("PartsCount"):
@@ -146,6 +150,18 @@ def _describe_object(client, bucket: str, prefix: str, item: dict) -> RemoteObje
 def _time_ns(moment) -> int:
     """Nanoseconds since the epoch from a listing's ``LastModified`` (a datetime), 0 when absent."""
     return int(moment.timestamp() * 1_000_000) * 1000 if hasattr(moment, "timestamp") else 0
+
+
+def apply_head(found: RemoteObject, head: dict) -> None:
+    """Take an object's checksums and encryption from a HeadObject answer (or a whole GetObject's, asked with
+    ``ChecksumMode=ENABLED``)."""
+    found.checksums = {kind: head[name] for name, kind in CHECKSUM_FIELDS.items() if head.get(name)}
+    found.checksum_type = head.get("ChecksumType", "") or ""
+    if str(head.get("ServerSideEncryption", "")).startswith("aws:kms"):
+        found.etag_is_md5, found.etag_note = False, "the ETag of an SSE-KMS object is not an MD5"
+    elif head.get("SSECustomerAlgorithm"):
+        found.etag_is_md5, found.etag_note = False, SSE_C_NOTE
+    found.described = True
 
 
 def _http_status(err: Exception) -> int | None:

@@ -33,10 +33,14 @@ Item = TypeVar("Item")
 
 @dataclass
 class RemoteJob:
-    """One object to read: how to fetch it (``read``) and every hasher with its cost relative to MD5."""
+    """One object to read: how to fetch it (``read``) and every hasher with its cost relative to MD5.
+
+    ``complete``, when given, makes the hashers once the first range has come (its answer may say what to
+    compute, as a whole-object GET's checksums do); nothing is hashed before."""
 
     read: ObjectRead
     hashers: list[tuple[Any, float]]
+    complete: Callable[[], list[tuple[Any, float]]] | None = None
 
 
 @dataclass
@@ -92,9 +96,9 @@ class RemoteReader(Generic[Item]):
                  threads: int, on_bytes: ProgressCallback | None, range_size: int, buffers: int | None) -> None:
         self.items, self.prepare, self.on_bytes = list(items), prepare, on_bytes
         self.connections, self.threads, self.range_size = max(1, connections), max(1, threads), range_size
-        count = buffers or self.connections + 2 * self.threads
-        self.pool = [bytearray(range_size) for _ in range(max(count, self.connections))]
-        self.free = list(range(len(self.pool)))
+        self.limit = max(buffers or self.connections + 2 * self.threads, self.connections)
+        self.pool: list[bytearray] = []  # made as ranges need them, never more than ``limit``
+        self.free: list[int] = []
         self.condition = threading.Condition()
         self.next_item = 0
         self.active: list[_Object] = []
@@ -118,30 +122,35 @@ class RemoteReader(Generic[Item]):
                 self.condition.notify_all()
                 continue
             target = _Object(index, item, job, split_ranges(job.read.size, self.range_size))
-            large = job.read.size >= SPLIT_MIN_SIZE and self.threads > 1
-            groups = _split_cost(job.hashers) if large else [[h for h, _ in job.hashers]]
-            costs = {id(h): cost for h, cost in job.hashers}
-            for group in groups:
-                lane, plain = split_hashers(group)
-                consumer = _Consumer(target, lane, plain, sum(costs[id(h)] for h in group) * max(1, job.read.size))
-                target.consumers.append(consumer)
-                thread = min(range(self.threads), key=lambda t: sum(c.weight for c in self.by_thread[t]))
-                self.by_thread[thread].append(consumer)
+            if job.complete is None:
+                self._consumers(target, job.hashers)
             self.active.append(target)
             return True
         return False
+
+    def _consumers(self, target: _Object, hashers: list[tuple[Any, float]]) -> None:
+        """Give an object's hashers to the hashing threads (lock held): split in two for a large object."""
+        size = target.job.read.size
+        groups = _split_cost(hashers) if size >= SPLIT_MIN_SIZE and self.threads > 1 else [[h for h, _ in hashers]]
+        costs = {id(h): cost for h, cost in hashers}
+        for group in groups:
+            lane, plain = split_hashers(group)
+            consumer = _Consumer(target, lane, plain, sum(costs[id(h)] for h in group) * max(1, size))
+            target.consumers.append(consumer)
+            thread = min(range(self.threads), key=lambda t: sum(c.weight for c in self.by_thread[t]))
+            self.by_thread[thread].append(consumer)
 
     def _next_range(self) -> tuple[_Object, int, int] | None:
         """The next range to fetch and its buffer, waiting for a buffer; None when nothing is left to fetch."""
         with self.condition:
             while not self.stopped:
-                if self.free:
+                if self.free or len(self.pool) < self.limit:
                     for target in self.active:
                         if target.error is None and target.issued < len(target.ranges):
                             number = target.issued
                             target.issued += 1
                             target.fetching += 1
-                            return target, number, self.free.pop()
+                            return target, number, self._buffer()
                     if self._admit():
                         continue
                     if self.next_item >= len(self.items) and not any(
@@ -150,18 +159,31 @@ class RemoteReader(Generic[Item]):
                 self.condition.wait()
             return None
 
+    def _buffer(self) -> int:
+        """A free buffer's index (lock held), making one while the pool is below its limit."""
+        if self.free:
+            return self.free.pop()
+        self.pool.append(bytearray(self.range_size))
+        return len(self.pool) - 1
+
     def fetch(self) -> None:
         """A fetching thread: ranges until none is left."""
         try:
             while (task := self._next_range()) is not None:
                 target, number, buffer = task
                 start, end = target.ranges[number]
-                error = None
+                error, hashers = None, None
                 try:
                     fetch_range(target.job.read, start, end, memoryview(self.pool[buffer])[:end - start])
-                except InputError as err:
+                    if number == 0 and target.job.complete is not None:
+                        hashers = target.job.complete()
+                except (InputError, EtagError) as err:
                     error = err
                 with self.condition:
+                    if hashers is not None and target.error is None:
+                        self._consumers(target, hashers)
+                        for waiting, (held, _) in list(target.ready.items()):  # came before the hashers existed
+                            target.ready[waiting] = (held, len(target.consumers))
                     target.fetching -= 1
                     if error is not None or target.error is not None:
                         self.free.append(buffer)

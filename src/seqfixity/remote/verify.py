@@ -11,6 +11,7 @@ taken relative to it and a name with a ``..`` component is refused.
 
 from __future__ import annotations
 
+import base64
 import glob
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -396,6 +397,16 @@ class RemotePlan:
         """What the hashers computed, once the file has been read through them."""
         return PlanValues(self._md5.result() if self._md5 else None, {p: h.hexdigest() for p, h in self._etags.items()},
                        {kind: [h.result() for h in forms] for kind, forms in self._checksums.items()})
+
+    def full_object_checksums(self) -> dict[str, str]:
+        """The full-object checksums the read computed, in seqfixity's text (CRCs in base64, SHAs in hex)."""
+        found = {}
+        for kind, forms in self._checksums.items():
+            for hasher in forms:
+                if isinstance(hasher, FullObjectChecksum):
+                    value = hasher.result()
+                    found[kind] = base64.b64decode(value).hex() if kind in _COMPOSITE_ONLY else value
+        return found
 
     def from_record(self, record: FileRecord) -> PlanValues | None:
         """Return the values the digest stage already computed, or None when they do not settle every check."""
