@@ -9,7 +9,6 @@ proxy between seqfixity and moto.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import random
