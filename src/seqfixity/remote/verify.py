@@ -399,12 +399,13 @@ class RemotePlan:
                        {kind: [h.result() for h in forms] for kind, forms in self._checksums.items()})
 
     def full_object_checksums(self) -> dict[str, str]:
-        """The full-object checksums the read computed, in seqfixity's text (CRCs in base64, SHAs in hex)."""
+        """The remote's full-object checksums that the read reproduced, in seqfixity's text (CRCs in base64,
+        SHAs in hex); composite ones (``-N``) are checked, but are no digest of the whole content."""
         found = {}
         for kind, forms in self._checksums.items():
             for hasher in forms:
-                if isinstance(hasher, FullObjectChecksum):
-                    value = hasher.result()
+                value = hasher.result()
+                if isinstance(hasher, FullObjectChecksum) and value == self.remote.checksums.get(kind):
                     found[kind] = base64.b64decode(value).hex() if kind in _COMPOSITE_ONLY else value
         return found
 
