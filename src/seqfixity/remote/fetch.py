@@ -74,10 +74,14 @@ class Response:
         except Exception as err:  # urllib3, botocore and http.client each raise their own classes
             raise Transient(f"connection broke in the body: {type(err).__name__}") from None
 
-    def close(self) -> None:
-        """Give the connection back (or drop it)."""
+    def close(self, complete: bool = False) -> None:
+        """Give the connection back to the pool when the body was read whole (``complete``), else drop it."""
+        raw = getattr(self.body, "_raw_stream", self.body)  # botocore's StreamingBody wraps urllib3's response
         with contextlib.suppress(Exception):  # a connection that is already gone needs no closing
-            self.body.close()
+            if complete and hasattr(raw, "release_conn"):
+                raw.release_conn()
+            else:
+                self.body.close()
 
 
 class RangeReader(Protocol):
@@ -142,6 +146,7 @@ def fetch_range(read: ObjectRead, start: int, end: int, view: memoryview) -> Non
     attempt = 0
     while True:
         response = None
+        complete = False
         try:
             response = read.reader.open(start + got, end, whole and got == 0)
             _check_response(read, response, start + got, end)
@@ -157,6 +162,7 @@ def fetch_range(read: ObjectRead, start: int, end: int, view: memoryview) -> Non
                 got += len(piece)
             if response.length is None and response.read(1):
                 raise _Discard("the body goes on past the range asked for")
+            complete = True
             return
         except _Discard as err:
             problem, retry_after = str(err), None
@@ -168,7 +174,7 @@ def fetch_range(read: ObjectRead, start: int, end: int, view: memoryview) -> Non
             problem, retry_after = str(err), err.retry_after
         finally:
             if response is not None:
-                response.close()
+                response.close(complete)
         if attempt >= read.policy.retries:
             raise ObjectError(read.name, f"read failed {attempt + 1} times at byte {start + got} ({problem}); "
                                          "try again later, or raise --retries")
@@ -222,6 +228,19 @@ def _refusal(read: ObjectRead, err: HttpStatus) -> None:
     raise ObjectError(read.name, f"refused (HTTP {status}{words})", status)
 
 
+# The checksum headers of a GetObject asked with x-amz-checksum-mode (see make_read_client), as HeadObject names them.
+CHECKSUM_HEADERS = {f"x-amz-checksum-{kind.lower()}": f"Checksum{kind}"
+                    for kind in ("CRC64NVME", "CRC32C", "CRC32", "SHA1", "SHA256")}
+CHECKSUM_HEADERS["x-amz-checksum-type"] = "ChecksumType"
+
+
+def ask_for_checksums(request, **_kwargs) -> None:
+    """botocore hook: a GetObject of a whole object asks for its checksums (``x-amz-checksum-mode``) without
+    botocore computing them again over the body (seqfixity does, among the read's hashers)."""
+    if "Range" not in request.headers:
+        request.headers["x-amz-checksum-mode"] = "ENABLED"
+
+
 class S3Ranges:
     """Byte ranges of one S3 object through boto3 (``GetObject`` with ``Range`` and ``If-Match``)."""
 
@@ -234,16 +253,17 @@ class S3Ranges:
         arguments: dict[str, Any] = {"Bucket": self.bucket, "Key": self.key, **self.extra}
         if not whole:
             arguments["Range"] = f"bytes={start}-{end - 1}"
-        else:  # a whole object's answer carries its checksums, as HeadObject's does
-            arguments["ChecksumMode"] = "ENABLED"
         if self.etag:
             arguments["IfMatch"] = f'"{self.etag}"'
         try:
             answer = self.client.get_object(**arguments)
         except Exception as err:
             raise _s3_problem(err) from None
+        meta = {k: v for k, v in answer.items() if k != "Body"}
+        headers = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+        meta.update({name: headers[header] for header, name in CHECKSUM_HEADERS.items() if header in headers})
         return Response(answer["Body"], answer.get("ContentLength"), answer.get("ContentRange") or "",
-                        answer.get("ETag") or "", {k: v for k, v in answer.items() if k != "Body"})
+                        answer.get("ETag") or "", meta)
 
     def renew(self) -> bool:
         """An S3 request has no URL to renew."""

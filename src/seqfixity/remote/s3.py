@@ -114,9 +114,13 @@ def make_read_client(endpoint_url: str | None = None, connections: int = 8):
         from botocore.config import Config
     except ImportError:
         raise RemoteError("S3 needs boto3: pip install 'seqfixity[remote]'") from None
+    from seqfixity.remote.fetch import ask_for_checksums
+
     config = Config(retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=connections + 2,
-                    connect_timeout=20, read_timeout=60)
-    return boto3.session.Session().client("s3", endpoint_url=endpoint_url, config=config)
+                    connect_timeout=20, read_timeout=60, response_checksum_validation="when_required")
+    client = boto3.session.Session().client("s3", endpoint_url=endpoint_url, config=config)
+    client.meta.events.register("before-sign.s3.GetObject", ask_for_checksums)
+    return client
 
 
 def _listed_object(bucket: str, prefix: str, item: dict) -> RemoteObject:

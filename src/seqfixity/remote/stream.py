@@ -27,6 +27,7 @@ RANGE_SIZE = 8 << 20
 CONNECTIONS = 8
 SPLIT_MIN_SIZE = 32 << 20
 MAX_ACTIVE = 32
+GATHER_SECONDS = 0.02  # how long a hashing thread with few streams ready waits for more to share the lanes
 
 Item = TypeVar("Item")
 
@@ -202,9 +203,14 @@ class RemoteReader(Generic[Item]):
             while True:
                 with self.condition:
                     taken = []
+                    waited = False
                     while not self.stopped:
                         mine = self.by_thread[thread]
                         taken = [c for c in mine if c.target.error is None and c.next in c.target.ready]
+                        if taken and not waited and self._worth_waiting(mine, taken):
+                            waited = True  # the lanes run about as fast full as with one stream: fill them
+                            self.condition.wait(GATHER_SECONDS)
+                            continue
                         if taken or self._all_done():
                             break
                         self.condition.wait()
@@ -224,6 +230,12 @@ class RemoteReader(Generic[Item]):
                     self.condition.notify_all()
         except BaseException as err:
             self._crash(err)
+
+    def _worth_waiting(self, mine: list[_Consumer], taken: list[_Consumer]) -> bool:
+        """True when few MD5 streams are ready and more of this thread's ranges are on their way."""
+        streams = sum(len(c.lane) for c in taken)
+        coming = sum(1 for c in mine if c not in taken and c.target.fetching and c.target.error is None)
+        return streams < min(lanes.width(), 4) and coming > 0
 
     def _length(self, consumer: _Consumer) -> int:
         start, end = consumer.target.ranges[consumer.next]
