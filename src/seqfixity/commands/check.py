@@ -70,7 +70,7 @@ examples:
 
 """ + exit_codes_help(meanings={4: "missing (listed, not found; also MOVED)",
                                  64: "manifest error (a malformed line, a refused path, a manifest that cannot "
-                                     "be read)"})
+                                     "be read, a remote --root that cannot be listed)"})
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
