@@ -6,10 +6,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator, Sequence
 
-from seqfixity.examine.files import checker_sinks, finish_record
+from seqfixity.examine.files import VALIDATING_OPEN, checker_sinks, finish_record
 from seqfixity.record import FileRecord
 from seqfixity.remote.hashing import UNCONFIRMED, hash_remote
 from seqfixity.remote.locations import RemoteOptions, locate_files
+from seqfixity.remote.stream import MAX_ACTIVE
 from seqfixity.settings import Settings
 
 
@@ -21,7 +22,10 @@ def examine_remote(items: Sequence[tuple[str, str]], settings: Settings,
     read has a record with the error. A read its object's metadata cannot confirm says so on stderr.
     """
     files = locate_files([url for url, _ in items], options)
-    outcomes = hash_remote(files, settings, options, sinks=checker_sinks(settings))
+    sinks = checker_sinks(settings)
+    # a validator holds a few inflated pieces: as many open objects per thread as the local reader keeps files
+    outcomes = hash_remote(files, settings, options, sinks=sinks,
+                           max_active=VALIDATING_OPEN * options.threads if sinks else MAX_ACTIVE)
     for (url, sample), outcome in zip(items, outcomes, strict=True):
         record = outcome.record
         record.path = url

@@ -23,7 +23,7 @@ from seqfixity.errors import InputError
 from seqfixity.record import FileRecord
 from seqfixity.remote.fetch import ObjectRead, RetryPolicy
 from seqfixity.remote.locations import RemoteFile, RemoteOptions
-from seqfixity.remote.stream import RemoteJob, read_remote
+from seqfixity.remote.stream import MAX_ACTIVE, RemoteJob, read_remote
 from seqfixity.remote.verify import RemotePlan
 from seqfixity.settings import Settings
 from seqfixity.verdict import Verdict
@@ -137,11 +137,12 @@ def _failed(file: RemoteFile, error: Exception, sinks: list) -> RemoteOutcome:
 
 def hash_remote(files: Sequence[RemoteFile], settings: Settings, options: RemoteOptions | None = None,
                 on_bytes: ProgressCallback | None = None, sinks: SinkFactory | None = None,
-                policy: RetryPolicy | None = None) -> Iterator[RemoteOutcome]:
+                policy: RetryPolicy | None = None, max_active: int = MAX_ACTIVE) -> Iterator[RemoteOutcome]:
     """Read every object once (in parallel ranges, several objects at once); yield one outcome each, in order.
 
     ``sinks(name, size)`` makes extra sinks per object (a FASTQ validator, more ETags), fed the same bytes;
-    their results and closing them when the record failed are the caller's. An object that cannot be read
+    their results and closing them when the record failed are the caller's; ``max_active`` caps the objects
+    open at once. An object that cannot be read
     (403, 404, changed while read, retries exhausted, a refused name) has a record with the error; the
     others go on.
     """
@@ -152,7 +153,7 @@ def hash_remote(files: Sequence[RemoteFile], settings: Settings, options: Remote
         return _prepare(file, settings, sinks, options, policy, prepared)
 
     prepared: dict[int, _Planned] = {}
-    reads = read_remote(files, prepare, options.connections, options.threads, on_bytes)
+    reads = read_remote(files, prepare, options.connections, options.threads, on_bytes, max_active=max_active)
     for file, _job, error in reads:
         planned = prepared.pop(id(file), None)
         if error is not None or planned is None:

@@ -27,6 +27,7 @@ RANGE_SIZE = 8 << 20
 CONNECTIONS = 8
 SPLIT_MIN_SIZE = 32 << 20
 MAX_ACTIVE = 32
+STOP_SECONDS = 2.0  # how long an interrupted read waits for its threads (they are daemons: the rest dies with it)
 GATHER_SECONDS = 0.02  # how long a hashing thread with few streams ready waits for more to share the lanes
 
 Item = TypeVar("Item")
@@ -94,8 +95,9 @@ class RemoteReader(Generic[Item]):
     """Reads ``items`` (each made a :class:`RemoteJob` by ``prepare``); see :func:`read_remote`."""
 
     def __init__(self, items: Sequence[Item], prepare: Callable[[Item], RemoteJob], connections: int,
-                 threads: int, on_bytes: ProgressCallback | None, range_size: int, buffers: int | None) -> None:
-        self.items, self.prepare, self.on_bytes = list(items), prepare, on_bytes
+                 threads: int, on_bytes: ProgressCallback | None, range_size: int, buffers: int | None,
+                 max_active: int = MAX_ACTIVE) -> None:
+        self.items, self.prepare, self.on_bytes, self.max_active = list(items), prepare, on_bytes, max(1, max_active)
         self.connections, self.threads, self.range_size = max(1, connections), max(1, threads), range_size
         self.limit = max(buffers or self.connections + 2 * self.threads, self.connections)
         self.pool: list[bytearray] = []  # made as ranges need them, never more than ``limit``
@@ -112,7 +114,7 @@ class RemoteReader(Generic[Item]):
 
     def _admit(self) -> bool:
         """Take the next item (called with the lock held); False when none is left."""
-        while self.next_item < len(self.items) and len(self.active) < MAX_ACTIVE:
+        while self.next_item < len(self.items) and len(self.active) < self.max_active:
             index = self.next_item
             self.next_item += 1
             item = self.items[index]
@@ -309,21 +311,25 @@ class RemoteReader(Generic[Item]):
                 yield outcome
         finally:
             with self.condition:
+                early = not self._all_done()
                 self.stopped = True
                 self.condition.notify_all()
-            for worker in workers:
-                worker.join()
+            for worker in workers:  # stopped early (interrupted): a range in flight may take its timeout
+                worker.join(STOP_SECONDS if early else None)
 
 
 def read_remote(items: Sequence[Item], prepare: Callable[[Item], RemoteJob], connections: int = CONNECTIONS,
                 threads: int = 2, on_bytes: ProgressCallback | None = None, range_size: int = RANGE_SIZE,
-                buffers: int | None = None) -> Iterator[tuple[Item, RemoteJob | None, Exception | None]]:
+                buffers: int | None = None, max_active: int = MAX_ACTIVE,
+                ) -> Iterator[tuple[Item, RemoteJob | None, Exception | None]]:
     """Read every item's object once; yield ``(item, job, error)`` in the order given.
 
     ``prepare(item)`` makes the item's :class:`RemoteJob` (raising :class:`InputError` or
     :class:`~seqfixity.engine.etag.EtagError` when it cannot be read); ``error`` is what stopped the item
     (:class:`~seqfixity.remote.fetch.ObjectError`, :class:`~seqfixity.remote.fetch.ObjectChanged`, ...), else
     None and every hasher has been fed every byte in order. At most ``connections`` ranges are fetched at
-    once and ``buffers`` (default: ``connections`` + 2 per hashing thread) of ``range_size`` bytes are held.
+    once and ``buffers`` (default: ``connections`` + 2 per hashing thread) of ``range_size`` bytes are held;
+    at most ``max_active`` objects are open at once (sinks that buffer, such as FASTQ validators, cost
+    memory per open object).
     """
-    return iter(RemoteReader(items, prepare, connections, threads, on_bytes, range_size, buffers))
+    return iter(RemoteReader(items, prepare, connections, threads, on_bytes, range_size, buffers, max_active))
