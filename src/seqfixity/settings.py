@@ -18,6 +18,16 @@ from seqfixity.errors import SettingsError
 from seqfixity.units import SizeError, format_size, parse_size
 
 DEFAULT_DIGESTS = ("md5", "etag", "xxh128")
+# Every key of the settings file (config/config.yaml), as config/schema.yaml documents them: the workflow's, the
+# digest settings and the pipeline generator's. A key not listed is refused (tests/test_config_keys.py keeps the
+# two in step; the schema is not installed with the package, so the commands read this list).
+CONFIG_KEYS = frozenset({
+    "inputs", "patterns", "recursive", "samples", "sample_id", "ora_decoder",
+    "digests", "etag_preset", "part_size", "threshold", "validate", "naming",
+    "batch_size", "batch_bytes", "large_bytes", "reuse_unchanged", "outdir", "report_paths",
+    "compute_preset", "compute_cpus", "compute_memory", "container_image", "container_tag",
+    "verify_against", "verify_root", "verify_args",
+})
 VALIDATE_LEVELS = ("none", "gzip", "fastq", "strict")
 NAMING_MODES = ("off", "warn", "strict")
 # How files become samples: Illumina's BCL Convert names (falling back to ICA's rule), ICA's reference rule (the
@@ -155,7 +165,11 @@ class Settings:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> Settings:
-        """Load settings from a YAML file such as ``config/config.yaml``."""
+        """Load settings from a YAML file such as ``config/config.yaml``; a key it does not know is an error.
+
+        Every command that takes ``--config`` reads it here, so a misspelt key
+        (``part_sise: 16MiB``) is refused as the workflow refuses it, never ignored.
+        """
         import yaml  # imported here: the hash command's start-up time counts against md5sum
 
         try:
@@ -166,7 +180,11 @@ class Settings:
             raise SettingsError(f"{path}: not valid YAML: {err}") from None
         if not isinstance(data, Mapping):
             raise SettingsError(f"{path}: expected a mapping of settings at the top level")
-        return cls.from_mapping(data)
+        try:
+            check_config_keys(data, CONFIG_KEYS)
+            return cls.from_mapping(data)
+        except SettingsError as err:
+            raise SettingsError(f"{path}: {err}") from None
 
 
 def check_config_keys(data: Mapping[str, Any], known: Iterable[str]) -> None:
@@ -174,7 +192,7 @@ def check_config_keys(data: Mapping[str, Any], known: Iterable[str]) -> None:
 
     A misspelt key (``partsize: 16MiB``) would otherwise be ignored and its default used.
     """
-    unknown = sorted(set(data) - set(known))
+    unknown = sorted(set(map(str, data)) - set(known))
     if unknown:
         import difflib
 

@@ -67,7 +67,8 @@ def add_settings_options(parser: argparse.ArgumentParser, digests: bool = True) 
     """
     group = parser.add_argument_group("digests and ETag layout" if digests else "ETag layout")
     group.add_argument("--config", metavar="YAML",
-                       help="read settings from this file (as config/config.yaml); flags override it")
+                       help="read settings from this file (as config/config.yaml); flags override it; a key "
+                            "config/schema.yaml does not list is an error")
     group.add_argument("--etag-preset", choices=list(PRESETS), default=None,
                        help="uploader whose multipart rule to follow (default: ica, or the config's)")
     group.add_argument("--part-size", type=size_argument, metavar="SIZE",

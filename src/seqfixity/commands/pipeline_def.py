@@ -70,7 +70,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--config", metavar="YAML", help="settings file (as config/config.yaml); default: built-in")
+    parser.add_argument("--config", metavar="YAML",
+                        help="settings file (as config/config.yaml; a key config/schema.yaml does not list is an "
+                             "error); default: built-in")
     parser.add_argument("--name", default=None, help="pipeline name and code (default: seqfixity)")
     parser.add_argument("-o", "--outdir", metavar="DIR", help="where to write (default: pipeline_defs/NAME)")
     parser.add_argument("--check", nargs="+", metavar="PATH",
