@@ -96,7 +96,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     where.add_argument("--allow-outside-root", action="store_true",
                        help="accept absolute paths and paths climbing out of the root with '..' "
                             "(the test is on the name: symbolic links under the root are followed, "
-                            "as md5sum follows them)")
+                            "as md5sum follows them); seqfixity's own JSONL and TSV need no flag: their "
+                            "paths are where the files were read")
     judge = parser.add_argument_group("what to report")
     judge.add_argument("--completeness", action="store_true",
                        help="also report files under the root that no manifest lists (EXTRA)")

@@ -209,7 +209,7 @@ def _resolve(target: Target, options: CheckOptions, index: _RootIndex) -> None:
         return
     local = _under_root(target.root, name)
     outside = os.path.isabs(name) or not local.startswith(target.root.rstrip(os.sep) + os.sep)
-    if outside and not options.allow_outside_root:
+    if outside and not (options.allow_outside_root or target.manifest.paths_as_written):
         where = "absolute path" if os.path.isabs(name) else "path climbs out of the root with '..'"
         target.result = _result(target, Verdict.MANIFEST_ERROR,
                                 f"{where} refused (use --allow-outside-root, --strip-prefix or --root)")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from seqfixity.manifests.write import unescape_name
 
+OWN_FORMATS = ("jsonl", "tsv")  # seqfixity hash --format jsonl|tsv, the workflow's records/*.jsonl and seqfixity.tsv
 INPUT_FORMATS = ("auto", "gnu", "bsd", "sidecar", "hashdeep", "bagit", "rclone", "ena", "jsonl", "tsv")
 HEX_ALGORITHMS = {32: "md5", 40: "sha1", 56: "sha224", 64: "sha256", 96: "sha384", 128: "sha512"}
 SIDECAR_SUFFIXES = {".md5": "md5", ".sha1": "sha1", ".sha256": "sha256", ".sha512": "sha512"}
@@ -76,6 +77,15 @@ class Manifest:
         else:
             parsed.line = line
             self.entries.append(parsed)
+
+    @property
+    def paths_as_written(self) -> bool:
+        """True for seqfixity's own records (JSONL, TSV), which name each file by the path it was read at.
+
+        Their paths are taken as they are, absolute or climbing out of the root with ``..`` (a workflow run on
+        ``/data/run42`` or ``../run42``); other manifests come from elsewhere, and such paths in them are refused.
+        """
+        return self.format in OWN_FORMATS
 
     @property
     def folder(self) -> str:
