@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from seqfixity import __version__
 from seqfixity.commands.common import EXIT_CODES_HELP, say
-from seqfixity.errors import SeqfixityError
+from seqfixity.errors import SeqfixityError, did_you_mean
 from seqfixity.verdict import USAGE_ERROR_EXIT
 
 # Subcommand -> the module that registers it. Only the module of the subcommand given is imported, so
@@ -47,6 +47,14 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         say(f"{message} (see: {self.prog} --help)")
         raise SystemExit(USAGE_ERROR_EXIT)
+
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        """A value outside the choices (a subcommand, --format, a preset) is refused with the closest choice."""
+        if action.choices is None or value in action.choices:
+            return
+        choices = [str(choice) for choice in action.choices]
+        raise argparse.ArgumentError(action, f"invalid choice: {value!r} ({did_you_mean(value, choices)}choose from "
+                                             f"{', '.join(choices)})")
 
 
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class SeqfixityError(Exception):
     """Base class of the errors seqfixity reports to its user."""
@@ -36,3 +39,9 @@ class OutputError(SeqfixityError):
         super().__init__(f"{path}: cannot write: {reason}")
         self.path = path
         self.reason = reason
+
+
+def did_you_mean(word: object, choices: Iterable[object]) -> str:
+    """``"did you mean 'hash'? "`` for the choice closest to a mistyped ``word``, or ``""`` when none is close."""
+    close = difflib.get_close_matches(str(word), [str(choice) for choice in choices], n=1, cutoff=0.5)
+    return f"did you mean {close[0]!r}? " if close else ""

@@ -14,7 +14,7 @@ from typing import Any
 from seqfixity.compute import DEFAULT_ICA_PRESET, ICA_PRESETS, image_name_problem, image_tag_problem
 from seqfixity.engine.etag import DEFAULT_PRESET, PRESETS, EtagError, EtagLayout, resolve_layout
 from seqfixity.engine.hashes import DIGEST_KINDS
-from seqfixity.errors import SettingsError
+from seqfixity.errors import SettingsError, did_you_mean
 from seqfixity.units import SizeError, format_size, parse_size
 
 DEFAULT_DIGESTS = ("md5", "etag", "xxh128")
@@ -59,14 +59,18 @@ class Settings:
 
     def __post_init__(self) -> None:
         if self.etag_preset not in PRESETS:
-            raise SettingsError(f"unknown etag_preset {self.etag_preset!r} (choose from {', '.join(PRESETS)})")
+            raise SettingsError(f"unknown etag_preset {self.etag_preset!r} ({did_you_mean(self.etag_preset, PRESETS)}"
+                                f"choose from {', '.join(PRESETS)})")
         unknown = [d for d in self.digests if d not in DIGEST_KINDS]
         if unknown:
-            raise SettingsError(f"unknown digest {unknown[0]!r} (choose from {', '.join(DIGEST_KINDS)})")
+            raise SettingsError(f"unknown digest {unknown[0]!r} ({did_you_mean(unknown[0], DIGEST_KINDS)}choose from "
+                                f"{', '.join(DIGEST_KINDS)})")
         if not self.digests:
             raise SettingsError("at least one digest is needed (for example md5)")
         if self.validate not in VALIDATE_LEVELS:
-            raise SettingsError(f"validate must be one of {', '.join(VALIDATE_LEVELS)}, not {self.validate!r}")
+            hint = did_you_mean(self.validate, VALIDATE_LEVELS).strip()
+            raise SettingsError(f"validate must be one of {', '.join(VALIDATE_LEVELS)}, not {self.validate!r}"
+                                + (f" ({hint})" if hint else ""))
         if self.naming not in NAMING_MODES:
             raise SettingsError(f"naming must be one of {', '.join(NAMING_MODES)}, not {self.naming!r}")
         if self.sample_id not in SAMPLE_ID_RULES:
@@ -80,7 +84,8 @@ class Settings:
     def _check_compute(self) -> None:
         if self.compute_preset is not None and self.compute_preset not in ICA_PRESETS:
             raise SettingsError(f"compute_preset {self.compute_preset!r} is not an ICA preset size "
-                                f"(choose from {', '.join(ICA_PRESETS)})")
+                                f"({did_you_mean(self.compute_preset, ICA_PRESETS)}choose from "
+                                f"{', '.join(ICA_PRESETS)})")
         if self.compute_preset is not None and (self.compute_cpus is not None or self.compute_memory is not None):
             raise SettingsError("set compute_preset or compute_cpus/compute_memory, not both "
                                 "(ICA takes a pod preset or cpus/memory, never both in one process)")
@@ -194,11 +199,8 @@ def check_config_keys(data: Mapping[str, Any], known: Iterable[str]) -> None:
     """
     unknown = sorted(set(map(str, data)) - set(known))
     if unknown:
-        import difflib
-
-        close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise SettingsError(f"unknown config key {unknown[0]!r} ({hint}the keys are listed in config/schema.yaml)")
+        raise SettingsError(f"unknown config key {unknown[0]!r} ({did_you_mean(unknown[0], sorted(known))}the keys are "
+                            "listed in config/schema.yaml)")
 
 
 def parse_digest_list(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:

@@ -21,6 +21,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 
+from seqfixity.errors import did_you_mean
+
 USAGE_ERROR_EXIT = 128
 
 
@@ -68,7 +70,8 @@ def parse_verdicts(text: str) -> frozenset[Verdict]:
     for name in names:
         if name not in Verdict.__members__ or name == "OK":
             choices = ", ".join(v.name.lower() for v in ALL_FAILURE_VERDICTS)
-            raise ValueError(f"unknown verdict {name.lower()!r} (choose from {choices}, all, none)")
+            hint = did_you_mean(name.lower(), [v.name.lower() for v in ALL_FAILURE_VERDICTS])
+            raise ValueError(f"unknown verdict {name.lower()!r} ({hint}choose from {choices}, all, none)")
         chosen.add(Verdict[name])
     return frozenset(chosen)
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 
 from seqfixity.engine.etag import PRESETS
 from seqfixity.engine.hashes import DIGEST_KINDS
-from seqfixity.errors import SettingsError
+from seqfixity.errors import SettingsError, did_you_mean
 from seqfixity.settings import Settings, parse_digest_list
 from seqfixity.units import SizeError, parse_size
 
@@ -55,7 +55,8 @@ def digest_argument(text: str) -> tuple[str, ...]:
     names = parse_digest_list(text)
     unknown = [n for n in names if n not in DIGEST_KINDS]
     if unknown:
-        raise argparse.ArgumentTypeError(f"unknown digest {unknown[0]!r} (choose from {', '.join(DIGEST_KINDS)})")
+        raise argparse.ArgumentTypeError(f"unknown digest {unknown[0]!r} ({did_you_mean(unknown[0], DIGEST_KINDS)}"
+                                         f"choose from {', '.join(DIGEST_KINDS)})")
     return names
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable, Iterator
 
 from seqfixity.atomic import atomic_write
 from seqfixity.commands.common import add_settings_options, expand_paths, say, settings_from_args
@@ -17,8 +18,11 @@ from seqfixity.commands.remote_args import (
     remote_options,
 )
 from seqfixity.engine.digest import hash_files
+from seqfixity.inputs.stdin import STDIN, hash_stdin
 from seqfixity.manifests.write import MD5_FORMATS, OUTPUT_FORMATS, format_records
 from seqfixity.progress import byte_progress
+from seqfixity.record import FileRecord
+from seqfixity.settings import Settings
 from seqfixity.verdict import USAGE_ERROR_EXIT, Verdict
 
 _ERROR_BITS = {"missing": Verdict.MISSING.bit, "layout": USAGE_ERROR_EXIT}
@@ -36,6 +40,11 @@ examples:
       every object below run42/, read in place; names relative to run42/, so after a download
       `cd run42 && md5sum -c ../run42.md5` checks the copy
   seqfixity hash ica://0a1b2c3d-.../fastq --format jsonl --api-key-file ~/.ica/api-key
+  zcat run.fastq.gz | seqfixity hash -
+      standard input, as md5sum - reads it ('-' in the output); its multipart ETag uses the
+      part size any object gets (a stream whose uploader would grow its parts is refused)
+  seqfixity check MD5.txt
+      what md5sum -c does (hash -c points there): one verdict per file
 """
 
 EXIT_CODES = """\
@@ -63,7 +72,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("paths", nargs="+", metavar="PATH",
-                        help="files, or folders with --recursive; s3://BUCKET/PREFIX, ica://PROJECT_ID/PATH")
+                        help="files, or folders with --recursive; s3://BUCKET/PREFIX, ica://PROJECT_ID/PATH; '-' "
+                             "reads standard input, as md5sum - does (a file named '-' is ./-)")
+    parser.add_argument("-c", "--check", nargs="?", metavar="MANIFEST", action=_PointToCheck,
+                        help="not here: `seqfixity check MANIFEST` checks files against a manifest "
+                             "(md5sum -c's counterpart, with one verdict per file)")
     parser.add_argument("-r", "--recursive", action="store_true", help="hash every file below each folder")
     parser.add_argument("-j", "--jobs", type=int, default=2, help="files hashed at once (default: 2)")
     parser.add_argument("-f", "--format", choices=OUTPUT_FORMATS, default="gnu",
@@ -78,17 +91,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+class _PointToCheck(argparse.Action):
+    """``hash -c FILE``, as ``md5sum -c FILE`` would be typed: a usage error that names ``seqfixity check``."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:  # type: ignore[override]
+        parser.error(f"{option_string} is not a hash option: run `seqfixity check {values or 'MANIFEST'}` "
+                     "to check files against a manifest")
+
+
 def run(args: argparse.Namespace) -> int:
     """Hash the paths; print records; report each failure on one line; return the exit bitmask."""
     settings = settings_from_args(args)
     if args.format in MD5_FORMATS and "md5" not in settings.digests:
         settings = settings.with_overrides(digests=("md5", *settings.digests))
     paths = list(expand_paths([p for p in args.paths if not is_remote(p)], args.recursive))
+    if paths.count(STDIN) > 1:
+        say("-: standard input can be read only once")
+        return USAGE_ERROR_EXIT
     listings, code = list_remote(args)
-    total = sum(_size_or_zero(p) for p in paths) + sum(f.size for listing in listings for f in listing.files)
+    total = sum(_size_or_zero(p) for p in paths if p != STDIN)
+    total += sum(f.size for listing in listings for f in listing.files)
     records = []
     with byte_progress(total, enabled=not args.quiet) as advance:
-        for record in hash_files(paths, settings, jobs=max(1, args.jobs), on_bytes=advance):
+        for record in _hash_in_order(paths, settings, max(1, args.jobs), advance):
             if record.ok:
                 records.append(record)
             else:
@@ -120,6 +145,17 @@ def list_remote(args: argparse.Namespace) -> tuple[list, int]:
         else:
             listings.append(listing)
     return listings, code
+
+
+def _hash_in_order(paths: list[str], settings: Settings, jobs: int,
+                   advance: Callable[[int], None] | None) -> Iterator[FileRecord]:
+    """One record per path, in order; ``-`` is standard input, read where it stands among the files."""
+    before, stdin, after = (paths[:paths.index(STDIN)], True, paths[paths.index(STDIN) + 1:]) if STDIN in paths \
+        else (paths, False, [])
+    yield from hash_files(before, settings, jobs=jobs, on_bytes=advance)
+    if stdin:
+        yield hash_stdin(settings, on_bytes=advance)
+        yield from hash_files(after, settings, jobs=jobs, on_bytes=advance)
 
 
 def _size_or_zero(path: str) -> int:
