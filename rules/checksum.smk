@@ -5,6 +5,8 @@
 # The batch's own output is a small JSON listing those records (and its timing).
 # A re-run job (a touched input, --forcerun) reads only the files whose device, inode,
 # size, mtime or settings changed; the others keep their earlier record (reuse_unchanged).
+# Every rule passes its log as --log, not 2> log: the messages go to the log and, when the
+# job fails, to the job's stderr too (the log may be on the full disk that made it fail).
 
 
 rule digest:
@@ -36,4 +38,4 @@ rule digest:
     shell:
         "{params.seqfixity} digest {input:q} {params.missing} --outdir {params.outdir:q} {params.settings}"
         " {params.validation} {params.samples} {params.reuse} {params.remote} --jobs {threads} --done {output:q}"
-        " 2> {log:q}"
+        " --log {log:q}"

@@ -39,7 +39,7 @@ rule aggregate:
     shell:
         "{params.seqfixity} aggregate --batches {input.batches:q} --outdir {params.outdir:q} --naming {params.naming}"
         " {params.settings} {params.validation} --sample-id {params.sample_id} {params.samples} {params.unmatched}"
-        " --path-style {params.path_style} --since {params.since} --prune 2> {log:q}"
+        " --path-style {params.path_style} --since {params.since} --prune --log {log:q}"
 
 
 rule check:
@@ -54,7 +54,7 @@ rule check:
     conda:
         "../envs/seqfixity.yaml"
     shell:
-        "{params.seqfixity} aggregate --check {input:q} --status 2> {log:q}"
+        "{params.seqfixity} aggregate --check {input:q} --status --log {log:q}"
 
 
 onsuccess:

@@ -7,7 +7,8 @@
 #   verify_args: ""      # more `seqfixity verify` flags, e.g. "--endpoint-url URL --match basename"
 #
 # `snakemake verify` runs it alone; `all` includes VERIFY_TARGETS (empty when no remote is named).
-# The report is kept even when files fail: the JSON is written by `verify_report`, judged by `verify`.
+# The report is kept even when files fail: the JSON is written by `verify_report`, judged by `verify`
+# (the verdicts are in the report; the log keeps verify's messages, shown on the terminal when it fails).
 # Files whose digest-stage records ({outdir}/records/*.jsonl) still match their size and mtime, and
 # settle every check, are judged from those records instead of being read a second time.
 
@@ -36,8 +37,8 @@ rule verify_report:
     shell:
         "set --; if [ -d {params.records:q} ]; then set -- --records {params.records:q}; fi;"
         " code=0; {params.seqfixity} verify {params.root:q} --against {params.against:q} {params.extra} \"$@\""
-        " --report {output:q} --quiet > {log:q} 2>&1 || code=$?;"
-        " test -s {output:q} || {{ cat {log:q} >&2; exit $code; }}"
+        " --report {output:q} --quiet --log {log:q} > /dev/null || code=$?;"
+        " test -s {output:q} || exit $code"
 
 
 localrules:
@@ -56,4 +57,4 @@ rule verify:
     conda:
         "../envs/seqfixity.yaml"
     shell:
-        "{params.seqfixity} aggregate --check {input:q} 2> {log:q} || {{ cat {log:q} >&2; exit 1; }}"
+        "{params.seqfixity} aggregate --check {input:q} --log {log:q}"

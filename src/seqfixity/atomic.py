@@ -33,12 +33,13 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as err:
-        raise _output_error(path, err) from None
+        raise output_error(path, err) from None
     handle = os.fdopen(fd, "wb")
     try:
         yield handle
     except BaseException:
-        handle.close()
+        with contextlib.suppress(OSError):  # closing flushes, which fails again on a full disk
+            handle.close()
         _remove(temporary)
         raise
     try:
@@ -47,7 +48,7 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         os.replace(temporary, target)
     except OSError as err:
         _remove(temporary)
-        raise _output_error(path, err) from None
+        raise output_error(path, err) from None
 
 
 def _remove(temporary: str) -> None:
@@ -55,8 +56,8 @@ def _remove(temporary: str) -> None:
         os.unlink(temporary)
 
 
-def _output_error(path: str | os.PathLike[str], err: OSError) -> OutputError:
-    """The one-line error for a report that cannot be written, with what to do about it."""
+def output_error(path: str | os.PathLike[str], err: OSError) -> OutputError:
+    """The one-line error for an output that cannot be written (``path``: the output's name), with what to do."""
     if err.errno in (errno.EEXIST, errno.ENOTDIR):  # mkdir or open below a path that holds a file
         return OutputError(os.fsdecode(path), "part of its folder path is a file, not a folder")
     hint = {errno.ENOSPC: "free some space", errno.EDQUOT: "free some space",
@@ -72,7 +73,7 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
         try:
             handle.write(data)
         except OSError as err:
-            raise _output_error(path, err) from None
+            raise output_error(path, err) from None
 
 
 def _mode_for(target: Path) -> int:

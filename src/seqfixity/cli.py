@@ -9,8 +9,9 @@ import sys
 from collections.abc import Sequence
 
 from seqfixity import __version__
-from seqfixity.commands.common import EXIT_CODES_HELP, say
+from seqfixity.commands.common import EXIT_CODES_HELP, say, stdout_errors
 from seqfixity.errors import SeqfixityError, did_you_mean
+from seqfixity.joblog import JobLog
 from seqfixity.verdict import USAGE_ERROR_EXIT
 
 # Subcommand -> the module that registers it. Only the module of the subcommand given is imported, so
@@ -79,11 +80,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(argv).parse_args(argv)
+    if not getattr(args, "log", None):
+        return _run(args)
+    log = sys.stderr = JobLog(args.log, sys.stderr)
+    code = USAGE_ERROR_EXIT
+    try:
+        code = _run(args)
+    finally:
+        sys.stderr = log.terminal
+        log.close(failed=code != 0)
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the parsed command; turn what it raises into one line and an exit status."""
     try:
         from seqfixity.engine import lanes
 
         lanes.backend()  # a forced backend this machine lacks is one line before any work starts
-        return args.run(args)
+        code = args.run(args)
+        with stdout_errors():
+            sys.stdout.flush()  # a full disk under a redirected stdout shows here, not as an ignored exception
+        return code
     except SeqfixityError as err:
         say(str(err))
         return USAGE_ERROR_EXIT

@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 
-from seqfixity.commands.common import UsageError, add_settings_options, say, settings_from_args
+from seqfixity.commands.common import UsageError, add_log_option, add_settings_options, say, settings_from_args
 from seqfixity.errors import InputError
 from seqfixity.examine.outputs import remove_stale
 from seqfixity.reports.ending import outcome_block, unmatched_line
@@ -85,6 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--validate", choices=VALIDATE_LEVELS, default=None,
                         help="the validation level the digest jobs used (shown in the reports)")
     add_settings_options(parser)
+    add_log_option(parser)
     parser.set_defaults(run=run)
 
 

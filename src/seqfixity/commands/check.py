@@ -6,7 +6,7 @@ import argparse
 import io
 import sys
 
-from seqfixity.commands.common import add_settings_options, exit_codes_help, say, settings_from_args
+from seqfixity.commands.common import add_settings_options, exit_codes_help, say, settings_from_args, stdout_errors
 from seqfixity.commands.remote_args import add_remote_options, is_remote, list_or_say, remote_options
 from seqfixity.engine.etag import MAX_GUESS_CANDIDATES
 from seqfixity.manifests.cache import DigestCache, default_cache_path
@@ -195,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
 
     def show(result: FileResult) -> None:
         if out is not None and not (args.quiet and result.verdict is Verdict.OK):
-            with bars_lifted():
+            with bars_lifted(), stdout_errors():
                 out.write(result.line())
 
     batch = check_manifests(manifests, options, on_result=show)
@@ -212,7 +212,8 @@ def run(args: argparse.Namespace) -> int:
         batch.write_report(args.report, command="check", manifests=args.manifests,
                            manifest_formats=[m.format for m in manifests], root=args.root)
     if out is not None:
-        out.write(batch.summary_line() + "\n")
-        out.flush()
+        with stdout_errors():
+            out.write(batch.summary_line() + "\n")
+            out.flush()
         out.detach()
     return batch.exit_code

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Iterable, Iterator
 
+from seqfixity.atomic import output_error
 from seqfixity.engine.etag import PRESETS
 from seqfixity.engine.hashes import DIGEST_KINDS
 from seqfixity.errors import SettingsError, did_you_mean
@@ -37,9 +39,46 @@ EXIT_CODES_HELP = exit_codes_help() + "each command's --help lists the bits it s
 
 
 def say(message: str) -> None:
-    """Print ``seqfixity: message`` on stderr, on one line (a line break in a file name is shown as ``\\n``)."""
+    """Print ``seqfixity: message`` on stderr, on one line (a line break in a file name is shown as ``\\n``).
+
+    A stderr that cannot be written (a file on a full disk) does not turn the message into a traceback and
+    the exit status into 1: the message is lost, the status stays (``--log`` keeps messages where they can
+    be read).
+    """
     message = message.replace("\n", "\\n").replace("\r", "\\r")
-    print(f"seqfixity: {message}", file=sys.stderr, flush=True)
+    with contextlib.suppress(OSError):
+        print(f"seqfixity: {message}", file=sys.stderr, flush=True)
+
+
+def add_log_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--log FILE``: messages go there, and to stderr as well when the command fails or FILE cannot be
+    written (what the workflow's rules use instead of ``2> FILE``, which hid everything on a full disk)."""
+    parser.add_argument("--log", metavar="FILE",
+                        help="write messages to FILE; they also go to stderr when the command fails or FILE "
+                             "cannot be written (e.g. a full disk)")
+
+
+def stdout_name() -> str:
+    """``standard output``, with the file it goes to when the system says (``/proc/self/fd/1``)."""
+    try:
+        target = os.readlink("/proc/self/fd/1")
+    except OSError:
+        return "standard output"
+    return f"standard output ({target})" if target.startswith("/") else "standard output"
+
+
+@contextlib.contextmanager
+def stdout_errors() -> Iterator[None]:
+    """Turn a failed write to stdout (no file name in the error: a full disk, a quota) into an
+    :class:`OutputError` that names it; a closed pipe stays a :class:`BrokenPipeError`."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as err:
+        if err.filename is not None:
+            raise
+        raise output_error(stdout_name(), err) from None
 
 
 def size_argument(text: str) -> int:

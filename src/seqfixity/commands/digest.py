@@ -9,7 +9,7 @@ import time
 from collections import defaultdict
 
 from seqfixity.atomic import write_bytes_atomic
-from seqfixity.commands.common import add_settings_options, say, settings_from_args
+from seqfixity.commands.common import add_log_option, add_settings_options, say, settings_from_args
 from seqfixity.commands.remote_args import add_remote_options, is_remote, remote_options
 from seqfixity.errors import SettingsError
 from seqfixity.examine.outputs import checksums_path, records_path
@@ -82,6 +82,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             "--config file says reuse_unchanged: false)")
     reuse.add_argument("--no-reuse", dest="reuse", action="store_false", help="read every file again")
     parser.add_argument("-j", "--jobs", type=int, default=2, help="files read at once (default: 2)")
+    add_log_option(parser)
     add_settings_options(parser)
     add_remote_options(parser)
     parser.set_defaults(run=run)

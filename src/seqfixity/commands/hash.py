@@ -7,8 +7,8 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 
-from seqfixity.atomic import atomic_write
-from seqfixity.commands.common import add_settings_options, expand_paths, say, settings_from_args
+from seqfixity.atomic import write_bytes_atomic
+from seqfixity.commands.common import add_settings_options, expand_paths, say, settings_from_args, stdout_errors
 from seqfixity.commands.remote_args import (
     REMOTE_HELP,
     add_remote_options,
@@ -125,11 +125,11 @@ def run(args: argparse.Namespace) -> int:
             code |= remote_code
     output = format_records(records, args.format)
     if args.output:
-        with atomic_write(args.output) as handle:
-            handle.write(output)
+        write_bytes_atomic(args.output, output)
     else:
-        sys.stdout.buffer.write(output)
-        sys.stdout.flush()
+        with stdout_errors():
+            sys.stdout.buffer.write(output)
+            sys.stdout.flush()
     return code
 
 

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterable
 from urllib.parse import urlparse
 
-from seqfixity.commands.common import exit_codes_help, say
+from seqfixity.commands.common import add_log_option, exit_codes_help, say, stdout_errors
 from seqfixity.engine.etag import MAX_GUESS_CANDIDATES
 from seqfixity.errors import InputError
 from seqfixity.progress import byte_progress
@@ -107,6 +107,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              f"(default: {MAX_GUESS_CANDIDATES}; each costs about one MD5)")
     parser.add_argument("-j", "--jobs", type=int, default=2, help="files read at once (default: 2)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only failures and the summary")
+    add_log_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -164,7 +165,8 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         batch.write_report(args.report, command="verify", local_root=args.local_root, against=args.against,
                            strip_prefix=options.strip_prefix, match=options.match, **context)
-    batch.print_lines(sys.stdout, quiet=args.quiet)
+    with stdout_errors():
+        batch.print_lines(sys.stdout, quiet=args.quiet)
     return batch.exit_code
 
 
