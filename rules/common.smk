@@ -178,6 +178,24 @@ def print_run_end(summary, file):
         print(f"seqfixity: {shown}", file=file)
 
 
+def forget_earlier_outcome():
+    """Remove the earlier run's reports, pass markers and verify report once this run will re-run a digest job.
+
+    They say SUCCEEDED of records this run is replacing: if a job then fails for good, a downstream gate
+    must not find them (Snakemake itself removes a job's outputs only when that job starts, and the aggregate
+    never starts after a failed digest). Called by onstart: after the DAG is known, before any job runs, on
+    the machine that runs Snakemake (locally and with the SLURM executor); not in dry runs or --touch.
+    """
+    if workflow.touch or not any(job.rule.name == "digest" for job in workflow.dag.needrun_jobs()):
+        return
+    earlier = [path for path in (*REPORTS, PASSED, VERIFY_REPORT, VERIFIED) if os.path.lexists(path)]
+    for path in earlier:
+        os.unlink(path)
+    if earlier:
+        print(f"seqfixity: digest jobs will run: the earlier reports and pass markers in {OUTDIR}/ are removed "
+              "until the aggregate writes them again", file=sys.stderr)
+
+
 def summary_is_current(summary):
     """Whether ``summary`` was aggregated from every batch's current records (a failed job leaves an older one)."""
     done = [BATCH_DONE.format(batch=name) for name in BATCHES]

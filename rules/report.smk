@@ -7,6 +7,9 @@
 # The end of a run: the gate prints nothing (--status: its log stays empty, so --show-failed-logs
 # shows no second copy); onerror prints the outcome, the first failures and where report.html is,
 # once, after Snakemake's own report of the failed gate. README: "The end of a run".
+#
+# Before any job starts, a run that will re-run a digest job removes the earlier run's reports and pass
+# markers (forget_earlier_outcome in common.smk): should a job then fail for good, no SUCCEEDED is left behind.
 
 
 localrules:
@@ -55,6 +58,10 @@ rule check:
         "../envs/seqfixity.yaml"
     shell:
         "{params.seqfixity} aggregate --check {input:q} --status --log {log:q}"
+
+
+onstart:
+    forget_earlier_outcome()
 
 
 onsuccess:

@@ -1,0 +1,94 @@
+"""A re-run that fails never leaves the earlier run's SUCCEEDED behind: once a digest job of a run is scheduled, the
+earlier summary.json, reports and pass markers are gone before any job starts. (On SLURM: tests/test_slurm.py.)"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, cli_env
+from test_fastq import fastq_bytes
+from test_workflow import snakemake
+
+pytestmark = pytest.mark.slow
+# A test-only hook: the `seqfixity digest` process of the batch holding $SEQFIXITY_TEST_FAIL_FILE notes which of the
+# run's outcome files exist as it starts ($SEQFIXITY_TEST_SEEN, one JSON line per start), then exits 1: a job that
+# fails for good.
+FAIL_HOOK = """\
+import json, os, sys
+_file = os.environ.get("SEQFIXITY_TEST_FAIL_FILE")
+if _file and "digest" in sys.orig_argv and any(a.endswith(_file) for a in sys.orig_argv):
+    _results = os.environ["SEQFIXITY_TEST_RESULTS"]
+    _names = ["summary.json", "seqfixity.tsv", ".seqfixity/passed"]
+    with open(os.environ["SEQFIXITY_TEST_SEEN"], "a") as _seen:
+        _seen.write(json.dumps({n: os.path.exists(os.path.join(_results, n)) for n in _names}) + "\\n")
+    sys.exit(1)
+"""
+OUTCOME_FILES = ("summary.json", "seqfixity.tsv", "seqfixity.xlsx", ".seqfixity/passed")
+
+
+def write_run(folder: Path) -> None:
+    data = folder / "data"
+    data.mkdir()
+    for number in range(4):
+        (data / f"S{number}_L001_R1_001.fastq").write_bytes(fastq_bytes(20, seed=number))
+    (folder / "config.yaml").write_text("inputs: [data]\nbatch_size: 2\noutdir: results\n")
+
+
+def failing_env(folder: Path, name: str) -> dict[str, str]:
+    """The environment that makes the digest job of input ``name`` record what it sees and fail."""
+    hooks = folder / "hooks"
+    hooks.mkdir(exist_ok=True)
+    (hooks / "sitecustomize.py").write_text(FAIL_HOOK)
+    return {"PYTHONPATH": str(hooks), "SEQFIXITY_TEST_FAIL_FILE": f"/{name}",
+            "SEQFIXITY_TEST_RESULTS": str(folder / "results"), "SEQFIXITY_TEST_SEEN": str(folder / "seen.jsonl")}
+
+
+def run_with(folder: Path, extra_env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The workflow as test_workflow.snakemake runs it, with ``extra_env`` (PYTHONPATH put first)."""
+    env = cli_env()
+    env.update(extra_env, PYTHONPATH=os.pathsep.join([extra_env["PYTHONPATH"], env["PYTHONPATH"]]))
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(folder),
+               "--configfile", str(folder / "config.yaml"), "--cores", "2", "--keep-going", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_a_forced_rerun_whose_digest_job_fails_leaves_no_success_behind(tmp_path):
+    write_run(tmp_path)
+    first = snakemake(tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    results = tmp_path / "results"
+    assert json.loads((results / "summary.json").read_text())["outcome"] == "SUCCEEDED"
+    assert (results / ".seqfixity" / "passed").exists()
+
+    failed = run_with(tmp_path, failing_env(tmp_path, "S1_L001_R1_001.fastq"), "--forcerun", "digest")
+    assert failed.returncode != 0
+    assert "Error in rule digest:" in failed.stderr
+    # Gone before the failing job started, and still gone after the run: no gate can read the old SUCCEEDED.
+    seen = [json.loads(line) for line in (tmp_path / "seen.jsonl").read_text().splitlines()]
+    assert seen and all(not any(state.values()) for state in seen), seen
+    assert not any((results / name).exists() for name in OUTCOME_FILES)
+    assert "the earlier reports and pass markers in results/ are removed" in failed.stderr
+
+    # Fixed (the hook off), the same command again: reports and marker are back, SUCCEEDED.
+    again = snakemake(tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert json.loads((results / "summary.json").read_text())["outcome"] == "SUCCEEDED"
+    assert (results / ".seqfixity" / "passed").exists()
+
+
+def test_a_run_with_no_digest_job_or_a_dry_run_keeps_the_earlier_outcome(tmp_path):
+    write_run(tmp_path)
+    assert snakemake(tmp_path).returncode == 0
+    results = tmp_path / "results"
+    before = {name: (results / name).stat().st_mtime_ns for name in OUTCOME_FILES}
+    nothing = snakemake(tmp_path)
+    assert nothing.returncode == 0 and "Nothing to be done" in nothing.stdout + nothing.stderr
+    dry = snakemake(tmp_path, "-n", "--forcerun", "digest")
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    assert {name: (results / name).stat().st_mtime_ns for name in OUTCOME_FILES} == before
