@@ -1,5 +1,6 @@
 # Input discovery, samples, batches and the settings every rule shares.
 
+import glob
 import os
 import shlex
 import sys
@@ -134,14 +135,26 @@ def batch_threads(wildcards):
     return 2 if len(batch.files) > 1 or batch.size >= 32 << 20 else 1
 
 
-def batch_mem_mb(wildcards):
-    """Memory: buffers, windows and inflated chunks per thread, never the file size."""
-    return 1024 if BATCHES[wildcards.batch].size >= 64 << 20 else 512
+def batch_mem_mb(wildcards, attempt):
+    """Memory: buffers, windows and inflated chunks per thread, never the file size; doubled on each retry
+    (attempt), so a job killed for memory (OUT_OF_MEMORY on SLURM) is not retried at the same limit."""
+    return (1024 if BATCHES[wildcards.batch].size >= 64 << 20 else 512) * attempt
 
 
-def batch_runtime(wildcards):
-    """Minutes, at a pessimistic 20 MB/s (validation of gzip on a slow disk), plus 5."""
-    return 5 + BATCHES[wildcards.batch].size // (20 * 10**6 * 60)
+def minutes_to_read(size):
+    """Minutes to read ``size`` bytes at a pessimistic 20 MB/s (gzip validation on a slow disk), plus 5."""
+    return 5 + size // (20 * 10**6 * 60)
+
+
+def batch_runtime(wildcards, attempt):
+    """The batch's minutes to read, times the attempt: a batch that timed out gets twice the time on its first
+    retry, three times on its second (`retries` in the profile), never the same limit again."""
+    return minutes_to_read(BATCHES[wildcards.batch].size) * attempt
+
+
+def verify_runtime(wildcards, attempt):
+    """verify reads each file that its records do not settle: at most every input, times the attempt."""
+    return minutes_to_read(sum(batch.size for batch in BATCHES.values())) * attempt
 
 
 def reuse_flag(wildcards, output):
@@ -194,6 +207,23 @@ def forget_earlier_outcome():
     if earlier:
         print(f"seqfixity: digest jobs will run: the earlier reports and pass markers in {OUTDIR}/ are removed "
               "until the aggregate writes them again", file=sys.stderr)
+
+
+def failed_job_messages():
+    """seqfixity's own lines (``seqfixity: ...``) in the SLURM job logs written during this run.
+
+    The SLURM plugin keeps the logs of failed jobs only. Snakemake shows a failed job's logs, but stops at the
+    first empty one, and the rule's own log (in outdir) is empty when outdir's disk is full: these lines, in
+    the plugin's log folder, hold the reason (nothing is found for a local run).
+    """
+    settings = getattr(workflow, "executor_settings", None)
+    folder = str(getattr(settings, "logdir", None) or os.path.join(".snakemake", "slurm_logs"))
+    said = []
+    for path in sorted(glob.glob(os.path.join(folder, "**", "*.log"), recursive=True)):
+        if os.path.getmtime(path) >= RUN_STARTED:
+            with open(path, encoding="utf-8", errors="replace") as log:
+                said += [line.rstrip("\n") for line in log if line.startswith("seqfixity: ")]
+    return list(dict.fromkeys(said))
 
 
 def summary_is_current(summary):

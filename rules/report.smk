@@ -70,6 +70,10 @@ onsuccess:
 
 
 onerror:
+    said = failed_job_messages()
+    if said:
+        print("seqfixity: the failed SLURM jobs said (their logs are in .snakemake/slurm_logs/):", file=sys.stderr)
+        print("\n".join(said[:20] + [f"... and {len(said) - 20} more lines"] * (len(said) > 20)), file=sys.stderr)
     summary = os.path.join(OUTDIR, "summary.json")
     if summary_is_current(summary):
         print_run_end(summary, file=sys.stderr)

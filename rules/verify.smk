@@ -30,6 +30,8 @@ rule verify_report:
         against=lambda wildcards: config["verify_against"],
         extra=lambda wildcards: config.get("verify_args") or "",
         records=os.path.join(OUTDIR, "records"),
+    resources:
+        runtime=verify_runtime,
     log:
         os.path.join(OUTDIR, "logs", "verify.log"),
     conda:

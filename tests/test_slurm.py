@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -126,10 +126,21 @@ def cancel(env: dict[str, str], jobs: list[str]) -> None:
 
 def sacct(env: dict[str, str], jobs: list[str]) -> dict[str, tuple[str, str]]:
     """The accounting database's view: job id -> (state, comment naming the rule and wildcards)."""
-    out = subprocess.run(["sacct", "-X", "-P", "-n", "-j", ",".join(jobs), "-o", "JobID,State,Comment"], env=env,
-                         capture_output=True, text=True, check=True, timeout=60).stdout
-    rows = (line.split("|") for line in out.splitlines() if line)
-    return {job: (state.split()[0], comment) for job, state, comment in rows}
+    return {job: (row["State"], row["Comment"]) for job, row in sacct_rows(env, jobs).items()}
+
+
+def sacct_rows(env: dict[str, str], jobs: list[str],
+               columns: tuple[str, ...] = ("State", "Comment")) -> dict[str, dict[str, str]]:
+    """The accounting database's view of ``jobs``: job id -> {column: value} (State without 'by <uid>')."""
+    out = subprocess.run(["sacct", "-X", "-P", "-n", "-j", ",".join(jobs), "-o", ",".join(("JobID", *columns))],
+                         env=env, capture_output=True, text=True, check=True, timeout=60).stdout
+    rows = {}
+    for line in filter(None, out.splitlines()):
+        job, *values = line.split("|")
+        rows[job] = dict(zip(columns, values, strict=True))
+        if "State" in rows[job]:
+            rows[job]["State"] = rows[job]["State"].split()[0]
+    return rows
 
 
 def rule_of(comment: str) -> str:
@@ -237,9 +248,10 @@ def hold_env(env: dict[str, str], folder: Path, name: str) -> tuple[dict[str, st
     return held, hold
 
 
-def run_and_scancel(folder: Path, env: dict[str, str], hold: Path,
-                    *args: str) -> tuple[subprocess.CompletedProcess[str], str]:
-    """Run on SLURM; once the held digest job runs, ``scancel`` it, release the hold; return the run and the job."""
+def run_and_scancel(folder: Path, env: dict[str, str], hold: Path, *args: str,
+                    while_held: Callable[[], None] = lambda: None) -> tuple[subprocess.CompletedProcess[str], str]:
+    """Run on SLURM; once the held digest job runs, call ``while_held``, ``scancel`` the job, release the hold;
+    return the run and the job."""
     started = hold.with_name(hold.name + ".started")
     command = command_line(folder, *slurm_args(*args))
     out, err = folder / "snakemake.out", folder / "snakemake.err"
@@ -254,6 +266,7 @@ def run_and_scancel(folder: Path, env: dict[str, str], hold: Path,
         job = started.read_text().split()[0]
         state = subprocess.run(["squeue", "-h", "-j", job, "-o", "%T"], env=env, capture_output=True, text=True)
         assert state.stdout.strip() == "RUNNING"
+        while_held()
         subprocess.run(["scancel", job], env=env, check=True, timeout=60)
     except BaseException:
         hold.unlink(missing_ok=True)
@@ -280,6 +293,12 @@ def test_scancelled_job_is_retried_and_the_run_still_matches_a_local_run(tmp_pat
     assert (comment, "COMPLETED") in {(c, s) for s, c in accounted.values()}  # the retry of the same batch
     assert {s for s, _ in accounted.values()} == {"COMPLETED"}
     assert report_bytes(tmp_path) == reference
+    # The retry asked SLURM for twice the time and memory of the first attempt (a batch that timed out, or ran
+    # out of memory, is not resubmitted at the same limit); the first attempt: 5 minutes, 512 MB for small files.
+    limits = sacct_rows(slurm_env, submitted(done), ("Timelimit", "ReqMem", "Comment"))
+    retry = next(job for job, row in limits.items() if row["Comment"] == comment and job != cancelled)
+    assert (limits[cancelled]["Timelimit"], limits[cancelled]["ReqMem"]) == ("00:05:00", "512M")
+    assert (limits[retry]["Timelimit"], limits[retry]["ReqMem"]) == ("00:10:00", "1G")
 
 
 def test_scancelled_job_without_retries_fails_the_run_and_a_rerun_completes_only_it(tmp_path, slurm_env):
@@ -306,3 +325,98 @@ def test_scancelled_job_without_retries_fails_the_run_and_a_rerun_completes_only
     accounted = sacct(slurm_env, submitted(rerun))
     assert sorted(comment for _, comment in accounted.values()) == [comment]
     assert report_bytes(tmp_path) == reference
+
+
+def test_a_forced_rerun_on_slurm_with_a_job_cancelled_for_good_leaves_no_success_behind(tmp_path, slurm_env):
+    write_inputs(tmp_path, small=4, batch_size=2)
+    first = on_slurm(tmp_path, slurm_env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    results = tmp_path / "results"
+    names = ("summary.json", "seqfixity.tsv", ".seqfixity/passed")
+    assert json.loads((results / "summary.json").read_text())["outcome"] == "SUCCEEDED"
+    env, hold = hold_env(slurm_env, tmp_path, "S001_L001_R1_001.fastq")
+
+    seen: dict[str, object] = {}
+
+    def look() -> None:
+        seen.update({n: (results / n).exists() for n in names})
+        job = hold.with_name(hold.name + ".started").read_text().split()[0]
+        seen["queue name"] = subprocess.run(["squeue", "-h", "-j", job, "-o", "%j"], env=env, capture_output=True,
+                                            text=True, timeout=60).stdout.strip()
+
+    failed, cancelled = run_and_scancel(tmp_path, env, hold, "--forcerun", "digest", "--retries", "0",
+                                        while_held=look)
+    assert failed.returncode != 0
+    assert sacct(slurm_env, [cancelled])[cancelled][0] == "CANCELLED"
+    # While the cancelled job still ran, and after the run: no summary, no tables, no pass marker to read as OK.
+    assert {n: seen[n] for n in names} == dict.fromkeys(names, False)
+    assert not any((results / name).exists() for name in names)
+    # The job, in the queue, is recognisably seqfixity's (the profile's job name prefix).
+    assert str(seen["queue name"]).startswith("seqfixity_"), seen
+
+
+def profile_with_account(folder: Path, env: dict[str, str]) -> tuple[Path, str]:
+    """A copy of the shipped SLURM profile with slurm_account set as its comment says (the cluster's default)."""
+    account = subprocess.run(["sacctmgr", "-nP", "show", "user", subprocess.run(["id", "-un"], capture_output=True,
+                              text=True, check=True).stdout.strip(), "format=DefaultAccount"], env=env,
+                             capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+    assert account
+    copy = folder / "profile"
+    copy.mkdir()
+    text = (SLURM_PROFILE / "config.yaml").read_text()
+    assert '  # slurm_account: "lab123"\n' in text
+    (copy / "config.yaml").write_text(text.replace('  # slurm_account: "lab123"\n', f'  slurm_account: "{account}"\n'))
+    return copy, account
+
+
+def test_the_shipped_profile_names_its_jobs_takes_the_account_and_waits_less_for_job_states(tmp_path, slurm_env):
+    """The profile as shipped (no test overrides), with the account set as it says: no failed account guess,
+    jobs named seqfixity_<run ID> in accounting (as in squeue), and at least 20 s less of status-check waiting
+    than the same run at the plugin's default first check (40 s), which cost each run about 80 s."""
+    write_inputs(tmp_path, small=6, batch_size=2)
+    profile, account = profile_with_account(tmp_path, slurm_env)
+    walls = {}
+    for label, extra in (("default", ("--slurm-init-seconds-before-status-checks", "40")), ("shipped", ())):
+        shutil.rmtree(tmp_path / "results", ignore_errors=True)
+        started = time.monotonic()
+        done = snakemake(tmp_path, slurm_env, "--profile", str(profile), "--forcerun", "digest", *extra)
+        walls[label] = time.monotonic() - started
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert "trying to guess" not in done.stderr and "invalid option" not in done.stderr
+    run_id = re.search(r"SLURM run ID: (\S+)", done.stderr)[1]
+    assert run_id.startswith("seqfixity_")
+    rows = sacct_rows(slurm_env, submitted(done), ("State", "JobName", "Account"))
+    assert len(rows) >= 3
+    assert {(r["State"], r["JobName"], r["Account"]) for r in rows.values()} == {("COMPLETED", run_id, account)}
+    assert walls["default"] - walls["shipped"] >= 20, walls
+
+
+def test_a_full_output_disk_on_slurm_names_the_file_and_the_reason_on_the_terminal(tmp_path, slurm_env):
+    """The output folder on a real full tmpfs the node sees (mounted here, as root): each digest job fails, and its
+    one line reaches Snakemake's terminal through the job's SLURM log, though the rule's own log is on that disk."""
+    if os.geteuid() != 0:
+        message = "mounting a tmpfs that the cluster's node sees needs root"
+        if os.environ.get("SEQFIXITY_REQUIRE_SLURM") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    write_inputs(tmp_path, small=4, batch_size=2)
+    full = tmp_path / "full"
+    full.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=1777", "seqfixity-full", str(full)], check=True)
+    try:
+        subprocess.run(["bash", "-c", 'head -c 1048576 /dev/zero > "$0/.filler"', str(full)], capture_output=True)
+        assert shutil.disk_usage(full).free == 0
+        (tmp_path / "config.yaml").write_text(f"inputs: [data]\nbatch_size: 2\nlarge_bytes: 1MiB\n"
+                                              f"outdir: {full}/results\n")
+        done = on_slurm(tmp_path, slurm_env, "--retries", "0")
+        assert done.returncode != 0
+        failed_jobs = len(re.findall(r"SLURM-job '\d+' failed", done.stderr))
+        assert failed_jobs >= 2
+        said = {line for line in done.stderr.splitlines()
+                if re.match(rf"seqfixity: {re.escape(str(full))}/results/\S+: cannot write: No space left on device",
+                            line)}
+        assert len(said) == failed_jobs, done.stderr[-4000:]
+        left = [p for p in full.rglob("*") if p.is_file() and p.name != ".filler"]
+        assert all("logs" in p.parts and p.stat().st_size == 0 for p in left), left
+    finally:
+        subprocess.run(["umount", str(full)], check=True)
