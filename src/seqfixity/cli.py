@@ -12,6 +12,7 @@ from seqfixity import __version__
 from seqfixity.commands.common import EXIT_CODES_HELP, say, stdout_errors
 from seqfixity.errors import SeqfixityError, did_you_mean
 from seqfixity.joblog import JobLog
+from seqfixity.stopping import Stopped, stoppable
 from seqfixity.verdict import USAGE_ERROR_EXIT
 
 # Subcommand -> the module that registers it. Only the module of the subcommand given is imported, so
@@ -93,19 +94,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    """Run the parsed command; turn what it raises into one line and an exit status."""
+    """Run the parsed command; turn what it raises into one line and an exit status.
+
+    SIGINT and SIGTERM stop it (:mod:`seqfixity.stopping`): check, verify and hash end with STOPPED and what they
+    reached; any other command stops within one chunk of its reads, writes nothing partial and exits 130 or 143.
+    """
     try:
         from seqfixity.engine import lanes
 
         lanes.backend()  # a forced backend this machine lacks is one line before any work starts
-        code = args.run(args)
+        with stoppable():
+            code = args.run(args)
         with stdout_errors():
             sys.stdout.flush()  # a full disk under a redirected stdout shows here, not as an ignored exception
         return code
     except SeqfixityError as err:
         say(str(err))
         return USAGE_ERROR_EXIT
-    except KeyboardInterrupt:
+    except Stopped as stopped:
+        say(f"stopped by {stopped.signal_name}")
+        return stopped.exit_status
+    except KeyboardInterrupt:  # Ctrl-C outside the command itself (while writing its last output)
         say("interrupted")
         return 130
     except BrokenPipeError:

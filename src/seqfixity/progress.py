@@ -24,17 +24,20 @@ def byte_fields(done: float, total: float | None, rate: float | None) -> dict[st
     return {"done_size": human_size(done), "total_size": "?" if total is None else human_size(total),
             "byte_rate": "? B/s" if rate is None else f"{human_size(rate)}/s"}
 
+from seqfixity import stopping
+
 
 @contextlib.contextmanager
 def byte_progress(total: int | Callable[[], int], enabled: bool,
-                  description: str = "hashing") -> Iterator[Callable[[int], None] | None]:
-    """Yield a thread-safe callback that advances a byte progress bar, or None when disabled.
+                  description: str = "hashing") -> Iterator[Callable[[int], None]]:
+    """Yield a thread-safe callback for each chunk read: it advances a byte progress bar, and stops the read
+    (raising :class:`~seqfixity.stopping.Stopped`) once the user has stopped the run.
 
     The bar is drawn on stderr only when ``enabled`` and stderr is a terminal; ``total`` may be a
     function, called only then (summing sizes costs a stat per file).
     """
     if not (enabled and sys.stderr.isatty()):
-        yield None
+        yield stopping.check_chunk
         return
     from tqdm import tqdm
 
@@ -54,10 +57,12 @@ def byte_progress(total: int | Callable[[], int], enabled: bool,
                  dynamic_ncols=True, mininterval=0.25) as bar:
 
         def advance(count: int) -> None:
+            stopping.check()
             with lock:
                 bar.update(count)
 
         yield advance
+
 
 
 @contextlib.contextmanager

@@ -49,11 +49,12 @@ class Verdict(enum.Enum):
 
 
 class Outcome(enum.Enum):
-    """The batch outcome, named as ICA names its batch jobs."""
+    """The batch outcome, named as ICA names its batch jobs (STOPPED: the user stopped the run)."""
 
     SUCCEEDED = "SUCCEEDED"
     PARTIALLY_SUCCEEDED = "PARTIALLY_SUCCEEDED"
     FAILED = "FAILED"
+    STOPPED = "STOPPED"
 
 
 ALL_FAILURE_VERDICTS = frozenset(v for v in Verdict if v is not Verdict.OK)

@@ -5,16 +5,27 @@ from __future__ import annotations
 import argparse
 import io
 import sys
+from collections import Counter
+from collections.abc import Callable
 
-from seqfixity.commands.common import add_settings_options, exit_codes_help, say, settings_from_args, stdout_errors
+from seqfixity.commands.common import (
+    STOPPED_HELP,
+    add_settings_options,
+    exit_codes_help,
+    say,
+    settings_from_args,
+    stdout_errors,
+)
 from seqfixity.commands.remote_args import add_remote_options, is_remote, list_or_say, remote_options
 from seqfixity.engine.etag import MAX_GUESS_CANDIDATES
 from seqfixity.manifests.cache import DigestCache, default_cache_path
-from seqfixity.manifests.check import MATCH_MODES, CheckOptions, check_manifests
-from seqfixity.manifests.read import INPUT_FORMATS, read_manifest
+from seqfixity.manifests.check import MATCH_MODES, CheckOptions, Place, check_manifests
+from seqfixity.manifests.read import INPUT_FORMATS, Manifest, read_manifest
 from seqfixity.progress import bars_lifted
-from seqfixity.reports.results import FileResult
-from seqfixity.verdict import USAGE_ERROR_EXIT, Verdict, parse_verdicts
+from seqfixity.reports.results import BatchResult, FileResult
+from seqfixity.settings import Settings
+from seqfixity.stopping import Stopped
+from seqfixity.verdict import ALL_FAILURE_VERDICTS, USAGE_ERROR_EXIT, Verdict, parse_verdicts
 
 DESCRIPTION = """\
 Check files against checksum manifests, like `md5sum -c`, but with one verdict
@@ -70,7 +81,7 @@ examples:
 
 """ + exit_codes_help(meanings={4: "missing (listed, not found; also MOVED)",
                                  64: "manifest error (a malformed line, a refused path, a manifest that cannot "
-                                     "be read, a remote --root that cannot be listed)"})
+                                     "be read, a remote --root that cannot be listed)"}) + STOPPED_HELP
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -157,6 +168,9 @@ def run(args: argparse.Namespace) -> int:
     if args.quick and args.no_cache:
         say("--quick needs the cache; drop --no-cache")
         return USAGE_ERROR_EXIT
+    if args.manifests.count("-") > 1:
+        say("-: standard input can be read only once")
+        return USAGE_ERROR_EXIT
     place = None
     if args.root and is_remote(args.root):
         if args.quick:
@@ -166,21 +180,64 @@ def run(args: argparse.Namespace) -> int:
         if place is None:
             return Verdict.MANIFEST_ERROR.bit
     settings = settings_from_args(args)
-    stdin_used = False
-    manifests = []
+    cache_path = args.cache or default_cache_path()
+    cache = None if args.no_cache or place else DigestCache(cache_path)
+    manifests: list[Manifest] = []
+    reached: list[FileResult] = []
+    out = None if args.status else io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", errors="surrogateescape",
+                                                    line_buffering=True)
+
+    def show(result: FileResult) -> None:
+        reached.append(result)
+        if out is not None and not (args.quiet and result.verdict is Verdict.OK):
+            with bars_lifted(), stdout_errors():
+                out.write(result.line())
+
+    try:
+        batch = _check(args, settings, cache, cache_path, place, manifests, show)
+    except Stopped as stopped:  # Ctrl-C or SIGTERM: the verdicts reached, and the files not yet judged
+        batch = BatchResult(list(reached), ALL_FAILURE_VERDICTS if args.fail_on is None else args.fail_on)
+        batch.stop(stopped, not_judged(manifests, reached))
+    if place is not None:
+        place.add_links(batch.results)
+    try:
+        _finish(args, batch, manifests, cache, cache_path, out)
+    except Stopped as stopped:  # stopped while the report was written: written again, STOPPED (a next signal exits)
+        batch.stop(stopped, batch.not_judged)
+        _finish(args, batch, manifests, cache, cache_path, out)
+    if out is not None:
+        out.detach()
+    return batch.exit_code
+
+
+def _finish(args: argparse.Namespace, batch: BatchResult, manifests: list[Manifest], cache: DigestCache | None,
+            cache_path: str, out: io.TextIOWrapper | None) -> None:
+    """Save the quick-mode cache (files read in full only, also when stopped), write the report, print the outcome."""
+    if cache is not None:
+        try:
+            cache.save()
+        except OSError as err:
+            say(f"{cache_path}: cannot save the quick-mode cache: {err.strerror}")
+    if args.ignore_missing and Verdict.MISSING in batch.fail_on and batch.results and batch.stopped is None:
+        say(f"{', '.join(args.manifests)}: no file was verified")
+    if args.report:
+        batch.write_report(args.report, command="check", manifests=args.manifests,
+                           manifest_formats=[m.format for m in manifests], root=args.root)
+    if out is not None:
+        with stdout_errors():
+            out.write(batch.summary_line() + "\n")
+            out.flush()
+
+
+def _check(args: argparse.Namespace, settings: Settings, cache: DigestCache | None, cache_path: str,
+           place: Place | None, manifests: list[Manifest], show: Callable[[FileResult], None]) -> BatchResult:
+    """Read the manifests (into ``manifests``, as they are read) and check every file, calling ``show`` per result."""
     for source in args.manifests:
-        data = None
-        if source == "-":
-            if stdin_used:
-                say("-: standard input can be read only once")
-                return USAGE_ERROR_EXIT
-            stdin_used, data = True, sys.stdin.buffer.read()
+        data = sys.stdin.buffer.read() if source == "-" else None
         manifests.append(read_manifest(source, args.manifest_format, data))
     for manifest in manifests:
         for problem in manifest.problems:
             say(f"{problem.where(manifest.source)}: {problem.message}")
-    cache_path = args.cache or default_cache_path()
-    cache = None if args.no_cache or place else DigestCache(cache_path)
     options = CheckOptions(
         root=args.root, strip_prefix=args.strip_prefix, match=args.match,
         allow_outside_root=args.allow_outside_root, completeness=args.completeness,
@@ -190,30 +247,20 @@ def run(args: argparse.Namespace) -> int:
         exclude=frozenset(p for p in (args.report, None if args.no_cache else str(cache_path)) if p),
         **({"fail_on": args.fail_on} if args.fail_on is not None else {}),
     )
-    out = None if args.status else io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", errors="surrogateescape",
-                                                    line_buffering=True)
+    return check_manifests(manifests, options, on_result=show)
 
-    def show(result: FileResult) -> None:
-        if out is not None and not (args.quiet and result.verdict is Verdict.OK):
-            with bars_lifted(), stdout_errors():
-                out.write(result.line())
 
-    batch = check_manifests(manifests, options, on_result=show)
-    if place is not None:
-        place.add_links(batch.results)
-    if cache is not None:
-        try:
-            cache.save()
-        except OSError as err:
-            say(f"{cache_path}: cannot save the quick-mode cache: {err.strerror}")
-    if args.ignore_missing and Verdict.MISSING in batch.fail_on and batch.results:
-        say(f"{', '.join(args.manifests)}: no file was verified")
-    if args.report:
-        batch.write_report(args.report, command="check", manifests=args.manifests,
-                           manifest_formats=[m.format for m in manifests], root=args.root)
-    if out is not None:
-        with stdout_errors():
-            out.write(batch.summary_line() + "\n")
-            out.flush()
-        out.detach()
-    return batch.exit_code
+def not_judged(manifests: list[Manifest], reached: list[FileResult]) -> list[dict[str, str]]:
+    """The manifest rows (entries and malformed lines, as ``{"path", "source"}``) that no result in ``reached``
+    stands for, in manifest order."""
+    seen = Counter((result.source, result.path) for result in reached)
+    left = []
+    for manifest in manifests:
+        rows = [(p.line, p.where(manifest.source), p.where(manifest.source)) for p in manifest.problems]
+        rows += [(e.line, f"{manifest.source}:{e.line}", e.display) for e in manifest.entries]
+        for _, source, path in sorted(rows, key=lambda row: row[0]):
+            if seen[(source, path)]:
+                seen[(source, path)] -= 1
+            else:
+                left.append({"path": path, "source": source})
+    return left

@@ -38,6 +38,15 @@ def exit_codes_help(bits: Iterable[int] = EXIT_BITS, meanings: dict[int, str] | 
 EXIT_CODES_HELP = exit_codes_help() + "each command's --help lists the bits it sets.\n"
 
 
+STOPPED_HELP = """\
+stopped (Ctrl-C, kill, scancel):
+  130  SIGINT, 143 SIGTERM: the run stops within a second, its last line is
+       STOPPED: N of M judged; --report is written with outcome STOPPED, the
+       verdicts reached and the files not yet judged ("not_judged"); nothing
+       partial is left. A second signal ends it at once.
+"""
+
+
 def say(message: str) -> None:
     """Print ``seqfixity: message`` on stderr, on one line (a line break in a file name is shown as ``\\n``).
 

@@ -23,6 +23,7 @@ from seqfixity.manifests.write import MD5_FORMATS, OUTPUT_FORMATS, format_record
 from seqfixity.progress import byte_progress
 from seqfixity.record import FileRecord
 from seqfixity.settings import Settings
+from seqfixity.stopping import Stopped
 from seqfixity.verdict import USAGE_ERROR_EXIT, Verdict
 
 _ERROR_BITS = {"missing": Verdict.MISSING.bit, "layout": USAGE_ERROR_EXIT}
@@ -58,6 +59,8 @@ exit status (a bitmask; add the numbers; the other files are still hashed):
        multipart ETag that no likely part size reproduces): said on stderr
   64   a remote location that cannot be listed, or an object whose name is absolute or holds '..'
   128  usage error (bad arguments or settings, a part layout S3 would refuse) or an output that cannot be written
+  130  stopped by SIGINT (Ctrl-C), 143 by SIGTERM: within a second, with STOPPED: N of M judged on stderr;
+       nothing is written (-o keeps its old content)
 """
 
 
@@ -112,24 +115,33 @@ def run(args: argparse.Namespace) -> int:
     total = sum(_size_or_zero(p) for p in paths if p != STDIN)
     total += sum(f.size for listing in listings for f in listing.files)
     records = []
-    with byte_progress(total, enabled=not args.quiet) as advance:
-        for record in _hash_in_order(paths, settings, max(1, args.jobs), advance):
-            if record.ok:
-                records.append(record)
-            else:
-                say(f"{record.path}: {record.error}")
-                code |= _ERROR_BITS.get(record.error_kind, Verdict.UNREADABLE.bit)
-        if listings:
-            outcomes, remote_code = hash_listings(listings, settings, remote_options(args, args.jobs), advance)
-            records += [outcome.record for outcome in outcomes]
-            code |= remote_code
-    output = format_records(records, args.format)
-    if args.output:
-        write_bytes_atomic(args.output, output)
-    else:
-        with stdout_errors():
-            sys.stdout.buffer.write(output)
-            sys.stdout.flush()
+    judged = 0
+    try:
+        with byte_progress(total, enabled=not args.quiet) as advance:
+            for record in _hash_in_order(paths, settings, max(1, args.jobs), advance):
+                judged += 1
+                if record.ok:
+                    records.append(record)
+                else:
+                    say(f"{record.path}: {record.error}")
+                    code |= _ERROR_BITS.get(record.error_kind, Verdict.UNREADABLE.bit)
+            if listings:
+                outcomes, remote_code = hash_listings(listings, settings, remote_options(args, args.jobs), advance)
+                records += [outcome.record for outcome in outcomes]
+                judged += len(outcomes)
+                code |= remote_code
+        output = format_records(records, args.format)
+        if args.output:
+            write_bytes_atomic(args.output, output)
+        else:
+            with stdout_errors():
+                sys.stdout.buffer.write(output)
+                sys.stdout.flush()
+    except Stopped as stopped:  # Ctrl-C or SIGTERM: no partial output, a line that says how far it got
+        where = f"nothing written to {args.output}" if args.output else "nothing printed"
+        everything = len(paths) + sum(len(listing.files) for listing in listings)
+        say(f"STOPPED: {judged} of {everything} judged ({stopped.signal_name}; {where})")
+        return stopped.exit_status
     return code
 
 

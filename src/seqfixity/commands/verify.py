@@ -9,13 +9,15 @@ import sys
 from collections.abc import Iterable
 from urllib.parse import urlparse
 
-from seqfixity.commands.common import add_log_option, exit_codes_help, say, stdout_errors
+from seqfixity.commands.common import STOPPED_HELP, add_log_option, exit_codes_help, say, stdout_errors
 from seqfixity.engine.etag import MAX_GUESS_CANDIDATES
 from seqfixity.errors import InputError
 from seqfixity.progress import byte_progress
 from seqfixity.remote import RemoteError, RemoteObject
 from seqfixity.remote.ica import API_KEY_ENV, DEFAULT_SERVER, EXPORT_SUFFIXES
 from seqfixity.remote.verify import MATCH_MODES, VerifyOptions, load_records, local_tree, verify
+from seqfixity.reports.results import BatchResult
+from seqfixity.stopping import Stopped
 from seqfixity.verdict import USAGE_ERROR_EXIT, Verdict, parse_verdicts
 
 EXAMPLES = f"""\
@@ -69,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="verify local files against S3 or ICA (ETags, sizes, checksums) without downloading",
         description="Compare every file below LOCAL_ROOT with what S3 or ICA holds, and print one verdict "
                     "per file and the outcome (SUCCEEDED, PARTIALLY_SUCCEEDED, FAILED).",
-        epilog=EXAMPLES + "\n" + EXIT_CODES,
+        epilog=EXAMPLES + "\n" + EXIT_CODES + STOPPED_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("local_root", metavar="LOCAL_ROOT", help="the folder holding the local copies")
@@ -131,6 +133,16 @@ def run(args: argparse.Namespace) -> int:
         say(f"{args.local_root}: not a folder")
         return USAGE_ERROR_EXIT
     try:
+        return _verify(args, fail_on)
+    except Stopped as stopped:  # before any file was judged (listing the remote, reading --records)
+        batch = BatchResult(fail_on=fail_on)
+        batch.stop(stopped, [])
+        return _finish(args, batch, strip_prefix=args.strip_prefix or "", match=args.match)
+
+
+def _verify(args: argparse.Namespace, fail_on: frozenset[Verdict]) -> int:
+    """List the remote, judge the files (STOPPED when the user stops it while judging); report; the exit status."""
+    try:
         objects, default_prefix = _remote_objects(args)
     except RemoteError as err:
         say(str(err))
@@ -158,13 +170,22 @@ def run(args: argparse.Namespace) -> int:
     if context["ignored_outside_prefix"]:
         say(f"{context['ignored_outside_prefix']} remote object(s) outside {options.strip_prefix!r} ignored "
             "(their paths do not start with it; give the folder they share with --strip-prefix)")
-    if not batch.results:
+    if not batch.results and batch.stopped is None:
         say(f"{args.local_root}: nothing to verify: no local files and no remote objects (check LOCAL_ROOT "
             "and that --against names the right bucket, prefix, project or export)")
         return Verdict.MISSING.bit
+    try:
+        return _finish(args, batch, strip_prefix=options.strip_prefix, match=options.match, **context)
+    except Stopped as stopped:  # stopped while the report was written: written again, STOPPED (a next signal exits)
+        batch.stop(stopped, batch.not_judged)
+        return _finish(args, batch, strip_prefix=options.strip_prefix, match=options.match, **context)
+
+
+def _finish(args: argparse.Namespace, batch: BatchResult, **context: object) -> int:
+    """Write the report, print the verdicts and the outcome; return the exit status."""
     if args.report:
         batch.write_report(args.report, command="verify", local_root=args.local_root, against=args.against,
-                           strip_prefix=options.strip_prefix, match=options.match, **context)
+                           **context)
     with stdout_errors():
         batch.print_lines(sys.stdout, quiet=args.quiet)
     return batch.exit_code

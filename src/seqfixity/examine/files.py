@@ -12,6 +12,7 @@ from seqfixity.inputs.names import naming_findings
 from seqfixity.record import FileRecord
 from seqfixity.remote import is_remote
 from seqfixity.settings import Settings
+from seqfixity.stopping import check_chunk
 
 if TYPE_CHECKING:
     from seqfixity.remote.locations import RemoteOptions
@@ -117,7 +118,7 @@ def examine_files(items: Iterable[tuple[str, str]], settings: Settings, jobs: in
 def _examine_local(items: list[tuple[str, str]], settings: Settings, jobs: int) -> Iterator[FileRecord]:
     sinks = checker_sinks(settings)
     # a validator holds up to a few inflated pieces: four files open per worker keep that bounded
-    planned = hash_planned(((path, settings) for path, _ in items), jobs, sinks=sinks,
-                           max_open=VALIDATING_OPEN if sinks else None)
+    planned = hash_planned(((path, settings) for path, _ in items), jobs, on_bytes=check_chunk, sinks=sinks,
+                           max_open=VALIDATING_OPEN if sinks else None)  # check_chunk: a stopped job stops at a chunk
     for (_, sample), (record, sinks) in zip(items, planned, strict=True):
         yield finish_record(record, sinks, settings, sample)

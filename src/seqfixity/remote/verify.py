@@ -28,6 +28,7 @@ from seqfixity.errors import InputError
 from seqfixity.record import FileRecord, read_records
 from seqfixity.remote import AVAILABLE, RemoteObject
 from seqfixity.reports.results import BatchResult, FileResult
+from seqfixity.stopping import Stopped
 from seqfixity.verdict import ALL_FAILURE_VERDICTS, Verdict
 
 MATCH_MODES = ("path", "basename")
@@ -141,7 +142,9 @@ def verify(
     """Judge every remote object and every local file below ``local_root``; return the batch and context.
 
     ``tree`` is ``local_root``'s listing when the caller has made it already (:func:`local_tree`).
-    The context says how many remote objects lay outside ``strip_prefix`` (ignored).
+    The context says how many remote objects lay outside ``strip_prefix`` (ignored). Stopped by the user
+    (:class:`~seqfixity.stopping.Stopped` while judging), the batch is STOPPED: the verdicts reached, and the
+    files not yet judged.
     """
     options = options or VerifyOptions()
     tree = tree or local_tree(local_root, options.exclude)
@@ -189,10 +192,20 @@ def verify(
         pairs[key] = _Pair(local_key or key, remote, path)
     for relative, path in ({} if options.remote_only else local).items():
         pairs[relative] = _Pair(relative, None, path)
-    results = _judge_all(list(pairs.values()), options, on_bytes)
+    listed = list(pairs.values())
+    reached: dict[int, FileResult] = {}
+    stopped = None
+    try:
+        _judge_all(listed, options, on_bytes, reached)
+    except Stopped as stop:  # the user stopped the run: keep the verdicts reached, list the files not judged
+        stopped = stop
+    results = [reached[index] for index in sorted(reached)]
     batch = BatchResult(fail_on=options.fail_on)
     for result in sorted(results + extra, key=lambda r: r.path):
         batch.add(result)
+    if stopped is not None:
+        batch.stop(stopped, [{"path": pair.key, "source": pair.remote.source if pair.remote else ""}
+                             for index, pair in enumerate(listed) if index not in reached])
     return batch, {"ignored_outside_prefix": ignored}
 
 
@@ -228,9 +241,10 @@ class _Pending:
     expected: dict[str, Any]
 
 
-def _judge_all(pairs: list[_Pair], options: VerifyOptions, on_bytes: Callable[[int], None] | None) -> list[FileResult]:
-    """Judge every pair; the local files that must be read are read once each, several at once."""
-    results: dict[int, FileResult] = {}
+def _judge_all(pairs: list[_Pair], options: VerifyOptions, on_bytes: Callable[[int], None] | None,
+               results: dict[int, FileResult]) -> None:
+    """Judge every pair into ``results`` (by index, as each is reached: a stopped run keeps them); the local
+    files that must be read are read once each, several at once."""
     pending: list[tuple[int, _Pending]] = []
     for index, pair in enumerate(pairs):
         judged = prejudge(pair.key, pair.remote, pair.local, options)
@@ -246,9 +260,8 @@ def _judge_all(pairs: list[_Pair], options: VerifyOptions, on_bytes: Callable[[i
     for (index, waiting), _job, _found, error in read_many(pending, prepare, options.jobs, on_bytes):
         results[index] = conclude(waiting, None if error else waiting.plan.values(), error)
     for index, pair in enumerate(pairs):  # an ICA file's page, one click from its row in a report
-        if pair.remote is not None and pair.remote.link:
+        if index in results and pair.remote is not None and pair.remote.link:
             results[index].link = pair.remote.link
-    return [results[index] for index in range(len(pairs))]
 
 
 def prejudge(relative: str, remote: RemoteObject | None, local: str | None,

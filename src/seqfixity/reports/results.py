@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
 from seqfixity.atomic import write_bytes_atomic
+from seqfixity.stopping import Stopped
 from seqfixity.verdict import ALL_FAILURE_VERDICTS, Outcome, Verdict, exit_code, outcome
 
 
@@ -60,29 +61,43 @@ class FileResult:
 
 @dataclass
 class BatchResult:
-    """All per-file results of one run, and the verdict classes that count as failures."""
+    """All per-file results of one run, and the verdict classes that count as failures.
+
+    A run the user stopped (:meth:`stop`) holds the verdicts reached and lists
+    the files not yet judged; its outcome is STOPPED.
+    """
 
     results: list[FileResult] = field(default_factory=list)
     fail_on: frozenset[Verdict] = ALL_FAILURE_VERDICTS
+    stopped: Stopped | None = None
+    not_judged: list[dict[str, str]] = field(default_factory=list)
 
     def add(self, result: FileResult) -> None:
         """Append one file's result."""
         self.results.append(result)
 
+    def stop(self, stopped: Stopped, not_judged: list[dict[str, str]]) -> None:
+        """Mark the run as stopped by the user, with the files (``{"path", "source"}``) it had not judged."""
+        self.stopped, self.not_judged = stopped, not_judged
+
     @property
     def outcome(self) -> Outcome:
-        """SUCCEEDED, PARTIALLY_SUCCEEDED or FAILED (FAILED too when there was nothing to check)."""
+        """SUCCEEDED, PARTIALLY_SUCCEEDED or FAILED (FAILED too when there was nothing to check); STOPPED."""
+        if self.stopped is not None:
+            return Outcome.STOPPED
         if not self.results:
             return Outcome.FAILED
         return outcome((r.verdict for r in self.results), self.fail_on)
 
     @property
     def exit_code(self) -> int:
-        """The bitmask of the failing verdicts (see :mod:`seqfixity.verdict`).
+        """The bitmask of the failing verdicts (see :mod:`seqfixity.verdict`); 130 or 143 when stopped.
 
         A batch with nothing in it is FAILED, so it exits with the manifest/listing
         bit rather than 0: an empty listing proves nothing.
         """
+        if self.stopped is not None:
+            return self.stopped.exit_status
         if not self.results:
             return Verdict.MANIFEST_ERROR.bit
         return exit_code((r.verdict for r in self.results), self.fail_on)
@@ -92,14 +107,23 @@ class BatchResult:
         return dict(Counter(r.verdict.name for r in self.results))
 
     def summary_line(self) -> str:
-        """Return the last line a run prints, e.g. ``PARTIALLY_SUCCEEDED: 3 OK, 1 MISMATCH``."""
-        counts = self.counts()
-        ordered = sorted(counts.items(), key=lambda item: (item[0] != "OK", item[0]))
-        parts = ", ".join(f"{count} {name}" for name, count in ordered) or "no files"
+        """Return the last line a run prints, e.g. ``PARTIALLY_SUCCEEDED: 3 OK, 1 MISMATCH``, or
+        ``STOPPED: 3 of 10 judged (SIGINT; 2 OK, 1 MISMATCH)``."""
+        if self.stopped is not None:
+            judged = len(self.results)
+            reached = ", ".join(f"{count} {name}" for name, count in self._ordered_counts())
+            return (f"{Outcome.STOPPED.value}: {judged} of {judged + len(self.not_judged)} judged "
+                    f"({self.stopped.signal_name}{'; ' + reached if reached else ''})")
+        parts = ", ".join(f"{count} {name}" for name, count in self._ordered_counts()) or "no files"
         return f"{self.outcome.value}: {parts}"
 
+    def _ordered_counts(self) -> list[tuple[str, int]]:
+        return sorted(self.counts().items(), key=lambda item: (item[0] != "OK", item[0]))
+
     def to_dict(self, **context: Any) -> dict[str, Any]:
-        """Return the JSON report: context, outcome, exit code, counts, and every file's result."""
+        """Return the JSON report: context, outcome, exit code, counts, and every file's result (when stopped:
+        the signal and the files not yet judged)."""
+        stopped = {"stopped_by": self.stopped.signal_name, "not_judged": self.not_judged} if self.stopped else {}
         return {
             **context,
             "outcome": self.outcome.value,
@@ -107,6 +131,7 @@ class BatchResult:
             "exit_code": self.exit_code,
             "counts": self.counts(),
             "files": [r.to_dict() for r in self.results],
+            **stopped,
         }
 
     def write_report(self, path: str | os.PathLike[str], **context: Any) -> None:
