@@ -39,11 +39,10 @@ EXIT_CODES_HELP = exit_codes_help() + "each command's --help lists the bits it s
 
 
 STOPPED_HELP = """\
-stopped (Ctrl-C, kill, scancel):
-  130  SIGINT, 143 SIGTERM: the run stops within a second, its last line is
-       STOPPED: N of M judged; --report is written with outcome STOPPED, the
-       verdicts reached and the files not yet judged ("not_judged"); nothing
-       partial is left. A second signal ends it at once.
+stopped (Ctrl-C, kill, scancel): exit 130 after SIGINT, 143 after SIGTERM (not a
+bitmask). The run stops within a second; its last line is STOPPED: N of M judged;
+--report is written with outcome STOPPED, the verdicts reached and the files not
+yet judged ("not_judged"); nothing partial is left. A second signal ends it at once.
 """
 
 

@@ -59,8 +59,8 @@ exit status (a bitmask; add the numbers; the other files are still hashed):
        multipart ETag that no likely part size reproduces): said on stderr
   64   a remote location that cannot be listed, or an object whose name is absolute or holds '..'
   128  usage error (bad arguments or settings, a part layout S3 would refuse) or an output that cannot be written
-  130  stopped by SIGINT (Ctrl-C), 143 by SIGTERM: within a second, with STOPPED: N of M judged on stderr;
-       nothing is written (-o keeps its old content)
+stopped (Ctrl-C, kill): exit 130 after SIGINT, 143 after SIGTERM, within a second, with
+STOPPED: N of M judged on stderr; nothing is written (-o keeps its old content)
 """
 
 
