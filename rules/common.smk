@@ -152,8 +152,9 @@ def batch_runtime(wildcards, attempt):
     return minutes_to_read(BATCHES[wildcards.batch].size) * attempt
 
 
+
 def verify_runtime(wildcards, attempt):
-    """verify reads each file that its records do not settle: at most every input, times the attempt."""
+    """Minutes for verify_report, times the attempt: it reads at most every input (the records settle most)."""
     return minutes_to_read(sum(batch.size for batch in BATCHES.values())) * attempt
 
 
@@ -192,21 +193,30 @@ def print_run_end(summary, file):
 
 
 def forget_earlier_outcome():
-    """Remove the earlier run's reports, pass markers and verify report once this run will re-run a digest job.
+    """Remove what the earlier run said of the outputs this run will remake, before any of its jobs starts.
 
-    They say SUCCEEDED of records this run is replacing: if a job then fails for good, a downstream gate
-    must not find them (Snakemake itself removes a job's outputs only when that job starts, and the aggregate
-    never starts after a failed digest). Called by onstart: after the DAG is known, before any job runs, on
-    the machine that runs Snakemake (locally and with the SLURM executor); not in dry runs or --touch.
+    A digest or aggregate job to run: the reports, summary.json, the pass marker, verify.json and the verify
+    marker; a verify_report job only: verify.json and the verify marker. They say SUCCEEDED of what this run is
+    replacing: if a job then fails for good, a downstream gate must not find them (Snakemake removes a job's
+    outputs only when that job starts, and a marker's job never starts after a failure upstream). Called by
+    onstart: after the DAG is known, on the machine that runs Snakemake (locally and with the SLURM executor);
+    not in dry runs or --touch.
     """
-    if workflow.touch or not any(job.rule.name == "digest" for job in workflow.dag.needrun_jobs()):
+    if workflow.touch:
         return
-    earlier = [path for path in (*REPORTS, PASSED, VERIFY_REPORT, VERIFIED) if os.path.lexists(path)]
+    scheduled = {job.rule.name for job in workflow.dag.needrun_jobs()}
+    if scheduled & {"digest", "aggregate"}:
+        outcome = (*REPORTS, PASSED, VERIFY_REPORT, VERIFIED)
+    elif "verify_report" in scheduled:
+        outcome = (VERIFY_REPORT, VERIFIED)
+    else:
+        return
+    earlier = [path for path in outcome if os.path.lexists(path)]
     for path in earlier:
         os.unlink(path)
     if earlier:
-        print(f"seqfixity: digest jobs will run: the earlier reports and pass markers in {OUTDIR}/ are removed "
-              "until the aggregate writes them again", file=sys.stderr)
+        print(f"seqfixity: this run remakes the reports in {OUTDIR}/: the earlier reports and pass markers are "
+              "removed until it has", file=sys.stderr)
 
 
 def failed_job_messages():

@@ -8,8 +8,8 @@
 # shows no second copy); onerror prints the outcome, the first failures and where report.html is,
 # once, after Snakemake's own report of the failed gate. README: "The end of a run".
 #
-# Before any job starts, a run that will re-run a digest job removes the earlier run's reports and pass
-# markers (forget_earlier_outcome in common.smk): should a job then fail for good, no SUCCEEDED is left behind.
+# Before any job starts, a run that will remake the reports (or the verify report) removes the earlier ones and
+# their pass markers (forget_earlier_outcome in common.smk): should a job then fail, no SUCCEEDED is left behind.
 
 
 localrules:
@@ -77,10 +77,9 @@ onerror:
     summary = os.path.join(OUTDIR, "summary.json")
     if summary_is_current(summary):
         print_run_end(summary, file=sys.stderr)
-    else:
-        stale = f"; {summary} is from an earlier run" if os.path.exists(summary) else ""
+    else:  # an earlier run's summary is gone by now (forget_earlier_outcome)
         print(
-            f"seqfixity: a job failed before the reports were written (see its log above, or {OUTDIR}/logs/)"
-            f"{stale}; fix it and run the same command again",
+            f"seqfixity: a job failed before the reports were written (see its log above, or {OUTDIR}/logs/); "
+            "fix it and run the same command again",
             file=sys.stderr,
         )

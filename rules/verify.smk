@@ -1,5 +1,5 @@
 # Verify the local files against the remote that config names (S3, the ICA API or an ICA export),
-# once the checksum stage is done. Needs OUTDIR, REPORTS and SEQFIXITY from rules/common.smk.
+# once the checksum stage is done. Needs OUTDIR, REPORTS, SEQFIXITY and verify_runtime from rules/common.smk.
 #
 # config.yaml:
 #   verify_against: ""   # s3://bucket/prefix, ica://PROJECT_ID/path or an ICA export (.json/.csv/.xlsx)

@@ -20,6 +20,10 @@ SEQFIXITY = f"PYTHONPATH={str(SRC)!r} {{sys.executable!r}} -m seqfixity"
 REPORTS = [os.path.join(OUTDIR, "summary.json")]
 
 
+def verify_runtime(wildcards, attempt):
+    return 5 * attempt
+
+
 rule checksum_stage:
     output:
         REPORTS,

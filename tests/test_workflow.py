@@ -217,8 +217,9 @@ def test_sample_sheet_by_absolute_path_and_its_edits_and_a_dangling_link_reach_t
     sheet.write_text(f"sample\tfile\nP3\t{data}/S2_L001_R1_001.fastq\n")
     failed = snakemake(run_folder)
     assert "seqfixity: a job failed before the reports were written (see its log above, or results/logs/); " \
-           "results/summary.json is from an earlier run" in failed.stderr
+           "fix it and run the same command again" in failed.stderr
     assert "seqfixity: report:" not in failed.stderr
+    assert not (run_folder / "results" / "summary.json").exists()  # the earlier run's, removed before the jobs
 
     (run_folder / "config.yaml").write_text(CONFIG + "samples: gone.tsv\n")
     missing = snakemake(run_folder, "-n")
