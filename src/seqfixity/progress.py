@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from seqfixity import stopping
 from seqfixity.units import human_size
 
 BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {done_size} of {total_size} [{elapsed}<{remaining}, {byte_rate}]"
@@ -23,8 +24,6 @@ def byte_fields(done: float, total: float | None, rate: float | None) -> dict[st
     """The bar's sizes and rate, in IEC units: ``done_size``, ``total_size`` and ``byte_rate`` (``? B/s`` at first)."""
     return {"done_size": human_size(done), "total_size": "?" if total is None else human_size(total),
             "byte_rate": "? B/s" if rate is None else f"{human_size(rate)}/s"}
-
-from seqfixity import stopping
 
 
 @contextlib.contextmanager
@@ -62,7 +61,6 @@ def byte_progress(total: int | Callable[[], int], enabled: bool,
                 bar.update(count)
 
         yield advance
-
 
 
 @contextlib.contextmanager
