@@ -16,7 +16,9 @@ MiB = 1 << 20
 
 def test_the_known_keys_are_exactly_those_config_schema_yaml_documents():
     schema = yaml.safe_load((REPO / "config" / "schema.yaml").read_text())
-    assert set(schema["properties"]) == set(CONFIG_KEYS)
+    assert set(schema["properties"]) == set(CONFIG_KEYS), (
+        "config/schema.yaml and seqfixity.settings.CONFIG_KEYS must list the same keys (a key only in the schema is "
+        f"refused by every --config): {sorted(set(schema['properties']) ^ set(CONFIG_KEYS))}")
     shipped = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     assert set(shipped) <= set(CONFIG_KEYS)
 

@@ -19,14 +19,15 @@ from seqfixity.units import SizeError, format_size, parse_size
 
 DEFAULT_DIGESTS = ("md5", "etag", "xxh128")
 # Every key of the settings file (config/config.yaml), as config/schema.yaml documents them: the workflow's, the
-# digest settings and the pipeline generator's. A key not listed is refused (tests/test_config_keys.py keeps the
-# two in step; the schema is not installed with the package, so the commands read this list).
+# digest settings and the pipeline generator's. A key not listed is refused by every --config: a key added to the
+# schema goes here too (tests/test_config_keys.py fails until it does; the schema is not installed with the
+# package, so the commands read this list).
 CONFIG_KEYS = frozenset({
     "inputs", "patterns", "recursive", "samples", "sample_id", "ora_decoder",
     "digests", "etag_preset", "part_size", "threshold", "validate", "naming",
     "batch_size", "batch_bytes", "large_bytes", "reuse_unchanged", "outdir", "report_paths",
     "compute_preset", "compute_cpus", "compute_memory", "container_image", "container_tag",
-    "verify_against", "verify_root", "verify_args",
+    "verify_against", "verify_root", "verify_args", "s3_endpoint_url", "ica_server", "ica_api_key_file",
 })
 VALIDATE_LEVELS = ("none", "gzip", "fastq", "strict")
 NAMING_MODES = ("off", "warn", "strict")
