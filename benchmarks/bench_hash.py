@@ -108,7 +108,8 @@ def one(folder: Path, rounds: int, small: bool) -> None:
     print(f"one: a {size // MiB} MiB file, median of {rounds}; md5sum {serial:.2f} s ({size / serial / 1e6:.0f} MB/s)")
     for digests, target in (("etag", "<= 0.33x"), ("md5,etag,xxh128", "<= 1.0x")):
         for backend in ("auto", "scalar"):
-            seconds, rss = median([*SEQFIXITY, "hash", "--quiet", "--digests", digests, str(path)], rounds, backend)
+            command = [*SEQFIXITY, "hash", "--quiet", "--format", "jsonl", "--digests", digests, str(path)]
+            seconds, rss = median(command, rounds, backend)
             report(f"seqfixity hash --digests {digests} [{backend}] ({rss // 1024} MiB peak)", seconds, serial,
                    target if backend == "auto" else "")
     path.unlink()

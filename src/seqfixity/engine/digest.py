@@ -47,7 +47,7 @@ READ_COST = 0.15
 # hashed side by side, so its cost falls to about that of reading.
 WINDOW_SIZE = 64 * 1024 * 1024
 WINDOW_MIN_PARTS = 4
-SPLIT_MIN_COST = 1.3
+SPLIT_MIN_COST = 1.1  # an MD5 and the reading: reading the next chunk while the last is hashed pays
 
 Weighted = Sequence[tuple[object, float]]
 Item = TypeVar("Item")
@@ -100,8 +100,9 @@ def read_once(
     before = identity(check_regular_file(path))
     window = len(ring.buffers[0]) if ring is not None else _window(hashers, before.size)
     weighted = [(h, _cost(h, cost, window)) for h, cost in hashers]
-    two = (before.size >= SPLIT_MIN_SIZE and len(weighted) >= 2
-           and READ_COST + sum(cost for _, cost in weighted) >= SPLIT_MIN_COST)
+    # two threads when there is enough hashing to share, or a window of ETag parts to hash while the next is read
+    two = before.size >= SPLIT_MIN_SIZE and (
+        window > CHUNK_SIZE or READ_COST + sum(cost for _, cost in weighted) >= SPLIT_MIN_COST)
     with open_checked(path, before) as handle:
         try:
             if ring is None:  # a window is this read's own: kept per worker it would hold 128 MiB between files
