@@ -2,9 +2,11 @@
 
 A round reads the next chunk of every open file into that file's buffer, then feeds the MD5 streams of all of
 them (the MD5, the parts of the ETag, the candidate part sizes) to the multi-lane core in one call; xxh3, the
-other digests and the sinks ride on the same bytes. A file that ends makes room for the next. Each file is
-still read once, in order, with its identity checked before and after; results come out in the order the
-items were given.
+other digests and the sinks ride on the same bytes. A file that ends makes room for the next. Once no file is
+left to open, a worker with nothing to read takes over open files from a busier one (between rounds, so a file
+is never read by two threads at once), so that both cores keep full lanes to the end. Each file is still read
+once, in order, with its identity checked before and after; results come out in the order the items were
+given.
 """
 
 from __future__ import annotations
@@ -95,19 +97,16 @@ def read_grouped(items: Sequence[Item], prepare: Callable[[Item], ReadJob], work
     at most ``max_open`` files open (default :data:`MAX_GROUP_FILES`).
     """
     results: _Results = _Results(len(items))
-    queue = iter(enumerate(items))
-    take = threading.Lock()
     per_worker = max(1, min(max_open or MAX_GROUP_FILES, math.ceil(len(items) / workers)))
-
-    def next_item() -> tuple[int, Item] | None:
-        with take:
-            return next(queue, None)
+    shared = _Shared(iter(enumerate(items)), workers)
 
     def work() -> None:
         try:
-            _Worker(per_worker, next_item, prepare, results, on_bytes).run()
+            _Worker(per_worker, shared, prepare, results, on_bytes).run()
         except BaseException as err:  # handed to the caller's thread
             results.fail(err)
+        finally:
+            shared.leave()
 
     threads = [threading.Thread(target=work, name=f"seqfixity-group-{n}", daemon=True) for n in range(workers)]
     for thread in threads:
@@ -116,26 +115,89 @@ def read_grouped(items: Sequence[Item], prepare: Callable[[Item], ReadJob], work
         yield from results
     finally:
         results.stop()
+        shared.wake()
         for thread in threads:
             thread.join()
+
+
+class _Shared:
+    """What the workers share: the items not yet opened, and the open files handed from a busy worker to an idle one."""
+
+    def __init__(self, queue, workers: int) -> None:
+        self._queue = queue
+        self._lock = threading.Condition()
+        self.exhausted = False
+        self.handed: list[_Open] = []
+        self.waiting = 0
+        self.working = workers
+
+    def next_item(self):
+        """The next item to open, or None when every item has been taken."""
+        with self._lock:
+            taken = next(self._queue, None)
+            self.exhausted = taken is None
+            return taken
+
+    def hand_over(self, files: list[_Open]) -> None:
+        with self._lock:
+            self.handed.extend(files)
+            self._lock.notify_all()
+
+    def take_over(self) -> _Open | None:
+        with self._lock:
+            return self.handed.pop() if self.handed else None
+
+    def wants(self) -> bool:
+        """True when a worker waits with nothing to read and nothing is already waiting to be taken over."""
+        return self.exhausted and self.waiting > 0 and not self.handed
+
+    def wait_for_work(self, stopped) -> bool:
+        """Wait (with nothing to read) until a file is handed over; False when every worker is done."""
+        with self._lock:
+            self.waiting += 1
+            try:
+                while not self.handed and not stopped() and self.waiting < self.working:
+                    self._lock.wait()
+                return bool(self.handed)
+            finally:
+                self.waiting -= 1
+                self._lock.notify_all()
+
+    def leave(self) -> None:
+        with self._lock:
+            self.working -= 1
+            self._lock.notify_all()
+
+    def wake(self) -> None:
+        with self._lock:
+            self._lock.notify_all()
 
 
 class _Worker:
     """Reads up to ``limit`` files at once, with at most the core's width of MD5 streams among them."""
 
-    def __init__(self, limit: int, next_item, prepare, results: _Results, on_bytes: ProgressCallback | None) -> None:
-        self.limit, self.next_item, self.prepare, self.results, self.on_bytes = (
-            limit, next_item, prepare, results, on_bytes)
+    def __init__(self, limit: int, shared: _Shared, prepare, results: _Results,
+                 on_bytes: ProgressCallback | None) -> None:
+        self.limit, self.shared, self.prepare, self.results, self.on_bytes = limit, shared, prepare, results, on_bytes
         self.width = lanes.width()
         self.spare: list[bytearray] = []
         self.active: list[_Open] = []
 
     def run(self) -> None:
+        stopped = lambda: self.results.stopped  # noqa: E731 - read fresh at every wait
         try:
-            while not self.results.stopped and self._admit():
+            while not stopped():
+                if not self._admit():
+                    if not self.shared.wait_for_work(stopped):
+                        return
+                    continue
                 self._round()
+                if len(self.active) > 1 and self.shared.wants():  # another is idle: give it half the work left
+                    by_left = sorted(self.active, key=lambda f: f.job.before.size - f.total, reverse=True)
+                    self.active = by_left[0::2]
+                    self.shared.hand_over(by_left[1::2])
         finally:
-            for opened in self.active:  # left unfinished when stopped
+            for opened in self.active + self.shared.handed:  # left unfinished when stopped
                 opened.handle.close()
 
     def _admit(self) -> bool:
@@ -144,7 +206,12 @@ class _Worker:
 
         streams = sum(len(f.lane) for f in self.active)
         while len(self.active) < self.limit and streams < self.width:
-            taken = self.next_item()
+            handed = self.shared.take_over()
+            if handed is not None:
+                self.active.append(handed)
+                streams += len(handed.lane)
+                continue
+            taken = self.shared.next_item()
             if taken is None:
                 break
             index, item = taken
