@@ -82,7 +82,26 @@ def moto_s3() -> Iterator[str]:
             process.kill()
 
 
-class IcaStandIn:
+class _Served:
+    """A ThreadingHTTPServer on a free loopback port, served from a thread while in a ``with`` block."""
+
+    def serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+class IcaStandIn(_Served):
     """A loopback HTTP server answering like ICA's REST API; ``route`` decides each response.
 
     ``route(path, query, headers)`` returns ``(status, body dict)`` or ``(status, body, extra headers)``. Every request
@@ -115,18 +134,7 @@ class IcaStandIn:
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> IcaStandIn:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+        self.serve(Handler)
 
 
 @dataclass
@@ -170,7 +178,7 @@ class Reply:
             handler.connection.shutdown(socket.SHUT_RDWR)
 
 
-class LoopbackServer:
+class LoopbackServer(_Served):
     """A threaded HTTP server on 127.0.0.1; ``answer(request)`` returns the :class:`Reply` to each request.
 
     Every request is kept in ``requests`` (method, path, query, headers, body), so tests can say what reached
@@ -200,19 +208,7 @@ class LoopbackServer:
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> LoopbackServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+        self.serve(Handler)
 
 
 def forward(upstream: str, request: Request) -> Reply:
