@@ -288,7 +288,7 @@ def _untrackable(path: str) -> str:
     return ""
 
 
-def make_batches(files: Sequence[InputFile], batch_size: int = 250, batch_bytes: int = 4 << 30,
+def make_batches(files: Sequence[InputFile], batch_size: int = 1000, batch_bytes: int = 4 << 30,
                  large_bytes: int = 4 << 30) -> list[Batch]:
     """Pack whole samples into batches, in sample order; a sample of ``large_bytes`` or more goes alone.
 
