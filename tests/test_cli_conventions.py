@@ -118,4 +118,4 @@ def test_a_word_close_to_no_subcommand_gets_no_suggestion():
     done = run_cli("zzzz")
     assert done.returncode == 128
     assert "did you mean" not in done.stderr.decode()
-    assert "choose from hash, etag, check, verify, digest, aggregate, pipeline-def" in done.stderr.decode()
+    assert "choose from hash, etag, check, verify, digest, aggregate, samples, pipeline-def" in done.stderr.decode()

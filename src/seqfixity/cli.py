@@ -25,6 +25,7 @@ COMMANDS = {
     "verify": "seqfixity.commands.verify",
     "digest": "seqfixity.commands.digest",
     "aggregate": "seqfixity.commands.aggregate",
+    "samples": "seqfixity.commands.samples",
     "pipeline-def": "seqfixity.commands.pipeline_def",
 }
 
