@@ -125,7 +125,7 @@ def test_main_nf_and_config_compile_as_groovy_and_a_broken_one_does_not(variants
 def test_every_process_keeps_icas_rules(variants, variant):
     main_nf = variants[variant]["main.nf"]
     blocks = processes(main_nf)
-    assert set(blocks) == {"DIGEST", "AGGREGATE", "CHECK"}
+    assert set(blocks) == {"SAMPLES", "DIGEST", "AGGREGATE", "CHECK"}
     for name, body in blocks.items():
         containers = re.findall(r"^    container '([^']+)'$", body, re.M)
         assert len(containers) == 1, name
@@ -134,8 +134,11 @@ def test_every_process_keeps_icas_rules(variants, variant):
         resources = re.findall(r"^    (cpus|memory) ", body, re.M)
         assert bool(presets) != bool(resources), f"{name}: a pod preset or cpus/memory, never both, never neither"
         assert all(preset in ICA_PRESETS for preset in presets)
-        if "\n    output:\n" in body:
-            assert re.search(r"^    publishDir 'out', mode: 'copy'$", body, re.M), name
+        published = re.search(r"^    publishDir 'out', mode: 'copy'$", body, re.M)
+        if name == "SAMPLES":  # its table only groups the inputs: out holds the workflow's reports, no more
+            assert not published and "\n    output:\n" in body
+        elif "\n    output:\n" in body:
+            assert published, name
         assert "stub:" in body and "script:" in body
     assert re.search(r"\bchannel\.fromPath\(params\.in\b", main_nf)
     assert "name.takeWhile { character -> character != '.' }" in main_nf
@@ -164,7 +167,7 @@ def strict_syntax_faults(main_nf: str) -> list[str]:
 @pytest.mark.parametrize("variant", ["seqfixity", "custom", "himem"])
 def test_main_nf_is_clean_under_nextflows_strict_syntax(variants, variant):
     assert strict_syntax_faults(variants[variant]["main.nf"]) == []
-    legacy = variants[variant]["main.nf"].replace("channel.fromPath", "Channel.fromPath").replace(
+    legacy = variants[variant]["main.nf"].replace("channel.fromPath", "Channel.fromPath", 1).replace(
         "{ character -> character != '.' }", "{ it != '.' }").replace("workflow {", "println 'x'\nworkflow {")
     assert len(strict_syntax_faults(legacy)) == 3
 
@@ -207,9 +210,12 @@ def test_form_codes_are_exactly_the_params_of_main_nf_and_the_config(variants, v
     assert check_form(xml) == []
     root = ET.fromstring(xml)
     assert root.tag == f"{PD}pipeline" and root.get("code") == variant and root.get("version") == "1.0"
-    data_input = root.find(f"{PD}dataInputs/{PD}dataInput")
-    assert data_input.attrib == {"code": "in", "format": "FASTQ", "type": "FILE", "required": "true",
-                                 "multiValue": "true"}
+    fastq_input, sheet_input = root.findall(f"{PD}dataInputs/{PD}dataInput")
+    assert fastq_input.attrib == {"code": "in", "format": "FASTQ", "type": "FILE", "required": "true",
+                                  "multiValue": "true"}
+    assert sheet_input.attrib == {"code": "samples", "format": "CSV,TSV", "type": "FILE", "required": "false",
+                                  "multiValue": "true"}
+    assert re.search(r"^params\.samples = null\b", files["nextflow.config"], re.M)  # optional: null unless given
 
 
 def test_form_defaults_and_types_follow_the_settings():
@@ -228,14 +234,18 @@ def test_form_defaults_and_types_follow_the_settings():
     options = [o.text for o in root.find(f".//{PD}parameter[@code='etag_preset']/{PD}optionsType")]
     assert options == ["ica", "aws-cli", "boto3", "s3cmd", "rclone", "aws-go-sdk"]
     rules = [o.text for o in root.find(f".//{PD}parameter[@code='sample_id']/{PD}optionsType")]
-    assert rules == ["illumina", "ica"]  # the pipeline takes no sample sheet
+    assert rules == ["illumina", "ica", "sheet"]
 
 
-def test_sample_id_sheet_cannot_be_generated_and_says_why(tmp_path):
+def test_sample_id_sheet_is_generated_and_the_run_stops_at_once_without_a_sheet(tmp_path):
     (tmp_path / "config.yaml").write_text("sample_id: sheet\n")
     done = run_cli("pipeline-def", "--config", tmp_path / "config.yaml", "-o", tmp_path / "out")
-    assert done.returncode == 128
-    assert b"sample_id: sheet: the generated pipeline takes no sample sheet; use illumina or ica" in done.stderr
+    assert done.returncode == 0, done.stderr
+    assert config_params((tmp_path / "out" / "nextflow.config").read_text())["sample_id"] == "sheet"
+    workflow = (tmp_path / "out" / "main.nf").read_text().split("\nworkflow {\n", 1)[1]
+    guard = re.search(r"if \(params\.sample_id == 'sheet' && !params\.samples\) \{\n\s+error \"([^\"]+)\"", workflow)
+    assert guard and "give one as 'samples'" in guard.group(1)
+    assert workflow.index(guard.group(0)) < workflow.index("SAMPLES(")  # before any task starts
 
 
 HOSTILE = ["a < b && c > d", 'say "hi" & \'bye\'', "Prüfsumme – 検証 ✓", "]]> <!-- --> <?pi?>", "tab\there"]
@@ -404,12 +414,28 @@ def test_container_lock_pins_exactly_what_the_processes_run():
         assert "bash scripts/lock-container.sh" in (REPO / "docker" / lock).read_text().splitlines()[1]
 
 
+def test_with_sample_sheets_samples_groups_the_inputs_and_each_seqfixity_task_gets_the_sheets(variants):
+    main_nf = variants["seqfixity"]["main.nf"]
+    blocks = processes(main_nf)
+    for name in ("SAMPLES", "DIGEST", "AGGREGATE"):
+        assert "    path sheets, stageAs: 'sheets/?/*'\n" in blocks[name], name  # two sheets of one name: no clash
+        assert '--samples "\\$sheet"' in script_block(blocks[name]), name
+    workflow = main_nf.split("\nworkflow {\n", 1)[1]
+    assert re.search(r"\n    if \(params\.samples\) \{.*\n        sheets = channel\.fromPath\(params\.samples, "
+                     r"checkIfExists: true\)\.collect\(\)\n        SAMPLES\(files\.collect\(\), sheets\)\n"
+                     r"        named = SAMPLES\.out\.tsv\n", workflow)
+    assert ".join(files.map { fastq -> tuple(fastq.name, fastq) }, failOnMismatch: true, failOnDuplicate: true)" \
+        in workflow  # a file the table leaves out stops the run, it is never dropped
+    assert "    DIGEST(named.groupTuple(sort: true), sheets)\n" in workflow
+    assert "    AGGREGATE(DIGEST.out.records.collect(), sheets)\n" in workflow
+
+
 def test_form_parameters_are_all_read_by_the_digest_or_aggregate_process(variants):
     blocks = processes(variants["seqfixity"]["main.nf"])
     scripts = script_block(blocks["DIGEST"]) + script_block(blocks["AGGREGATE"])
     for parameter in parameters(Settings()):
         assert f"params.{parameter.code}" in scripts
-    assert [item.code for item in data_inputs()] == ["in"]
+    assert [item.code for item in data_inputs()] == ["in", "samples"]
 
 
 @pytest.mark.parametrize(("image", "pulled_from"), [

@@ -96,8 +96,10 @@ CASES = [
     ("empty attribute", 'code="in"', 'code=""', "<pd:dataInput ", "pd:dataInput has an empty code"),
     ("data input without format", ' format="FASTQ"', "", "<pd:dataInput ",
      "pd:dataInput lacks the required attribute format"),
-    ("bad multiValue", 'multiValue="true"', 'multiValue="yes"', "<pd:dataInput ", "multiValue='yes'"),
-    ("bad data type", 'type="FILE"', 'type="FOLDER"', "<pd:dataInput ", "type='FOLDER'"),
+    ("bad multiValue", 'required="true" multiValue="true"', 'required="true" multiValue="yes"', "<pd:dataInput ",
+     "multiValue='yes'"),
+    ("bad data type", 'format="FASTQ" type="FILE"', 'format="FASTQ" type="FOLDER"', "<pd:dataInput ",
+     "type='FOLDER'"),
     ("duplicate parameter code", NAMING, NAMING.replace("naming", "digests"), ('code="digests"', 2),
      "code 'digests' of pd:parameter repeats"),
     ("parameter code repeats the input", NAMING, NAMING.replace("naming", "in"), 'code="in" minValues',
@@ -151,7 +153,8 @@ def test_check_command_lists_problems_as_file_line_message(tmp_path):
     good = tmp_path / "good.xml"
     good.write_text(GOOD)
     bad = tmp_path / "bad.xml"
-    text = mutate("<pd:value>fastq</pd:value>", "<pd:value>fasta</pd:value>", mutate('type="FILE"', 'type="X"'))
+    wrong_type = mutate('format="FASTQ" type="FILE"', 'format="FASTQ" type="X"')
+    text = mutate("<pd:value>fastq</pd:value>", "<pd:value>fasta</pd:value>", wrong_type)
     bad.write_text(text)
     done = run_cli("pipeline-def", "--check", good, bad, tmp_path / "missing.xml")
     assert done.returncode == 1 | 4

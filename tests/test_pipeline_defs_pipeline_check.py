@@ -58,7 +58,7 @@ def test_the_generated_and_committed_pairs_pass_even_strictly(tmp_path):
 
 
 def test_a_hand_broken_pair_fails_at_the_right_lines(tmp_path):
-    main_text = replace_nth(MAIN, CONTAINER, "", 1)  # DIGEST loses its container
+    main_text = replace_nth(MAIN, CONTAINER, "", 2)  # DIGEST (after SAMPLES) loses its container
     form_text = FORM.replace('code="naming"', 'code="nameing"')  # a form code no param reads
     main, _config, form = write_pipeline(tmp_path, main_text, CONFIG, form_text)
     code, out, err = check(main, form)
@@ -89,12 +89,12 @@ BROKEN = [
         "</pd:dataInputs>", '<pd:dataInput code="extra" format="TXT" type="FILE" required="false" '
               'multiValue="false"><pd:label>extra</pd:label></pd:dataInput></pd:dataInputs>'),
      ("seqfixity.xml", 'code="extra"', 1), "data input 'extra' is not a param of", True),
-    ("an unknown pod preset", replace_nth(MAIN, "value: 'standard-small'", "value: 'standard-huge'", 2), CONFIG,
+    ("an unknown pod preset", replace_nth(MAIN, "value: 'standard-small'", "value: 'standard-huge'", 3), CONFIG,
      FORM, ("main.nf", "process AGGREGATE {", 1),
      "process AGGREGATE: pod preset 'standard-huge' is not one of ICA's compute types", False),
-    ("a preset and cpus in one process", replace_nth(MAIN, PRESET, PRESET + "    cpus 4\n", 3), CONFIG, FORM,
+    ("a preset and cpus in one process", replace_nth(MAIN, PRESET, PRESET + "    cpus 4\n", 4), CONFIG, FORM,
      ("main.nf", "process CHECK {", 1), "process CHECK sets both ICA's pod preset annotation and cpus", False),
-    ("no compute at all", replace_nth(MAIN, PRESET, "", 3), CONFIG, FORM, ("main.nf", "process CHECK {", 1),
+    ("no compute at all", replace_nth(MAIN, PRESET, "", 4), CONFIG, FORM, ("main.nf", "process CHECK {", 1),
      "process CHECK sets neither ICA's pod preset annotation", True),
     ("results published elsewhere", replace_nth(MAIN, "publishDir 'out'", "publishDir 'results'", 2), CONFIG, FORM,
      ("main.nf", "publishDir 'results'", 1), "process AGGREGATE publishes to 'results': ICA keeps only", False),
@@ -103,7 +103,7 @@ BROKEN = [
      CONFIG.replace("params.in = null", "params.in = null\nparams.outdir = 'results'"), FORM,
      ("main.nf", "publishDir \"${params.outdir}", 1), "publishes to 'results/tables'", False),
     ("nothing published under out", MAIN.replace("    publishDir 'out', mode: 'copy'\n", ""), CONFIG, FORM,
-     ("main.nf", "process DIGEST {", 1), "no process publishes under 'out'", True),
+     ("main.nf", "process SAMPLES {", 1), "no process publishes under 'out'", True),
 ]
 
 
@@ -140,16 +140,17 @@ def test_directives_set_in_nextflow_config_count(tmp_path):
     without = config_text.replace("process.container = 'registry.example.org/lab/seqfixity:0.1.0'\n", "")
     main, _config, form = write_pipeline(tmp_path, main_text, without)
     code, _out, err = check(main, form)
-    assert code == 1 and sum("has no container" in line for line in err) == 3
+    assert code == 1 and sum("has no container" in line for line in err) == 4
     wrong_label = config_text.replace("withLabel: 'process_single'", "withLabel: 'process_high'")
     main, _config, form = write_pipeline(tmp_path, main_text, wrong_label)
     code, _out, err = check(main, form)
-    assert code == 0 and sum("sets neither ICA's pod preset annotation" in line for line in err) == 2
+    unset = [line for line in err if "sets neither ICA's pod preset annotation" in line]
+    assert code == 0 and len(unset) == 3  # SAMPLES, AGGREGATE and CHECK
 
 
 def test_comments_and_strings_are_not_read_as_code(tmp_path):
     """A brace in a comment or string, or a commented-out container, must not change what is found."""
-    main_text = replace_nth(MAIN, CONTAINER, "    // container 'old:1' }\n    tag '{'\n", 1)
+    main_text = replace_nth(MAIN, CONTAINER, "    // container 'old:1' }\n    tag '{'\n", 2)  # DIGEST's
     main, _config, form = write_pipeline(tmp_path, main_text)
     code, _out, err = check(main, form)
     assert code == 1 and [line for line in err if "has no container" in line] == [

@@ -34,7 +34,8 @@ what --check reports:
              labels and descriptions, an empty <pd:value/> (no default), the unprefixed namespace form
 
 config keys read besides the digest settings (etag_preset, part_size, threshold, digests, validate, naming,
-sample_id: illumina or ica, which become the form's parameters and their defaults):
+sample_id: illumina, ica or sheet, which become the form's parameters and their defaults; the form also has
+the inputs in, the FASTQ files, and samples, optional sample sheets):
   compute_preset                   ICA pod preset size of every process (default standard-small), or
   compute_cpus + compute_memory    cpus/memory directives instead (e.g. 4 and 16GiB); never both
   container_image + container_tag  the image built from the Dockerfile, as a full reference ICA can pull

@@ -1,4 +1,5 @@
-"""What the ICA input form asks for: the data input and one parameter per setting the processes read.
+"""What the ICA input form asks for: the data inputs (the files, optional sample sheets) and one parameter per
+setting the processes read.
 
 The same list drives the XML form, the ``params`` of ``nextflow.config`` and the
 flags that ``main.nf`` passes to ``seqfixity digest``, so the three cannot drift apart.
@@ -9,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from seqfixity.engine.etag import PRESETS
-from seqfixity.errors import SettingsError
 from seqfixity.settings import NAMING_MODES, SAMPLE_ID_RULES, VALIDATE_LEVELS, Settings
 from seqfixity.units import format_size
 
@@ -47,25 +47,30 @@ class Parameter:
 
 
 def data_inputs() -> list[DataInput]:
-    """The form's data inputs: the FASTQ files to check."""
-    return [DataInput(
-        code="in",
-        label="FASTQ files",
-        description="FASTQ files (plain, gzip/BGZF, bzip2, zstd; ORA hashed only), BAM or CRAM to checksum and "
-                    "validate. Files form samples as the sample-id setting says (Illumina's names: a sample's "
-                    "lanes and reads together), one task per sample.",
-    )]
-
-
-# The pipeline has no sample sheet input: the sheet rule is the workflow's only.
-PIPELINE_SAMPLE_ID_RULES = tuple(rule for rule in SAMPLE_ID_RULES if rule != "sheet")
+    """The form's data inputs: the FASTQ files to check, and the sample sheets they may be checked against."""
+    return [
+        DataInput(
+            code="in",
+            label="FASTQ files",
+            description="FASTQ files (plain, gzip/BGZF, bzip2, zstd; ORA hashed only), BAM or CRAM to checksum and "
+                        "validate. Files form samples as the sample-id setting says (Illumina's names: a sample's "
+                        "lanes and reads together), one task per sample.",
+        ),
+        DataInput(
+            code="samples",
+            label="Sample sheets",
+            description="Optional: the run's SampleSheet.csv (v1 or v2), Reports/fastq_list.csv, or a TSV with the "
+                        "columns sample and file (files by their name). A sample, lane or read an Illumina sheet "
+                        "names with no file is MISSING, a FASTQ no row explains is EXTRA; needed by sample-id "
+                        "sheet.",
+            format="CSV,TSV",
+            required=False,
+        ),
+    ]
 
 
 def parameters(settings: Settings) -> list[Parameter]:
     """The form's parameters, with the defaults of ``settings``."""
-    if settings.sample_id not in PIPELINE_SAMPLE_ID_RULES:
-        raise SettingsError(f"sample_id: {settings.sample_id}: the generated pipeline takes no sample sheet; use "
-                            f"{' or '.join(PIPELINE_SAMPLE_ID_RULES)}")
     return [
         Parameter("etag_preset", "ETag preset",
                   "Uploader whose multipart rule (threshold and part size) the S3/ICA ETag follows.",
@@ -88,8 +93,9 @@ def parameters(settings: Settings) -> list[Parameter]:
         Parameter("sample_id", "Sample ids",
                   "illumina: Illumina's file names ({sample}_S{n}_L{lane}_R1_001.fastq.gz: a sample's lanes and "
                   "reads in one report), else the name up to its first '.'; ica: always the name up to its "
-                  "first '.' (one report per file).",
-                  "options", settings.sample_id, PIPELINE_SAMPLE_ID_RULES, "--sample-id"),
+                  "first '.' (one report per file); sheet: the sample sheets' ids (fastq_list.csv's RGSM, a "
+                  "TSV's sample), Illumina's names for the rest (needs a sample sheet).",
+                  "options", settings.sample_id, SAMPLE_ID_RULES, "--sample-id"),
         Parameter("naming", "File-name check",
                   "ICA file-name guidelines: off, warn (list findings) or strict (findings fail the file).",
                   "options", settings.naming, NAMING_MODES, "--naming"),

@@ -13,6 +13,16 @@ from seqfixity.settings import Settings
 PRESET_ANNOTATION = "scheduler.illumina.com/presetSize"
 INDENT = "    "
 DEFAULT_JOBS = 2
+# The sample sheets a process stages under sheets/1/, sheets/2/, ... (`stageAs: 'sheets/?/*'`, so that two sheets
+# of the same name do not collide), as `--samples SHEET` each: the shell finds them, as Nextflow hands a process one
+# path, a list of them or none. Nextflow's own `$` is escaped (`\$`): these are the shell's variables.
+SHEET_LINES = [
+    "sheet_flags=()",
+    "for sheet in sheets/*/*; do",
+    f'{INDENT}if [ -e "\\$sheet" ]; then sheet_flags+=(--samples "\\$sheet"); fi',
+    "done",
+]
+SHEET_FLAGS = '"\\${sheet_flags[@]}"'
 
 
 class _Template(string.Template):
@@ -42,18 +52,30 @@ def jobs(settings: Settings) -> int:
 
 
 def digest_script(parameters: list[Parameter], settings: Settings) -> list[str]:
-    """The shell lines of the per-sample process: ``seqfixity digest`` with one flag per parameter.
+    """The shell lines of the per-sample process: ``seqfixity digest`` with the staged sample sheets and one flag
+    per parameter.
 
     A parameter without a default may be left empty in ICA's form; its flag is then left out by the shell
     (``${var:+...}``), so seqfixity uses the preset's value.
     """
-    return _with_parameters(f"seqfixity digest ${{reads}} --outdir . --jobs {jobs(settings)}", parameters)
+    command = f"seqfixity digest ${{reads}} --outdir . {SHEET_FLAGS} --jobs {jobs(settings)}"
+    return SHEET_LINES + _with_parameters(command, parameters)
 
 
 def aggregate_script(parameters: list[Parameter]) -> list[str]:
-    """The shell lines of the aggregate process: ``seqfixity aggregate`` with the digest's flags, so that
-    report.html, the XLSX and summary.json show the settings that shaped the digests."""
-    return _with_parameters("seqfixity aggregate records/*.jsonl --outdir . --path-style name", parameters)
+    """The shell lines of the aggregate process: ``seqfixity aggregate`` with the staged sample sheets (an
+    Illumina sheet's MISSING and EXTRA rows) and the digest's flags, so that report.html, the XLSX and
+    summary.json show the settings that shaped the digests."""
+    command = f"seqfixity aggregate records/*.jsonl --outdir . {SHEET_FLAGS} --path-style name"
+    return SHEET_LINES + _with_parameters(command, parameters)
+
+
+def samples_script(parameters: list[Parameter]) -> list[str]:
+    """The shell lines of the process that names the samples when sample sheets are given: ``seqfixity samples``
+    over the staged inputs, with the sheets and the sample-id rule, into ``samples.tsv``."""
+    rule = next(p for p in parameters if p.code == "sample_id")
+    command = f"seqfixity samples ${{inputs}} {SHEET_FLAGS} --output samples.tsv"
+    return SHEET_LINES + _with_parameters(command, [rule])
 
 
 def _with_parameters(command: str, parameters: list[Parameter]) -> list[str]:
@@ -76,6 +98,7 @@ def render_main(name: str, parameters: list[Parameter], settings: Settings, vers
         "compute": "\n".join(INDENT + line for line in compute_directives(settings)),
         "digest_script": "\n".join(INDENT + line for line in digest_script(parameters, settings)),
         "aggregate_script": "\n".join(INDENT + line for line in aggregate_script(parameters)),
+        "samples_script": "\n".join(INDENT + line for line in samples_script(parameters)),
         "illumina_name": groovy_string(ILLUMINA_NAME),
         "sequence_name": groovy_string(SEQUENCE_NAME),
     })

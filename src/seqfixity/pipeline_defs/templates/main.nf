@@ -4,7 +4,10 @@
 // regenerate. The input form is @name.xml; defaults are in nextflow.config.
 //
 // Every file of `in` is read once for MD5, the S3/ICA multipart ETag and xxh3, and validated as FASTQ;
-// files form samples as `seqfixity digest --sample-id` says (sampleId below), one task each. Published
+// files form samples as `seqfixity digest --sample-id` says (sampleId below; with sample sheets given as
+// `samples`, `seqfixity samples` names them in the SAMPLES task), one task each. The sheets also reach the
+// digest and the aggregate, which report what an Illumina sheet names and is not there (MISSING) and the
+// files it does not explain (EXTRA), as the workflow's `samples` setting does. Published
 // under `out`: checksums/{sample}_md5.txt (md5sum format), records/{sample}.jsonl, seqfixity.tsv/.json/
 // .xlsx, seqfixity_mqc.tsv (MultiQC) and summary.json: the same bytes as the Snakemake workflow writes;
 // and report.html, the same page but for the workflow's timing of its digest jobs.
@@ -19,9 +22,9 @@ def shq(value) {
     return "'" + (value == null ? '' : value.toString()).replace("'", "'\\''") + "'"
 }
 
-// A file's sample, as `seqfixity digest --sample-id` gives it: Illumina's {sample}_S{n}_L{lane}_R1_001 names by
-// their sample (unless sample_id is ica), other sequence files by the name up to its first '.', any other file
-// by the name of its folder.
+// A file's sample when no sample sheet is given, as `seqfixity digest --sample-id` gives it: Illumina's
+// {sample}_S{n}_L{lane}_R1_001 names by their sample (unless sample_id is ica), other sequence files by the name
+// up to its first '.', any other file by the name of its folder.
 def sampleId(fastq) {
     def name = fastq.name
     if (params.sample_id != 'ica') {
@@ -36,6 +39,30 @@ def sampleId(fastq) {
     return name.takeWhile { character -> character != '.' }
 }
 
+process SAMPLES {
+    tag 'sample sheets'
+    label 'process_single'
+    container '@container'
+@compute
+
+    input:
+    path inputs
+    path sheets, stageAs: 'sheets/?/*'
+
+    output:
+    path 'samples.tsv', emit: tsv
+
+    script:
+    """
+@samples_script
+    """
+
+    stub:
+    """
+    touch samples.tsv
+    """
+}
+
 process DIGEST {
     tag "${sample}"
     label 'process_low'
@@ -45,6 +72,7 @@ process DIGEST {
 
     input:
     tuple val(sample), path(reads)
+    path sheets, stageAs: 'sheets/?/*'
 
     output:
     path "checksums/${sample}_md5.txt", emit: md5
@@ -71,6 +99,7 @@ process AGGREGATE {
 
     input:
     path records, stageAs: 'records/*'
+    path sheets, stageAs: 'sheets/?/*'
 
     output:
     path 'seqfixity.tsv', emit: tsv
@@ -115,10 +144,22 @@ workflow {
     if (!params.in) {
         error "seqfixity: no input files: give FASTQ files as 'in'"
     }
-    def samples = channel.fromPath(params.in, checkIfExists: true)
-        .map { fastq -> tuple(sampleId(fastq), fastq) }
-        .groupTuple(sort: true)
-    DIGEST(samples)
-    AGGREGATE(DIGEST.out.records.collect())
+    if (params.sample_id == 'sheet' && !params.samples) {
+        error "seqfixity: sample_id sheet needs a sample sheet: give one as 'samples' (SampleSheet.csv, fastq_list.csv or a TSV)"
+    }
+    def files = channel.fromPath(params.in, checkIfExists: true)
+    def sheets = channel.value([])  // no sheet: every process stages none
+    def named = files.map { fastq -> tuple(sampleId(fastq), fastq) }
+    if (params.samples) {  // the sheets name the samples: `seqfixity samples` in the SAMPLES task
+        sheets = channel.fromPath(params.samples, checkIfExists: true).collect()
+        SAMPLES(files.collect(), sheets)
+        named = SAMPLES.out.tsv
+            .splitCsv(header: true, sep: '\t', quote: '"')
+            .map { row -> tuple(row.file, row.sample) }
+            .join(files.map { fastq -> tuple(fastq.name, fastq) }, failOnMismatch: true, failOnDuplicate: true)
+            .map { name, sample, fastq -> tuple(sample, fastq) }
+    }
+    DIGEST(named.groupTuple(sort: true), sheets)
+    AGGREGATE(DIGEST.out.records.collect(), sheets)
     CHECK(AGGREGATE.out.summary)
 }
