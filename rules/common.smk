@@ -128,11 +128,10 @@ UNMATCHED_FILES = unmatched_summary(UNMATCHED)
 
 
 def batch_threads(wildcards):
-    """Two threads for a batch of many files (each thread reads up to 16 at once, their MD5 streams side by side
-    on the multi-lane core) or of 32 MiB or more (a large file's MD5 on one core, its ETag's parts on the
-    other); one for a few small files, where two jobs side by side use the cores better."""
-    batch = BATCHES[wildcards.batch]
-    return 2 if len(batch.files) >= 32 or batch.size >= 32 << 20 else 1
+    """Two threads for a batch of 128 MiB or more (each thread reads up to 16 files at once, their MD5 streams
+    side by side on the multi-lane core; a large file's MD5 on one core, its ETag's parts on the other); one for
+    a smaller batch, whose hashing takes less than its start-up, so that two such jobs share the cores."""
+    return 2 if BATCHES[wildcards.batch].size >= 128 << 20 else 1
 
 
 def batch_mem_mb(wildcards, attempt):
