@@ -5,7 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "${SEQFIXITY_SKIP_INSTALL:-0}" = 1 ] || bash scripts/install-deps.sh
-python3 scripts/make-example-data.py >/dev/null
+# sample EXAMPLE3: a pair of 20 MB FASTQs (the same number of reads, as a pair must have), over ICA's 16 MB
+# threshold, so that the example shows multipart ETags
+for read in 1 2; do
+  python3 scripts/make-example-data.py --reads 60000 --seed "3$read" \
+    --output "example/generated/EXAMPLE3_S3_L001_R${read}_001.fastq" >/dev/null
+done
 python3 -m snakemake --workflow-profile workflows/profiles/local "$@"
 echo
 echo "Reports:"
