@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
             say(f"... and {len(failed) - 20} more: see {args.check}")
         return summary["exit_code"]
     from seqfixity.reports.run_settings import settings_entry
-    from seqfixity.reports.tables import file_rows, load_records, summarise, write_reports  # pandas: only when needed
+    from seqfixity.reports.tables import file_rows, load_records, summarise, write_reports  # xlsxwriter, pygal
 
     if not args.outdir or not (args.records or args.batches):
         raise UsageError("aggregate needs --outdir and record files (or --batches)")

@@ -1,4 +1,4 @@
-"""Aggregate reports over many records: the rows and summary.json, the TSV and JSON tables (pandas); the XLSX
+"""Aggregate reports over many records: the rows and summary.json, the TSV and JSON tables; the XLSX
 workbook (``xlsx``), the MultiQC table (``multiqc``) and report.html (``html``) are written from them.
 
 The tables are deterministic: rows sorted by sample and path, no time stamps
@@ -9,13 +9,13 @@ Timing and throughput go only into ``summary.json`` and report.html's throughput
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
-
-import pandas as pd
 
 from seqfixity.atomic import write_bytes_atomic
 from seqfixity.fastq.formats import name_format
@@ -182,27 +182,29 @@ def summary_line(summary: dict[str, Any]) -> str:
     return f"{head}; first: {failure_lines(summary)[0]}"
 
 
-def frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """Return the rows as a DataFrame with integer columns that allow blanks."""
-    table = pd.DataFrame(list(rows), columns=list(dict.fromkeys([*COLUMNS, *(k for r in rows for k in r)])))
-    for column in ("size", "etag_part_size", "etag_parts", "reads"):
-        table[column] = table[column].astype("Int64")
-    return table
+def columns_of(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The table's columns: :data:`COLUMNS`, then any other key of the rows (extra digests), in first-seen order."""
+    return list(dict.fromkeys([*COLUMNS, *(k for r in rows for k in r)]))
 
 
-def tsv_bytes(table: pd.DataFrame) -> bytes:
-    """The table as TSV (blank cells for missing values)."""
-    return table.to_csv(sep="\t", index=False, lineterminator="\n").encode("utf-8", "surrogateescape")
+def tsv_bytes(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> bytes:
+    """The rows as TSV under a header of ``columns``: blank cells for missing values, fields quoted only where
+    they hold a tab, a quote or a line break (the csv module's minimal quoting, as spreadsheets read it)."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter="\t", lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([row.get(column) for column in columns] for row in rows)
+    return out.getvalue().encode("utf-8", "surrogateescape")
 
 
 def write_reports(rows: Sequence[dict[str, Any]], summary: dict[str, Any], outdir: str) -> list[str]:
     """Write seqfixity.tsv/.json/.xlsx, seqfixity_mqc.tsv, summary.json and report.html atomically; return their
     paths."""
-    table = frame(rows)
+    columns = columns_of(rows)
     outputs = {
-        "seqfixity.tsv": tsv_bytes(table),
+        "seqfixity.tsv": tsv_bytes(rows, columns),
         "seqfixity.json": (json.dumps(list(rows), indent=1) + "\n").encode("utf-8", "surrogateescape"),
-        "seqfixity.xlsx": xlsx_bytes(rows, list(table.columns), summary),
+        "seqfixity.xlsx": xlsx_bytes(rows, columns, summary),
         "seqfixity_mqc.tsv": multiqc_bytes(summary),
         "summary.json": (json.dumps(summary, indent=1) + "\n").encode("utf-8", "surrogateescape"),
         "report.html": report_html(rows, summary),
