@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from seqfixity.atomic import write_bytes_atomic
 from seqfixity.commands.common import add_log_option, add_settings_options, say, settings_from_args
@@ -106,32 +107,48 @@ def run(args: argparse.Namespace) -> int:
     reuse_on = args.reuse if args.reuse is not None else settings.extra.get("reuse_unchanged") not in (False, "false")
     previous = reuse.previous() if reuse_on else {}
     remote = remote_options(args, args.jobs) if any(is_remote(path) for path in args.paths) else None
-    fresh = examine_files([item for item in items if item[0] not in previous], settings, jobs=max(1, args.jobs),
-                          remote=remote)
+    unread = Counter(sample for _, sample in items)
+    to_read = sorted((item for item in items if item[0] not in previous), key=_local_size)
+    fresh = examine_files(to_read, settings, jobs=max(1, args.jobs), remote=remote)
     by_sample: dict[str, list[FileRecord]] = defaultdict(list)
-    for record in (previous[path] if path in previous else next(fresh) for path, _ in items):
-        by_sample[record.sample].append(record)
+    record_files: dict[str, str] = {}
+    reused = [((path, sample), previous[path]) for path, sample in items if path in previous]
+    # smallest first: a sample's reports are written once its last file is read, while the larger files are read
+    for (_, sample), record in itertools.chain(reused, zip(to_read, fresh, strict=True)):
+        by_sample[sample].append(record)
         _report_problems(record)
-    written = []
-    for sample, records in sorted(by_sample.items()):
-        records.sort(key=lambda r: (os.path.basename(r.path), r.path))
-        checksums = checksums_path(args.outdir, sample)
-        md5_lines = [gnu_line(r.digests["md5"], os.path.basename(r.path)) for r in records
-                     if r.ok and "md5" in r.digests]
-        write_bytes_atomic(checksums, b"".join(md5_lines))
-        record_file = records_path(args.outdir, sample)
-        lines = [record_line(r) for r in records]
-        write_bytes_atomic(record_file, "".join(lines).encode("utf-8", "surrogateescape"))
-        reuse.remember(sample, records, lines)
-        written.append(record_file)
+        unread[sample] -= 1
+        if not unread[sample]:
+            record_files[sample] = _write_sample(args.outdir, sample, by_sample[sample], reuse)
     if args.done:
         read = [r for rs in by_sample.values() for r in rs if r.path not in previous]
-        done = {"records": written, "files": len(items), "read": len(read), "reused": len(items) - len(read),
+        done = {"records": [record_files[sample] for sample in sorted(record_files)], "files": len(items),
+                "read": len(read), "reused": len(items) - len(read),
                 "md5_backend": lanes.backend(),
                 "bytes": sum(r.size for rs in by_sample.values() for r in rs),
                 "bytes_read": sum(r.size for r in read), "started": started, "finished": time.time()}
         write_bytes_atomic(args.done, (json.dumps(done, indent=1) + "\n").encode())
     return 0
+
+
+def _local_size(item: tuple[str, str]) -> int:
+    """A local file's size (0 for an object or a file that cannot be stat'ed: its reader reports why)."""
+    try:
+        return 0 if is_remote(item[0]) else os.stat(item[0]).st_size
+    except (OSError, ValueError):
+        return 0
+
+
+def _write_sample(outdir: str, sample: str, records: list[FileRecord], reuse: RecordReuse) -> str:
+    """Write the sample's checksum file and record file (and its reuse entries); return the record file's path."""
+    records.sort(key=lambda r: (os.path.basename(r.path), r.path))
+    md5_lines = [gnu_line(r.digests["md5"], os.path.basename(r.path)) for r in records if r.ok and "md5" in r.digests]
+    write_bytes_atomic(checksums_path(outdir, sample), b"".join(md5_lines))
+    record_file = records_path(outdir, sample)
+    lines = [record_line(r) for r in records]
+    write_bytes_atomic(record_file, "".join(lines).encode("utf-8", "surrogateescape"))
+    reuse.remember(sample, records, lines)
+    return record_file
 
 
 def _check_ora_decoder(decoder: str, paths: list[str]) -> None:
