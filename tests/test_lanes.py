@@ -277,3 +277,44 @@ def test_guess_reads_a_large_file_in_two_halves_and_every_candidate_equals_the_r
     assert result.matched == [truth] and len(result.tried) == 24
     for part_size, etag in result.computed.items():  # candidates whose boundary past the middle is the end too
         assert etag == _reference(data, part_size), part_size
+
+
+def test_an_etag_only_read_at_part_offsets_equals_the_naive_reference(md5_backend, tmp_path, monkeypatch):
+    """An ETag-only read has its parts read at their offsets, up to a lane each: every layout (a part count
+    below and above the lane width, a last part short by one byte or whole) equals hashlib part by part."""
+    from seqfixity.engine import digest
+    from seqfixity.engine.digest import hash_files
+    from seqfixity.settings import Settings
+
+    calls = []
+    real = digest.part_digests_at_offsets
+    monkeypatch.setattr(digest, "part_digests_at_offsets", lambda *args: calls.append(args) or real(*args))
+
+    part = 5 << 20  # the smallest part S3 allows; as large a part as a window holds no more than 4 of (64 MiB)
+    for parts, tail in ((4, 0), (5, 1), (17, part - 1), (40, 12345)):
+        path = write(tmp_path / f"f{parts}.bin", (parts - 1) * part + (tail or part))
+        for part_size in (part, 17 << 20):
+            settings = Settings(digests=("etag",), part_size=part_size, threshold=part)
+            for jobs in (1, 2):
+                [record] = hash_files([str(path)], settings, jobs=jobs)
+                assert record.digests["etag"] == _reference(path.read_bytes(), part_size), (parts, part_size)
+                assert record.etag_parts == -(-path.stat().st_size // part_size)
+    assert bool(calls) == (md5_backend != "scalar")  # hashlib's MD5 gains nothing from lanes: read in order
+
+
+def test_parts_read_at_offsets_of_a_file_cut_short_while_read_give_no_digest(simd_backend, tmp_path, monkeypatch):
+    from seqfixity.engine import offsets
+    from seqfixity.engine.reading import identity
+    from seqfixity.errors import FileChangedError
+
+    path = write(tmp_path / "f.bin", 24 << 20)
+    real = offsets.open_checked
+
+    def open_then_cut(name, before):  # the file is cut short once it is open: its last parts end early
+        handle = real(name, before)
+        os.truncate(name, 20 << 20)
+        return handle
+
+    monkeypatch.setattr(offsets, "open_checked", open_then_cut)
+    with pytest.raises(FileChangedError, match="changed while being read"):
+        offsets.part_digests_at_offsets(str(path), identity(path.stat()), 5 << 20)

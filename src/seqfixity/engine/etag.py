@@ -255,6 +255,16 @@ class ETagHasher:
         self._digests.extend(stream.digest() for stream in self._closing)
         self._closing.clear()
 
+    def take_part_digests(self, size: int, digests: list[bytes]) -> None:
+        """Take the MD5s of all the parts of a ``size``-byte object, computed elsewhere (read at their offsets by
+        :mod:`seqfixity.engine.offsets`), as if its bytes had been fed here."""
+        if self.size or size < self.threshold or len(digests) != max(1, -(-size // self.part_size)):
+            raise EtagError(f"{len(digests)} part digests do not make the ETag of {size} bytes in {self.part_size}-"
+                            f"byte parts after {self.size} bytes fed")
+        self.size = size
+        self._digests = list(digests)
+        self._in_part = 0
+
     def part_digests(self) -> list[bytes]:
         """Return the binary MD5 of every part so far (an empty object is one empty part)."""
         self._settle()
