@@ -191,6 +191,22 @@ def print_run_end(summary, file):
         print(f"seqfixity: {shown}", file=file)
 
 
+def end_run_promptly():
+    """Let Snakemake exit as soon as the run is over: cancel its job rate limiter's pending timers.
+
+    Snakemake's scheduler (scheduling/job_scheduler.py, ``_schedule_reevalutation``) starts a non-daemon
+    ``threading.Timer`` of ``--max-jobs-per-timespan``'s timespan (1 s by default) after every scheduling pass,
+    and the interpreter waits for it at exit: about a second at the end of every run. Once onsuccess or
+    onerror runs, nothing is scheduled any more. Only that scheduler's timers are cancelled.
+    """
+    import threading
+
+    for thread in threading.enumerate():
+        code = getattr(getattr(thread, "function", None), "__code__", None)
+        if isinstance(thread, threading.Timer) and code is not None and code.co_filename.endswith("job_scheduler.py"):
+            thread.cancel()
+
+
 def forget_earlier_outcome():
     """Remove what the earlier run said of the outputs this run will remake, before any of its jobs starts.
 

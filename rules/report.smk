@@ -65,11 +65,13 @@ onstart:
 
 
 onsuccess:
+    end_run_promptly()
     if os.path.exists(os.path.join(OUTDIR, "summary.json")):
         print_run_end(os.path.join(OUTDIR, "summary.json"), file=sys.stdout)
 
 
 onerror:
+    end_run_promptly()
     said = failed_job_messages()
     if said:
         print("seqfixity: the failed SLURM jobs said (their logs are in .snakemake/slurm_logs/):", file=sys.stderr)
