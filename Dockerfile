@@ -5,7 +5,7 @@
 # Illumina Connected Analytics").
 #
 # It holds only what the pipeline's processes run, `seqfixity digest` and `seqfixity aggregate`: the core
-# dependencies and the `tables` extra (pandas, xlsxwriter, pygal), pinned with their hashes in
+# dependencies and the `tables` extra (xlsxwriter, pygal), pinned with their hashes in
 # docker/requirements.lock (refresh: bash scripts/lock-container.sh). No Snakemake, pysam or SLURM plugin.
 # seqfixity is built in a first stage that has a compiler (for its C extension); the final stage copies
 # only the finished environment, /opt/seqfixity, and has no compiler.

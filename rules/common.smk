@@ -21,7 +21,7 @@ from seqfixity.units import SizeError, parse_size  # noqa: E402
 
 try:
     with open(os.path.join(workflow.basedir, "config", "schema.yaml")) as schema:
-        check_config_keys(config, yaml.safe_load(schema)["properties"])
+        check_config_keys(config, yaml.load(schema, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["properties"])
     SETTINGS = Settings.from_mapping(config)
     sizes = {}
     for key in ("batch_bytes", "large_bytes"):

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Refresh the container's pinned lock files from pyproject.toml, for the Dockerfile's Python on x86-64 Linux:
 #   docker/requirements.lock        what `seqfixity digest` and `seqfixity aggregate` run: the core
-#                                   dependencies and the `tables` extra (pandas, xlsxwriter, pygal), nothing else
+#                                   dependencies and the `tables` extra (xlsxwriter, pygal), nothing else
 #   docker/build-requirements.lock  the build backend ([build-system] requires) that builds seqfixity's wheel
 # Both pin every package with its hashes (pip install --require-hashes in the Dockerfile).
 #   pip install uv && bash scripts/lock-container.sh
