@@ -179,16 +179,14 @@ def print_run_end(summary, file):
     """Print the block a run ends with (the outcome, the first failures, where report.html is) from ``summary``."""
     import json
 
-    from seqfixity.reports.ending import outcome_block
+    from seqfixity.reports.ending import outcome_block, terminal_lines
 
     try:
         with open(summary, encoding="utf-8") as handle:
             lines = outcome_block(json.load(handle), os.path.dirname(summary))
     except (OSError, ValueError, KeyError, TypeError) as err:
         lines = [f"{summary}: cannot read the summary ({err}); the reports are in {OUTDIR}/"]
-    for line in lines:
-        shown = line.replace("\n", "\\n").replace("\r", "\\r")  # a line break in a file name, as `say` shows it
-        print(f"seqfixity: {shown}", file=file)
+    print(terminal_lines(lines), file=file)
 
 
 def end_run_promptly():

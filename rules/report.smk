@@ -68,6 +68,7 @@ onsuccess:
     end_run_promptly()
     if os.path.exists(os.path.join(OUTDIR, "summary.json")):
         print_run_end(os.path.join(OUTDIR, "summary.json"), file=sys.stdout)
+    print_verify_end(file=sys.stdout)
 
 
 onerror:
@@ -79,6 +80,7 @@ onerror:
     summary = os.path.join(OUTDIR, "summary.json")
     if summary_is_current(summary):
         print_run_end(summary, file=sys.stderr)
+        print_verify_end(file=sys.stderr)
     else:  # an earlier run's summary is gone by now (forget_earlier_outcome)
         print(
             f"seqfixity: a job failed before the reports were written (see its log above, or {OUTDIR}/logs/); "

@@ -39,13 +39,18 @@ rule all:
     input:
         REPORTS,
         VERIFY_TARGETS,
+
+
+onerror:
+    print_verify_end(sys.stderr)
 """
 
 
 def run_workflow(folder: Path, config: dict) -> subprocess.CompletedProcess[str]:
     (folder / "Snakefile").write_text(SNAKEFILE)
     (folder / "config.yaml").write_text(json.dumps(config))
-    return subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", "--quiet", "rules"], cwd=folder,
+    return subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", "--quiet", "rules", "--show-failed-logs"],
+                          cwd=folder,
                           env=cli_env(), capture_output=True, text=True, timeout=300)
 
 
@@ -63,8 +68,12 @@ def test_verify_runs_after_the_checksum_stage_and_gates_the_run(tmp_path):
     assert hashed.returncode == 0
     failed = run_workflow(tmp_path, config)
     assert failed.returncode != 0
-    assert "seqfixity: PARTIALLY_SUCCEEDED: 3 OK, 1 MISMATCH, 1 MISSING_LOCAL" in failed.stderr
-    assert "seqfixity: S2_R2.fastq.gz: MISMATCH (ETag (MD5) differs)" in failed.stderr
+    # the outcome once (the gate's log is empty, so --show-failed-logs shows no second copy), then the failures
+    assert failed.stderr.count("PARTIALLY_SUCCEEDED") == 1, failed.stderr
+    assert f"seqfixity: verify against {export}: PARTIALLY_SUCCEEDED: 3 OK, 1 MISMATCH, 1 MISSING_LOCAL" \
+        in failed.stderr
+    assert "seqfixity:   S2_R2.fastq.gz: MISMATCH (ETag (MD5) differs" in failed.stderr
+    assert "seqfixity: verify report: results/verify.json" in failed.stderr
     report = json.loads((tmp_path / "results" / "verify.json").read_text())
     assert report["outcome"] == "PARTIALLY_SUCCEEDED"              # kept although the run failed
     reused = [f["path"] for f in report["files"] if f["actual"].get("from_records")]

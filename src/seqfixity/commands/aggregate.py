@@ -9,7 +9,7 @@ import os
 from seqfixity.commands.common import UsageError, add_log_option, add_settings_options, say, settings_from_args
 from seqfixity.errors import InputError
 from seqfixity.examine.outputs import remove_stale
-from seqfixity.reports.ending import outcome_block, unmatched_line
+from seqfixity.reports.ending import outcome_block, report_block, unmatched_line
 from seqfixity.settings import NAMING_MODES, SAMPLE_ID_RULES, VALIDATE_LEVELS, Settings
 
 SETTINGS_FLAGS = ("config", "etag_preset", "part_size", "threshold", "digests", "validate")
@@ -103,14 +103,8 @@ def run(args: argparse.Namespace) -> int:
             for line in outcome_block(summary, os.path.dirname(args.check)):
                 say(line)
             return summary["exit_code"]
-        say(summary["line"])
-        listed = summary.get("files") if isinstance(summary.get("files"), list) else []  # check/verify reports
-        failed = [f for f in listed if f.get("verdict", "OK") != "OK"]
-        for entry in failed[:20]:
-            hint = f" ({entry['hint']})" if entry.get("hint") else ""
-            say(f"{entry['path']}: {entry['verdict']}{hint}")
-        if len(failed) > 20:
-            say(f"... and {len(failed) - 20} more: see {args.check}")
+        for line in report_block(summary, args.check, shown=20):  # a check or verify --report
+            say(line)
         return summary["exit_code"]
     from seqfixity.reports.run_settings import settings_entry
     from seqfixity.reports.tables import file_rows, load_records, summarise, write_reports  # xlsxwriter, pygal

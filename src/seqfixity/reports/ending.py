@@ -48,6 +48,26 @@ def outcome_block(summary: dict[str, Any], folder: str) -> list[str]:
     return lines
 
 
+def report_block(report: dict[str, Any], path: str, shown: int = FAILURES_SHOWN) -> list[str]:
+    """The lines that end a ``check`` or ``verify`` whose ``--report`` is ``path``: its outcome line, at most
+    ``shown`` failed files with their verdicts (and how many more), and where every file's verdict is."""
+    listed = report.get("files") if isinstance(report.get("files"), list) else []
+    failed = [entry for entry in listed if isinstance(entry, dict) and entry.get("verdict", "OK") != "OK"]
+    lines = [report["line"]]
+    for entry in failed[:shown]:
+        hint = f" ({entry['hint']})" if entry.get("hint") else ""
+        lines.append(f"  {entry.get('path', '?')}: {entry['verdict']}{hint}")
+    if len(failed) > shown:
+        lines.append(f"  ... and {len(failed) - shown} more (every file's verdict: {path})")
+    return lines
+
+
+def terminal_lines(lines: list[str]) -> str:
+    """The lines as the workflow prints them: each after ``seqfixity: ``, a line break in a file name shown as
+    ``\\n`` (as ``say`` shows it)."""
+    return "\n".join("seqfixity: " + line.replace("\n", "\\n").replace("\r", "\\r") for line in lines)
+
+
 def unmatched_line(unmatched: dict[str, Any]) -> str:
     """The end-of-run words for the files under the inputs that no pattern matched: how many, the first names."""
     first = ", ".join(unmatched["first"]) + (", ..." if unmatched["count"] > len(unmatched["first"]) else "")
