@@ -279,6 +279,26 @@ def test_guess_reads_a_large_file_in_two_halves_and_every_candidate_equals_the_r
         assert etag == _reference(data, part_size), part_size
 
 
+def test_guess_shares_the_first_parts_and_every_candidate_of_several_parts_equals_the_reference(md5_backend,
+                                                                                                tmp_path):
+    """The candidates' first parts come from one stream with a digest at each part size, block-aligned or not
+    (the Go SDK's sizes are not whole MiB): every candidate's ETag, for -3, -4 and -7, equals hashlib's."""
+    from seqfixity.engine.etag import parse_etag
+    from seqfixity.engine.guess import guess_part_size
+
+    mib = 1 << 20
+    data = random.Random(6).randbytes(47 * mib + 777)
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+    for parts, truth in ((3, 20 * mib), (4, 12 * mib + 1), (7, 7 * mib)):
+        low = -(-len(data) // parts)
+        odd = [low, low + 1, low + 63, low + 64, low + 65, truth, *(low + k * 4099 for k in range(1, 12))]
+        result = guess_part_size(path, parse_etag(_reference(data, truth)), candidates=odd)
+        assert truth in result.matched and len(result.tried) >= 16, parts
+        for part_size, etag in result.computed.items():
+            assert etag == _reference(data, part_size), (parts, part_size)
+
+
 def test_an_etag_only_read_at_part_offsets_equals_the_naive_reference(md5_backend, tmp_path, monkeypatch):
     """An ETag-only read has its parts read at their offsets, up to a lane each: every layout (a part count
     below and above the lane width, a last part short by one byte or whole) equals hashlib part by part."""
