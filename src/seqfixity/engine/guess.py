@@ -2,9 +2,11 @@
 
 Every candidate part size is an ETag of its own, each part an MD5 stream, all advanced side by side on the
 multi-lane core. With enough candidates to fill the lanes, a large file is read as two halves on two
-threads: a candidate's parts before its first part boundary past the middle are hashed by the first
+threads: a candidate's parts before its first part boundary past a common point are hashed by the first
 thread, the rest by the second, so both cores run full lanes; only the bytes between the candidates'
-boundaries nearest the middle (less than one part) are read by both.
+boundaries nearest that point (less than one part) are read by both. Every candidate's first part starts at
+byte 0, so one MD5 stream over the longest first part gives them all (a digest at each part size), and the
+point is chosen where both threads then hash about as much.
 """
 
 from __future__ import annotations
