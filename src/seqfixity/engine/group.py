@@ -100,15 +100,14 @@ def read_grouped(items: Sequence[Item], prepare: Callable[[Item], ReadJob], work
     per_worker = max(1, min(max_open or MAX_GROUP_FILES, math.ceil(len(items) / workers)))
     shared = _Shared(iter(enumerate(items)), workers)
 
-    def work() -> None:
+    def work(number: int) -> None:
         try:
-            _Worker(per_worker, shared, prepare, results, on_bytes).run()
+            _Worker(number, per_worker, shared, prepare, results, on_bytes).run()
         except BaseException as err:  # handed to the caller's thread
             results.fail(err)
-        finally:
-            shared.leave()
 
-    threads = [threading.Thread(target=work, name=f"seqfixity-group-{n}", daemon=True) for n in range(workers)]
+    threads = [threading.Thread(target=work, args=(n,), name=f"seqfixity-group-{n}", daemon=True)
+               for n in range(workers)]
     for thread in threads:
         thread.start()
     try:
@@ -121,13 +120,17 @@ def read_grouped(items: Sequence[Item], prepare: Callable[[Item], ReadJob], work
 
 
 class _Shared:
-    """What the workers share: the items not yet opened, and the open files handed from a busy worker to an idle one."""
+    """What the workers share: the items not yet opened, and the open files handed from a busy worker to an idle one.
+
+    A worker takes over only files another worker handed over: the giver must not take them back before the
+    idle worker, woken, gets the lock (it would hand over and take back every round, and the other would idle).
+    """
 
     def __init__(self, queue, workers: int) -> None:
         self._queue = queue
         self._lock = threading.Condition()
         self.exhausted = False
-        self.handed: list[_Open] = []
+        self.handed: list[tuple[int, _Open]] = []  # (the giver, the file)
         self.waiting = 0
         self.working = workers
 
@@ -138,35 +141,48 @@ class _Shared:
             self.exhausted = taken is None
             return taken
 
-    def hand_over(self, files: list[_Open]) -> None:
+    def hand_over(self, giver: int, files: list[_Open]) -> None:
         with self._lock:
-            self.handed.extend(files)
+            self.handed.extend((giver, opened) for opened in files)
             self._lock.notify_all()
 
-    def take_over(self) -> _Open | None:
+    def take_over(self, taker: int) -> _Open | None:
+        """A file another worker handed over, or None."""
         with self._lock:
-            return self.handed.pop() if self.handed else None
+            for index, (giver, opened) in enumerate(self.handed):
+                if giver != taker:
+                    del self.handed[index]
+                    return opened
+            return None
+
+    def _for(self, taker: int) -> bool:
+        return any(giver != taker for giver, _ in self.handed)
 
     def wants(self) -> bool:
         """True when a worker waits with nothing to read and nothing is already waiting to be taken over."""
         return self.exhausted and self.waiting > 0 and not self.handed
 
-    def wait_for_work(self, stopped) -> bool:
+    def wait_for_work(self, taker: int, stopped) -> bool:
         """Wait (with nothing to read) until a file is handed over; False when every worker is done."""
         with self._lock:
             self.waiting += 1
             try:
-                while not self.handed and not stopped() and self.waiting < self.working:
+                while not self._for(taker) and not stopped() and self.waiting < self.working:
                     self._lock.wait()
-                return bool(self.handed)
+                return self._for(taker)
             finally:
                 self.waiting -= 1
                 self._lock.notify_all()
 
-    def leave(self) -> None:
+    def leave(self) -> list[_Open]:
+        """A worker is done; the last one to leave gets the files still handed over (when stopped) to close."""
         with self._lock:
             self.working -= 1
             self._lock.notify_all()
+            if self.working:
+                return []
+            left, self.handed = [opened for _, opened in self.handed], []
+            return left
 
     def wake(self) -> None:
         with self._lock:
@@ -176,8 +192,9 @@ class _Shared:
 class _Worker:
     """Reads up to ``limit`` files at once, with at most the core's width of MD5 streams among them."""
 
-    def __init__(self, limit: int, shared: _Shared, prepare, results: _Results,
+    def __init__(self, number: int, limit: int, shared: _Shared, prepare, results: _Results,
                  on_bytes: ProgressCallback | None) -> None:
+        self.number = number
         self.limit, self.shared, self.prepare, self.results, self.on_bytes = limit, shared, prepare, results, on_bytes
         self.width = lanes.width()
         self.spare: list[bytearray] = []
@@ -188,16 +205,16 @@ class _Worker:
         try:
             while not stopped():
                 if not self._admit():
-                    if not self.shared.wait_for_work(stopped):
+                    if not self.shared.wait_for_work(self.number, stopped):
                         return
                     continue
                 self._round()
                 if len(self.active) > 1 and self.shared.wants():  # another is idle: give it half the work left
                     by_left = sorted(self.active, key=lambda f: f.job.before.size - f.total, reverse=True)
                     self.active = by_left[0::2]
-                    self.shared.hand_over(by_left[1::2])
+                    self.shared.hand_over(self.number, by_left[1::2])
         finally:
-            for opened in self.active + self.shared.handed:  # left unfinished when stopped
+            for opened in self.active + self.shared.leave():  # left unfinished when stopped
                 opened.handle.close()
 
     def _admit(self) -> bool:
@@ -206,7 +223,7 @@ class _Worker:
 
         streams = sum(len(f.lane) for f in self.active)
         while len(self.active) < self.limit and streams < self.width:
-            handed = self.shared.take_over()
+            handed = self.shared.take_over(self.number)
             if handed is not None:
                 self.active.append(handed)
                 streams += len(handed.lane)
