@@ -338,3 +338,15 @@ def test_parts_read_at_offsets_of_a_file_cut_short_while_read_give_no_digest(sim
     monkeypatch.setattr(offsets, "open_checked", open_then_cut)
     with pytest.raises(FileChangedError, match="changed while being read"):
         offsets.part_digests_at_offsets(str(path), identity(path.stat()), 5 << 20)
+
+
+def test_files_handed_to_an_idle_worker_are_taken_by_it_not_back_by_the_giver():
+    from seqfixity.engine.group import _Shared
+
+    shared = _Shared(iter([]), workers=2)
+    assert shared.next_item() is None and shared.exhausted
+    handed = [object(), object()]
+    shared.hand_over(0, handed)
+    assert shared.take_over(0) is None                   # the giver cannot take them back
+    assert {id(shared.take_over(1)), id(shared.take_over(1))} == {id(f) for f in handed}
+    assert shared.take_over(1) is None
