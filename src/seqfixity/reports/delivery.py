@@ -1,11 +1,11 @@
 """A delivery as a whole: reads that must agree, files that should be there, files no sheet explains.
 
-Per sample and lane (an Illumina name's ``{sample}_S{n}_L{lane}``; for other names, the name with its mate
-number blanked), R1, R2, I1 and I2 hold one record per cluster, so their read counts must agree. A read that
-the run has elsewhere (or the sheet names) and a lane lacks is a MISSING file named after its siblings: an
-orphan mate (R1 without its R2, or the reverse) or a missing index read. With Illumina's sheets
-(:mod:`seqfixity.inputs.sheets`), a sample or lane the sheet names with no file is MISSING, and a FASTQ that
-no row explains is EXTRA. Each fault is reported once, on the file it concerns.
+Per sample, lane and chunk (an Illumina name's ``{sample}_S{n}_L{lane}`` and its ``_{chunk}``; for other
+names, the name with its mate number blanked), R1, R2, I1 and I2 hold one record per cluster, so their read
+counts must agree. A read that the run has elsewhere (or the sheet names) and a lane lacks is a MISSING file
+named after its siblings: an orphan mate (R1 without its R2, or the reverse) or a missing index read. With
+Illumina's sheets (:mod:`seqfixity.inputs.sheets`), a sample or lane the sheet names with no file is MISSING,
+and a FASTQ that no row explains is EXTRA. Each fault is reported once, on the file it concerns.
 """
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ def read_of(path: str) -> tuple[tuple, str] | None:
     """(the group of files that share clusters, the read: R1, R2, I1, ...) for a FASTQ name, or None."""
     parsed = parse_name(path)
     if parsed is not None:
-        return ("illumina", os.path.dirname(path), parsed.sample, parsed.number, parsed.lane), parsed.read
+        # a chunk (_001, _002: BCL Convert's --fastq-chunk...) holds its own clusters: R1_002 pairs with R2_002
+        return (("illumina", os.path.dirname(path), parsed.sample, parsed.number, parsed.lane, parsed.chunk),
+                parsed.read)
     mate = mate_key(path)
     if mate is not None:
         return ("mate", *mate[:2]), f"R{mate[2]}"
@@ -97,7 +99,8 @@ def check_delivery(records: Sequence[FileRecord], sheets: Sequence[Sheet] = (),
 def _where(key: tuple) -> str:
     if key[0] == "illumina":
         lane = f"lane {key[4]} of " if key[4] is not None else ""
-        return f"{lane}{key[2]}"
+        chunk = f"chunk {key[5]} of " if key[5] != "001" else ""
+        return f"{chunk}{lane}{key[2]}"
     return key[2].replace("#", "?")
 
 
@@ -151,12 +154,15 @@ def _expect_sheet(sheet: Sheet, records: Sequence[FileRecord], run_reads: set[st
                     _add_missing(found, os.path.join(folder, name), parsed.sample if parsed else row.sample,
                                  f"named by {sheet_name} line {row.line} (sample {row.sample}) but not there")
         return
-    lanes = sheet.lanes()
+    lanes, owners = sheet.lanes(), sheet.file_samples()
     by_sample: dict[str, list[tuple[FileRecord, object]]] = defaultdict(list)
     for record in fastqs:
         parsed = parse_name(record.path)
-        if parsed is not None and parsed.sample in lanes:
-            by_sample[parsed.sample].append((record, parsed))
+        if parsed is not None and parsed.sample in owners:
+            by_sample[owners[parsed.sample]].append((record, parsed))
+    # files named after Sample_Name (bcl2fastq) rather than Sample_ID: a missing sample's are expected so too
+    by_alias = any(parsed.sample != owner for owner, pairs in by_sample.items() for _, parsed in pairs)
+    file_name = {row.sample: row.alias for row in sheet.rows if row.alias and by_alias}
     run_lanes = sorted({parsed.lane for pairs in by_sample.values() for _, parsed in pairs},
                        key=lambda lane: -1 if lane is None else lane) or [None]
     suffix = Counter(parsed.suffix for pairs in by_sample.values() for _, parsed in pairs).most_common(1)
@@ -176,10 +182,11 @@ def _expect_sheet(sheet: Sheet, records: Sequence[FileRecord], run_reads: set[st
             lane_words = f", lane {lane}" if lane is not None else ""
             for read in reads:
                 lane_part = f"_L{lane:03d}" if lane is not None else ""
-                name = f"{sample}_S{s_number}{lane_part}_{read}_001{ending}"
+                prefix = have[0][1].sample if have else file_name.get(sample, sample)
+                name = f"{prefix}_S{s_number}{lane_part}_{read}_001{ending}"
                 if name not in present:
                     present.add(name)
-                    _add_missing(found, os.path.join(folder, name), sample,
+                    _add_missing(found, os.path.join(folder, name), have[0][0].sample if have else prefix,
                                  f"named by {sheet_name} line {row.line} (sample {sample}{lane_words}) but not there")
 
 
@@ -191,7 +198,7 @@ def _explain(sheet: Sheet, records: Sequence[FileRecord], found: DeliveryFinding
     """Mark EXTRA each FASTQ that no row of ``sheet`` explains (Undetermined is always explained)."""
     sheet_name = os.path.basename(sheet.path)
     listed = {name for row in sheet.rows for name in row.files}
-    lanes = sheet.lanes()
+    lanes, owners = sheet.lanes(), sheet.file_samples()
     for record in _fastqs(records):
         parsed = parse_name(record.path)
         if parsed is not None and parsed.sample == UNDETERMINED:
@@ -201,9 +208,9 @@ def _explain(sheet: Sheet, records: Sequence[FileRecord], found: DeliveryFinding
                 found.extra.setdefault(record.path, f"no row of {sheet_name} lists it")
         elif parsed is None:
             found.extra.setdefault(record.path, f"no row of {sheet_name} explains it (its name is not Illumina's)")
-        elif parsed.sample not in lanes:
+        elif parsed.sample not in owners:
             found.extra.setdefault(record.path, f"no row of {sheet_name} names sample {parsed.sample}")
-        elif not ({parsed.lane, None} & lanes[parsed.sample]):
+        elif not ({parsed.lane, None} & lanes[owners[parsed.sample]]):
             found.extra.setdefault(record.path, f"no row of {sheet_name} names sample {parsed.sample} in lane "
                                                 f"{parsed.lane}")
 
