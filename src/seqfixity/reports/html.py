@@ -140,17 +140,21 @@ def _cards(summary: dict[str, Any]) -> str:
              (f"{summary['reads']:,}", "reads")]
     unmatched, _names = _unmatched(summary)
     if unmatched:
-        cards.append((f"{unmatched:,}", "files matched to no sample"))
+        cards.append((f"{unmatched:,}", "files no pattern matched (not checked)"))
     cells = "".join(f'<div class="card"><b>{_text(big)}</b><span>{_text(small)}</span></div>' for big, small in cards)
     return f'<div class="cards">{cells}</div>'
 
 
 def _unmatched(summary: dict[str, Any]) -> tuple[int, list[str]]:
-    """How many files summary.json's ``unmatched_files`` (Illumina deliveries) counts, and their names if it lists
-    them: a list of names (or of records with a ``path``), or a count."""
+    """How many files summary.json's ``unmatched_files`` counts (files under the inputs that no pattern matched),
+    and the names it lists: ``{"count": N, "first": [...]}`` as aggregate writes it, a list of names (or of
+    records with a ``path``), or a count."""
     value = summary.get("unmatched_files") or []
     if isinstance(value, int):
         return value, []
+    if isinstance(value, dict):  # what aggregate writes: {"count": N, "first": [the first names]}
+        first = [str(name) for name in value.get("first") or [] if name]
+        return max(int(value.get("count") or 0), len(first)), first
     names = [str(item.get("path", "")) if isinstance(item, dict) else str(item) for item in value]
     return len(names), [name for name in names if name]
 
@@ -175,7 +179,7 @@ def _failures(rows: Sequence[dict[str, Any]], summary: dict[str, Any]) -> str:
     if unmatched:
         shown = ", ".join(_text(name) for name in names[:20])
         more = f" and {unmatched - min(len(names), 20):,} more" if unmatched > min(len(names), 20) else ""
-        lines.append(f"<p><b>Files matched to no sample ({unmatched:,}):</b> {shown}{more}.</p>")
+        lines.append(f"<p><b>Files no pattern matched, not checked ({unmatched:,}):</b> {shown}{more}.</p>")
     return "\n".join(lines)
 
 
@@ -271,7 +275,7 @@ def _totals(summary: dict[str, Any]) -> str:
              ("reads", f"{summary['reads']:,}"),
              ("naming findings", f"{files.get('naming_warnings', 0):,} files")]
     if "unmatched_files" in summary:
-        items.append(("matched to no sample", f"{_unmatched(summary)[0]:,} files"))
+        items.append(("no pattern matched (not checked)", f"{_unmatched(summary)[0]:,} files"))
     return "<h2>Totals</h2>" + _definitions(items)
 
 

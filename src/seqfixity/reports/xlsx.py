@@ -70,9 +70,10 @@ def _summary_sheet(book: Any, summary: dict[str, Any]) -> None:
     counts += [(f"files {status}", number) for status, number in files["by_status"].items() if status != OK]
     counts += [("samples", samples["total"]), ("samples failed", samples["failed"]), ("bytes", summary["bytes"]),
                ("reads", summary["reads"]), ("naming findings", files.get("naming_warnings", 0))]
-    if "unmatched_files" in summary:
+    if "unmatched_files" in summary:  # {"count": N, "first": [...]}: the files no pattern took, not checked
         unmatched = summary["unmatched_files"]
-        counts.append(("files matched to no sample", unmatched if isinstance(unmatched, int) else len(unmatched)))
+        counts.append(("files no pattern matched (not checked)",
+                       unmatched.get("count", 0) if isinstance(unmatched, dict) else int(unmatched)))
     row = 3
     sheet.write_string(row, 0, "Counts", heading)
     for name, number in counts:

@@ -1,0 +1,87 @@
+"""The reports people read, on cases beyond issue 14's run: files no pattern matched, samples whose reads no
+decoder counted. Read back as a person's tools read them: openpyxl for the XLSX, an HTML parser for
+report.html, MultiQC's own run for its table."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from seqfixity.record import FileRecord
+from seqfixity.reports.tables import file_rows, summarise, write_reports
+
+UNMATCHED = ["/run/P/notes.txt", "/run/P/A_S1_L001_R1_001.fastq.gz.md5", "/run/P/M_S7_L001_R1_001.FASTQ.GZ"]
+
+
+class _Text(HTMLParser):
+    """The visible text of a page, one string (script and style left out)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._skip += tag in ("script", "style")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._skip -= tag in ("script", "style")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+    @property
+    def text(self) -> str:
+        return " ".join(" ".join(self.parts).split())
+
+
+def reports(tmp_path: Path, records: list[FileRecord], unmatched: list[str]) -> Path:
+    from seqfixity.inputs.discover import unmatched_summary
+
+    rows = file_rows(records)
+    write_reports(rows, summarise(rows, unmatched=unmatched_summary(unmatched)), str(tmp_path))
+    return tmp_path
+
+
+def pair(sample: str, number: int, suffix: str = ".fastq.gz", reads: int | None = 25) -> list[FileRecord]:
+    verdict = "OK" if reads is not None else "NOT_VALIDATED"
+    return [FileRecord(path=f"/run/P/{sample}_S{number}_L001_{read}_001{suffix}", sample=sample, size=1000, mtime_ns=0,
+                       digests={"md5": "0" * 32}, reads=reads, fastq_verdict=verdict) for read in ("R1", "R2")]
+
+
+def page_text(folder: Path) -> str:
+    parser = _Text()
+    parser.feed((folder / "report.html").read_text())
+    return parser.text
+
+
+@pytest.mark.parametrize("unmatched", [[], UNMATCHED], ids=["none", "three"])
+def test_files_no_pattern_matched_are_counted_as_many_as_there_are(tmp_path, unmatched):
+    import openpyxl
+
+    folder = reports(tmp_path, pair("A", 1), unmatched)
+    book = openpyxl.load_workbook(folder / "seqfixity.xlsx")
+    counts = {row[0].value: row[1].value for row in book["Summary"].iter_rows(min_col=1, max_col=2) if row[0].value}
+    assert counts["files no pattern matched (not checked)"] == len(unmatched)
+    text = page_text(folder)
+    if unmatched:
+        assert f"Files no pattern matched, not checked ({len(unmatched)}): {', '.join(UNMATCHED)}." in text
+    else:
+        assert "None: every file was read in full and passed its checks." in text
+        assert "Files no pattern matched" not in text and "count, first" not in text
+        assert "no pattern matched (not checked) 0 files" in text  # the totals say so: nothing was left out
+
+
+def test_a_sample_whose_reads_no_decoder_counted_has_no_cluster_count_not_zero(tmp_path):
+    folder = reports(tmp_path, pair("A", 1) + pair("W", 2, ".fastq.ora", reads=None), [])
+    summary = json.loads((folder / "summary.json").read_text())
+    verdicts = summary["samples"]["verdicts"]
+    assert verdicts["A"]["clusters"] == 25 and verdicts["W"]["clusters"] is None
+    assert summary["reads"] == 25
+    table = {line.split("\t")[0]: line.split("\t") for line in (folder / "seqfixity_mqc.tsv").read_text().splitlines()
+             if not line.startswith("#")}
+    assert table["W"][table["Sample"].index("clusters")] == ""  # MultiQC shows an empty cell, not 0
