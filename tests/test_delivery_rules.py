@@ -76,3 +76,22 @@ def test_a_fastq_list_with_leading_blank_lines_is_read(tmp_path, lead):
     assert sheet.kind == FASTQ_LIST
     assert [(row.sample, row.lane, row.files, row.line) for row in sheet.rows] == [
         ("A", 1, ("A_S1_L001_R1_001.fastq.gz", "A_S1_L001_R2_001.fastq.gz"), len(lead.splitlines()) + 2)]
+
+
+NO_LANE_SPLITTING_V2 = ("[Header]\nFileFormatVersion,2\n\n[Reads]\nRead1Cycles,151\nRead2Cycles,151\n\n"
+                        "[BCLConvert_Settings]\nNoLaneSplitting,true\n\n[BCLConvert_Data]\nLane,Sample_ID,Index\n"
+                        "1,A,ACGTACGT\n2,A,ACGTACGT\n1,B,GGGGCCCC\n2,B,GGGGCCCC\n")
+
+
+def test_lane_less_files_stand_for_every_lane_the_sheet_names(tmp_path):
+    """BCL Convert with NoLaneSplitting (bcl2fastq --no-lane-splitting) writes {sample}_S{n}_R1_001.fastq.gz,
+    all lanes in one file, whatever the sheet's Lane column says."""
+    (tmp_path / "SampleSheet.csv").write_text(NO_LANE_SPLITTING_V2)
+    sheet = read_sheet(str(tmp_path / "SampleSheet.csv"))
+    files = [record(f"/run/{sample}_S{n}_{read}_001.fastq.gz", 20) for sample, n in (("A", 1), ("B", 2))
+             for read in ("R1", "R2")]
+    found = check_delivery(files, [sheet])
+    assert not found.extra and not found.missing
+    found = check_delivery(files[:2], [sheet])  # B was not delivered: its lane-less files are missing
+    assert not found.extra
+    assert sorted(m.path for m in found.missing) == ["/run/B_S2_R1_001.fastq.gz", "/run/B_S2_R2_001.fastq.gz"]

@@ -172,13 +172,16 @@ def _expect_sheet(sheet: Sheet, records: Sequence[FileRecord], run_reads: set[st
         lanes_have = {parsed.lane for _, parsed in have}
         wanted = sorted({lane for lane in lanes[sample] if lane is not None} if None not in lanes[sample]
                         else set(run_lanes), key=lambda lane: -1 if lane is None else lane)
+        if None in lanes_have or (not have and run_lanes == [None]):
+            # lane-less files (NoLaneSplitting) merge the sheet's lanes: one set of reads stands for them all
+            wanted = [None]
         folder = os.path.dirname(have[0][0].path) if have else _common_folder(fastqs)
         s_number = have[0][1].number if have else number
         ending = have[0][1].suffix if have else (suffix[0][0] if suffix else ".fastq.gz")
         for lane in wanted:
             if lane in lanes_have:
                 continue
-            row = next(r for r in sheet.rows if r.sample == sample and r.lane in (lane, None))
+            row = next(r for r in sheet.rows if r.sample == sample and (lane is None or r.lane in (lane, None)))
             lane_words = f", lane {lane}" if lane is not None else ""
             for read in reads:
                 lane_part = f"_L{lane:03d}" if lane is not None else ""
@@ -210,7 +213,8 @@ def _explain(sheet: Sheet, records: Sequence[FileRecord], found: DeliveryFinding
             found.extra.setdefault(record.path, f"no row of {sheet_name} explains it (its name is not Illumina's)")
         elif parsed.sample not in owners:
             found.extra.setdefault(record.path, f"no row of {sheet_name} names sample {parsed.sample}")
-        elif not ({parsed.lane, None} & lanes[owners[parsed.sample]]):
+        elif parsed.lane is not None and not ({parsed.lane, None} & lanes[owners[parsed.sample]]):
+            # a lane-less name (NoLaneSplitting, bcl2fastq --no-lane-splitting) holds every lane of its sample
             found.extra.setdefault(record.path, f"no row of {sheet_name} names sample {parsed.sample} in lane "
                                                 f"{parsed.lane}")
 
