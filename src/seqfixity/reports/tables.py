@@ -115,9 +115,10 @@ def summarise(rows: Sequence[dict[str, Any]], batches: Sequence[dict[str, Any]] 
     """Return summary.json's content: per-sample verdicts, totals, bytes, throughput, outcome and exit code.
 
     A sample's ``reads`` are its clusters (``clusters``, the same number: the reads of its R1 files, or of
-    all its files when none is an R1; None when no file of it was counted, as ORA without a decoder), beside ``reads_by_read`` (R1, R2, I1, ...) and ``pairs`` (OK, or
-    what disagrees). The throughput counts the ``batches`` (``seqfixity digest --done`` files) that started
-    at or after ``since``: a re-run's own jobs, not the span back to the first run whose batches it kept.
+    all its files when none is an R1; None when no file of it was counted, as ORA without a decoder), beside
+    ``reads_by_read`` (R1, R2, I1, ...) and ``pairs`` (OK, or what disagrees). The throughput counts the
+    ``batches`` (``seqfixity digest --done`` files) that started at or after ``since``: a re-run's own jobs,
+    not the span back to the first run whose batches it kept.
     ``unmatched`` is :func:`seqfixity.inputs.discover.unmatched_summary` of the files no pattern took.
     """
     findings = findings or DeliveryFindings()
