@@ -95,3 +95,20 @@ def test_lane_less_files_stand_for_every_lane_the_sheet_names(tmp_path):
     found = check_delivery(files[:2], [sheet])  # B was not delivered: its lane-less files are missing
     assert not found.extra
     assert sorted(m.path for m in found.missing) == ["/run/B_S2_R1_001.fastq.gz", "/run/B_S2_R2_001.fastq.gz"]
+
+
+def test_sample_id_sheet_gives_index_reads_the_sample_of_their_lanes_r1(tmp_path):
+    """fastq_list.csv lists Read1File and Read2File only (BCL Convert, DRAGEN); the I1 and I2 of a lane hold
+    the same clusters, so under sample_id: sheet they are the RGSM's too, and its md5 file lists them."""
+    from seqfixity.inputs.discover import discover
+
+    names = [f"A_S1_L00{lane}_{read}_{chunk}.fastq.gz" for lane in (1, 2) for read in ("R1", "R2", "I1", "I2")
+             for chunk in ("001", "002")]
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
+    rows = ["RGID,RGSM,RGLB,Lane,Read1File,Read2File"] + [
+        f"A.{lane}.{chunk},Patient1,L,{lane},/staging/A_S1_L00{lane}_R1_{chunk}.fastq.gz,"
+        f"/staging/A_S1_L00{lane}_R2_{chunk}.fastq.gz" for lane in (1, 2) for chunk in ("001", "002")]
+    (tmp_path / "fastq_list.csv").write_text("\n".join(rows) + "\n")
+    files = discover([str(tmp_path)], sample_sheet=str(tmp_path / "fastq_list.csv"), sample_rule="sheet")
+    assert {f.sample for f in files} == {"Patient1"} and len(files) == len(names)
