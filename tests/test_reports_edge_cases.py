@@ -85,3 +85,29 @@ def test_a_sample_whose_reads_no_decoder_counted_has_no_cluster_count_not_zero(t
     table = {line.split("\t")[0]: line.split("\t") for line in (folder / "seqfixity_mqc.tsv").read_text().splitlines()
              if not line.startswith("#")}
     assert table["W"][table["Sample"].index("clusters")] == ""  # MultiQC shows an empty cell, not 0
+
+
+def test_ora_files_without_a_decoder_are_said_to_be_unvalidated_not_passed(tmp_path):
+    """ORA has no open decoder: without orad the files get digests only, and the page a person signs off must
+    not say that every file passed its checks."""
+    import openpyxl
+
+    from conftest import run_cli
+    from illumina_delivery import compress, fastq
+
+    data = tmp_path / "run"
+    data.mkdir()
+    names = [f"W_S1_L001_{read}_001.fastq.ora" for read in ("R1", "R2")]
+    for name in names:
+        compress(fastq("W", 1, name[10:12]), "ora", data / name)
+    out = tmp_path / "out"
+    done = run_cli("digest", *(data / name for name in names), "--outdir", out)
+    assert done.returncode == 0, done.stderr
+    done = run_cli("aggregate", *sorted((out / "records").iterdir()), "--outdir", out)
+    assert done.returncode == 0, done.stderr
+    text = page_text(out)
+    assert "every file was read in full and passed its checks" not in text
+    assert f"Files hashed but not validated (2): {', '.join(names)};" in text
+    book = openpyxl.load_workbook(out / "seqfixity.xlsx")
+    counts = {row[0].value: row[1].value for row in book["Summary"].iter_rows(min_col=1, max_col=2) if row[0].value}
+    assert counts["files hashed but not validated"] == 2

@@ -20,12 +20,14 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from seqfixity.fastq.verdicts import NOT_VALIDATED
 from seqfixity.reports.ending import TABLE_NAME, outcome_head
 from seqfixity.reports.failures import SEVERITY, failed_rows, hint
 from seqfixity.reports.plots import per_sample_svg, status_counts_svg
 from seqfixity.reports.run_settings import settings_rows
 from seqfixity.units import human_size
 
+OK = "OK"
 MAX_FAILURES_SHOWN = 1000
 CHUNK_ROWS = 250
 THROUGHPUT_START, THROUGHPUT_END = "<!-- throughput -->", "<!-- /throughput -->"
@@ -141,6 +143,8 @@ def _cards(summary: dict[str, Any]) -> str:
     unmatched, _names = _unmatched(summary)
     if unmatched:
         cards.append((f"{unmatched:,}", "files no pattern matched (not checked)"))
+    if files.get("not_validated"):
+        cards.append((f"{files['not_validated']:,}", "files hashed but not validated"))
     cells = "".join(f'<div class="card"><b>{_text(big)}</b><span>{_text(small)}</span></div>' for big, small in cards)
     return f'<div class="cards">{cells}</div>'
 
@@ -162,9 +166,12 @@ def _unmatched(summary: dict[str, Any]) -> tuple[int, list[str]]:
 def _failures(rows: Sequence[dict[str, Any]], summary: dict[str, Any]) -> str:
     failed = failed_rows(rows)
     unmatched, names = _unmatched(summary)
-    if not failed and not unmatched:
+    unchecked = [row for row in rows if row.get("fastq_verdict") == NOT_VALIDATED and row["status"] == OK]
+    if not failed and not unmatched and not unchecked:
         return '<h2>Failed files</h2><p>None: every file was read in full and passed its checks.</p>'
     lines = [f"<h2>Failed files ({len(failed):,})</h2>"]
+    if not failed:
+        lines.append("<p>None failed.</p>")
     shown = []
     for row in failed[:MAX_FAILURES_SHOWN]:
         path = f'<div class="path">{_text(row["path"])}</div>' if row["path"] != row["file"] else ""
@@ -180,6 +187,12 @@ def _failures(rows: Sequence[dict[str, Any]], summary: dict[str, Any]) -> str:
         shown = ", ".join(_text(name) for name in names[:20])
         more = f" and {unmatched - min(len(names), 20):,} more" if unmatched > min(len(names), 20) else ""
         lines.append(f"<p><b>Files no pattern matched, not checked ({unmatched:,}):</b> {shown}{more}.</p>")
+    if unchecked:  # their digests are there, but nothing says their content is whole (ORA without orad)
+        reasons = sorted({row["problem"].removeprefix(f"{NOT_VALIDATED}: ") for row in unchecked})
+        shown = ", ".join(_text(row["file"]) for row in unchecked[:20])
+        more = f" and {len(unchecked) - 20:,} more" if len(unchecked) > 20 else ""
+        lines.append(f"<p><b>Files hashed but not validated ({len(unchecked):,}):</b> {shown}{more}; "
+                     f"{_text('; '.join(reasons[:3]))}.</p>")
     return "\n".join(lines)
 
 

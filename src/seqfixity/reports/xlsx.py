@@ -69,7 +69,8 @@ def _summary_sheet(book: Any, summary: dict[str, Any]) -> None:
                                      ("files failed", files["failed"])]
     counts += [(f"files {status}", number) for status, number in files["by_status"].items() if status != OK]
     counts += [("samples", samples["total"]), ("samples failed", samples["failed"]), ("bytes", summary["bytes"]),
-               ("reads", summary["reads"]), ("naming findings", files.get("naming_warnings", 0))]
+               ("reads", summary["reads"]), ("naming findings", files.get("naming_warnings", 0)),
+               ("files hashed but not validated", files.get("not_validated", 0))]
     if "unmatched_files" in summary:  # {"count": N, "first": [...]}: the files no pattern took, not checked
         unmatched = summary["unmatched_files"]
         counts.append(("files no pattern matched (not checked)",
