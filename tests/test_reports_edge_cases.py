@@ -41,9 +41,11 @@ class _Text(HTMLParser):
 
 def reports(tmp_path: Path, records: list[FileRecord], unmatched: list[str]) -> Path:
     from seqfixity.inputs.discover import unmatched_summary
+    from seqfixity.reports.delivery import check_delivery
 
-    rows = file_rows(records)
-    write_reports(rows, summarise(rows, unmatched=unmatched_summary(unmatched)), str(tmp_path))
+    findings = check_delivery(records)
+    rows = file_rows(records, findings=findings)
+    write_reports(rows, summarise(rows, findings=findings, unmatched=unmatched_summary(unmatched)), str(tmp_path))
     return tmp_path
 
 
@@ -111,3 +113,19 @@ def test_ora_files_without_a_decoder_are_said_to_be_unvalidated_not_passed(tmp_p
     book = openpyxl.load_workbook(out / "seqfixity.xlsx")
     counts = {row[0].value: row[1].value for row in book["Summary"].iter_rows(min_col=1, max_col=2) if row[0].value}
     assert counts["files hashed but not validated"] == 2
+
+
+def test_the_xlsx_lists_the_failing_files_first_most_serious_first(tmp_path):
+    """Issue 14: failures were sorted among the successes. Read back with openpyxl: every failing row comes
+    before every OK row, MISSING before INVALID before PAIR_MISMATCH, whatever the samples' names."""
+    import openpyxl
+
+    records = pair("A", 1) + pair("M", 2) + pair("Z", 3)
+    records[1].reads = 24  # A's R2 is one read short of its R1: PAIR_MISMATCH
+    records[2].fastq_verdict, records[2].fastq_error = "TRUNCATED", "cut"  # M's R1: INVALID
+    del records[5]  # Z's R2 is not there: MISSING (an orphan mate)
+    folder = reports(tmp_path, records, [])
+    sheet = openpyxl.load_workbook(folder / "seqfixity.xlsx")["Files"]
+    header = [cell.value for cell in sheet[1]]
+    statuses = [row[header.index("status")] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert statuses == ["MISSING", "INVALID", "PAIR_MISMATCH", "OK", "OK", "OK"]
