@@ -129,3 +129,27 @@ def test_the_xlsx_lists_the_failing_files_first_most_serious_first(tmp_path):
     header = [cell.value for cell in sheet[1]]
     statuses = [row[header.index("status")] for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert statuses == ["MISSING", "INVALID", "PAIR_MISMATCH", "OK", "OK", "OK"]
+
+
+def test_multiqc_never_shows_a_non_empty_sample_as_zero_bytes(tmp_path):
+    """Sizes are in one unit (the largest sample's): a sample cut down to a few KiB beside MiB ones showed as
+    '0.0 MiB' in MultiQC's own report. Read from the page MultiQC renders."""
+    import re
+    import subprocess
+    import sys
+
+    records = pair("BIG", 1) + pair("CUT", 2)
+    for record in records[:2]:
+        record.size = 300 << 20  # 300 MiB each
+    for record in records[2:]:
+        record.size = 1500  # 1.5 KB each: 0.003 MiB for the sample
+    folder = reports(tmp_path / "results", records, [])
+    done = subprocess.run([sys.executable, "-m", "multiqc", str(folder), "-o", str(tmp_path / "mqc"),
+                           "--no-version-check", "--force"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    page = (tmp_path / "mqc" / "multiqc_report.html").read_text()
+    shown = [re.sub(r"<[^>]+>", " ", cell).split() for cell in
+             re.findall(r'<td[^>]*class="[^"]*seqfixity-size[^"]*"[^>]*>(.*?)</td>', page, re.S)]
+    assert len(shown) == 2, shown
+    values = sorted(float(words[0].replace(",", "")) for words in shown)
+    assert values[0] > 0 and all(words[-1] == "MiB" for words in shown), shown
