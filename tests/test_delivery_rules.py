@@ -112,3 +112,14 @@ def test_sample_id_sheet_gives_index_reads_the_sample_of_their_lanes_r1(tmp_path
     (tmp_path / "fastq_list.csv").write_text("\n".join(rows) + "\n")
     files = discover([str(tmp_path)], sample_sheet=str(tmp_path / "fastq_list.csv"), sample_rule="sheet")
     assert {f.sample for f in files} == {"Patient1"} and len(files) == len(names)
+
+
+@pytest.mark.parametrize("odd", ["A_S1_L001_R1_001 (1).fastq.gz", "A_S1_L001_R1_001-copy.fastq.gz",
+                                 "a_s1_l001_r1_001.fastq.gz"])
+def test_names_that_almost_follow_the_convention_get_the_note(odd):
+    """A browser's second download, a copy's suffix, a lower-cased name: BCL Convert writes none of these, so
+    they fall back to ICA's rule and the summary says so, as for A_S1_L1_R1_001."""
+    files = [record("/run/A_S1_L001_R1_001.fastq.gz", 10), record("/run/A_S1_L001_R2_001.fastq.gz", 10),
+             record(f"/run/{odd}", 10)]
+    notes = check_delivery(files).notes
+    assert len(notes) == 1 and odd in notes[0] and "A_S1_L001_R2_001" not in notes[0]
