@@ -153,3 +153,18 @@ def test_multiqc_never_shows_a_non_empty_sample_as_zero_bytes(tmp_path):
     assert len(shown) == 2, shown
     values = sorted(float(words[0].replace(",", "")) for words in shown)
     assert values[0] > 0 and all(words[-1] == "MiB" for words in shown), shown
+
+
+def test_a_name_that_breaks_illuminas_convention_is_noted_on_the_page_and_at_the_end(tmp_path):
+    """A_S1_L1_R1_001 (a one-digit lane) is not a BCL Convert name: grouped by ICA's rule, with a note that a
+    person sees on report.html and in the lines the run ends with, not only in summary.json."""
+    from seqfixity.reports.ending import outcome_block
+
+    odd = FileRecord(path="/run/P/A_S1_L1_R1_001.fastq.gz", sample="A_S1_L1_R1_001", size=10, mtime_ns=0,
+                     digests={"md5": "0" * 32}, reads=5, fastq_verdict="OK")
+    folder = reports(tmp_path, pair("B", 2) + [odd], [])
+    summary = json.loads((folder / "summary.json").read_text())
+    assert len(summary["notes"]) == 1 and "A_S1_L1_R1_001.fastq.gz" in summary["notes"][0]
+    assert f"Note: {summary['notes'][0]}" in page_text(folder)
+    assert [line for line in outcome_block(summary, str(folder)) if "A_S1_L1_R1_001" in line] == [
+        f"note: {summary['notes'][0]}"]

@@ -90,7 +90,9 @@ def check_delivery(records: Sequence[FileRecord], sheets: Sequence[Sheet] = (),
     if rule != "ica":
         odd = sorted(os.path.basename(r.path) for r in records if breaks_convention(r.path))
         if odd:
-            found.notes.append(f"{len(odd)} file names look like Illumina's but do not follow {RULE}: grouped by "
+            names = "1 file name looks like Illumina's but does" if len(odd) == 1 else \
+                f"{len(odd)} file names look like Illumina's but do"
+            found.notes.append(f"{names} not follow {RULE}: grouped by "
                                f"ICA's rule (the name up to its first '.'): {', '.join(odd[:NOTE_EXAMPLES])}"
                                + (", ..." if len(odd) > NOTE_EXAMPLES else ""))
     return found

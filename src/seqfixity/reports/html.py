@@ -167,8 +167,9 @@ def _failures(rows: Sequence[dict[str, Any]], summary: dict[str, Any]) -> str:
     failed = failed_rows(rows)
     unmatched, names = _unmatched(summary)
     unchecked = [row for row in rows if row.get("fastq_verdict") == NOT_VALIDATED and row["status"] == OK]
+    notes = "".join(f"<p><b>Note:</b> {_text(note)}</p>" for note in summary.get("notes") or [])
     if not failed and not unmatched and not unchecked:
-        return '<h2>Failed files</h2><p>None: every file was read in full and passed its checks.</p>'
+        return '<h2>Failed files</h2><p>None: every file was read in full and passed its checks.</p>' + notes
     lines = [f"<h2>Failed files ({len(failed):,})</h2>"]
     if not failed:
         lines.append("<p>None failed.</p>")
@@ -193,7 +194,7 @@ def _failures(rows: Sequence[dict[str, Any]], summary: dict[str, Any]) -> str:
         more = f" and {len(unchecked) - 20:,} more" if len(unchecked) > 20 else ""
         lines.append(f"<p><b>Files hashed but not validated ({len(unchecked):,}):</b> {shown}{more}; "
                      f"{_text('; '.join(reasons[:3]))}.</p>")
-    return "\n".join(lines)
+    return "\n".join(lines) + notes
 
 
 def _read_names(samples: dict[str, dict[str, Any]]) -> list[str]:
