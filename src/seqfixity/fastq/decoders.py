@@ -26,6 +26,8 @@ MAX_PIECE = 4 << 20
 # zstandard's decompressobj returns all the output of one call: its input is fed in slices of this size, so one
 # call's output stays near MAX_PIECE for FASTQ (ratio below 10) instead of growing with the 4 MiB read chunk.
 ZSTD_SLICE = 256 << 10
+# A zstd frame starts 28 B5 2F FD; a skippable frame 5? 2A 4D 18 (RFC 8878, 3.1.1 and 3.1.2).
+ZSTD_MAGICS = (b"\x28\xb5\x2f\xfd", *(bytes([0x50 + low, 0x2A, 0x4D, 0x18]) for low in range(16)))
 
 
 class Invalid(Exception):
@@ -34,6 +36,46 @@ class Invalid(Exception):
     def __init__(self, verdict: str, message: str) -> None:
         super().__init__(message)
         self.verdict = verdict
+
+
+class Trailing:
+    """Bytes after the last complete member that do not start another one: counted to the end, then reported.
+
+    ``gzip -t`` passes trailing zeros and warns "trailing garbage ignored" for other bytes, ``bzip2 -t`` warns
+    and passes, ``zstd -t`` fails; all three decode the members before them in full. Such bytes are not part
+    of what the compressor wrote (a copy padded or overwritten past its end), so the file is CORRUPT, said as
+    it is: never as a member cut short, which sends the user to fetch a copy that was never missing a byte.
+    """
+
+    def __init__(self, head: bytes) -> None:
+        self.bytes = 0
+        self.zeros = True
+        self.head = b""
+        self.add(head)
+
+    def add(self, data) -> None:
+        """Count ``data`` (more trailing bytes)."""
+        data = bytes(data)
+        self.bytes += len(data)
+        self.zeros = self.zeros and not data.strip(b"\0")
+        self.head = (self.head + data[:16])[:16]
+
+    def invalid(self, name: str, unit: str, members: int) -> Invalid:
+        """The verdict: CORRUPT, with how many bytes follow member ``members`` and what they are."""
+        what = "all zero bytes (padding)" if self.zeros else f"not another {unit} (they start {self.head[:8].hex()})"
+        before = f"the {unit} before them decodes" if members == 1 else f"the {members} {unit}s before them decode"
+        return Invalid(CORRUPT, f"{self.bytes:,} bytes after the end of {name} {unit} {members}: {what}; {before} "
+                                "in full, but the file is not what the compressor wrote")
+
+
+def _starts_member(data, magics: tuple[bytes, ...]) -> bool | None:
+    """Whether ``data`` starts one of ``magics``; None while too few bytes say (a stream cut inside the magic)."""
+    head = bytes(data[:max(len(magic) for magic in magics)])
+    if any(head.startswith(magic) for magic in magics):
+        return True
+    if any(magic.startswith(head) for magic in magics):
+        return None
+    return False
 
 
 class Inflater:
@@ -46,6 +88,7 @@ class Inflater:
 
     name = "gzip"
     _unit = "member"
+    _magics = (b"\x1f\x8b",)
 
     def __init__(self) -> None:
         from isal.igzip_lib import DECOMP_GZIP, IgzipDecompressor, IsalError
@@ -54,11 +97,26 @@ class Inflater:
         self._member = None
         self._new_member = lambda: IgzipDecompressor(flag=DECOMP_GZIP)
         self._errors = (IsalError,)
+        self._trailing: Trailing | None = None
+        self._held = b""  # the first bytes after a member, too few yet to tell another member from trailing data
 
     def feed(self, data) -> Iterator[bytes]:
         """Yield the decoded bytes of ``data`` in pieces of at most :data:`MAX_PIECE` (bounded memory)."""
+        if self._trailing is not None:
+            self._trailing.add(data)
+            return
+        if self._held:
+            data, self._held = self._held + bytes(data), b""
         while data:
             if self._member is None:
+                if self.members:
+                    starts = _starts_member(data, self._magics)
+                    if starts is None:
+                        self._held = bytes(data)
+                        return
+                    if not starts:
+                        self._trailing = Trailing(data)
+                        return
                 self._member = self._new_member()
             member = self._member
             try:
@@ -77,8 +135,11 @@ class Inflater:
             self.members += 1
 
     def finish(self) -> None:
-        """Raise TRUNCATED when the stream ended inside a member."""
-        if self._member is not None:
+        """Raise TRUNCATED when the stream ended inside a member, CORRUPT when bytes that start no member follow
+        the last one."""
+        if self._trailing is not None:
+            raise self._trailing.invalid(self.name, self._unit, self.members)
+        if self._member is not None or self._held:
             raise Invalid(TRUNCATED, f"{self.name} stream ends inside {self._unit} {self.members + 1} "
                                      f"(truncated: no end-of-{self._unit} marker)")
 
@@ -88,12 +149,15 @@ class Bunzipper(Inflater):
 
     name = "bzip2"
     _unit = "stream"
+    _magics = (b"BZh",)
 
     def __init__(self) -> None:
         self.members = 0
         self._member = None
         self._new_member = bz2.BZ2Decompressor
         self._errors = (OSError, EOFError)
+        self._trailing = None
+        self._held = b""
 
 
 class Unzstd:
@@ -108,30 +172,48 @@ class Unzstd:
         self._context = zstandard.ZstdDecompressor()
         self._frame = None
         self.frames = 0
+        self._trailing: Trailing | None = None
+        self._held = b""
 
     def feed(self, data) -> Iterator[bytes]:
         """Yield the decoded bytes of ``data``, sliced so that each piece stays small."""
-        view = memoryview(data)
-        for start in range(0, len(view), ZSTD_SLICE):
-            pending = view[start:start + ZSTD_SLICE]
-            while len(pending):
-                if self._frame is None:
-                    self._frame = self._context.decompressobj()
-                try:
-                    piece = self._frame.decompress(pending)
-                except self._zstandard.ZstdError as err:
-                    raise Invalid(CORRUPT, f"zstd frame {self.frames + 1}: {err}") from None
-                if piece:
-                    yield piece
-                if not self._frame.eof:
-                    break
-                pending = memoryview(self._frame.unused_data)
+        if self._trailing is not None:
+            self._trailing.add(data)
+            return
+        view = memoryview(self._held + bytes(data)) if self._held else memoryview(data)
+        self._held = b""
+        position = 0
+        while position < len(view):
+            if self._frame is None:
+                if self.frames:
+                    starts = _starts_member(view[position:], ZSTD_MAGICS)
+                    if starts is None:  # fewer bytes than a magic number: the next read says
+                        self._held = bytes(view[position:])
+                        return
+                    if not starts:
+                        self._trailing = Trailing(view[position:])
+                        return
+                self._frame = self._context.decompressobj()
+            pending = view[position:position + ZSTD_SLICE]
+            try:
+                piece = self._frame.decompress(pending)
+            except self._zstandard.ZstdError as err:
+                raise Invalid(CORRUPT, f"zstd frame {self.frames + 1}: {err}") from None
+            if piece:
+                yield piece
+            if self._frame.eof:
+                position += len(pending) - len(self._frame.unused_data)
                 self._frame = None
                 self.frames += 1
+            else:
+                position += len(pending)
 
     def finish(self) -> None:
-        """Raise TRUNCATED when the stream ended inside a frame."""
-        if self._frame is not None:
+        """Raise TRUNCATED when the stream ended inside a frame, CORRUPT when bytes that start no frame follow the
+        last one."""
+        if self._trailing is not None:
+            raise self._trailing.invalid(self.name, "frame", self.frames)
+        if self._frame is not None or self._held:
             raise Invalid(TRUNCATED, f"zstd stream ends inside frame {self.frames + 1} (truncated: the frame is "
                                      "not complete)")
 

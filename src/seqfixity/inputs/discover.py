@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seqfixity.errors import SettingsError
-from seqfixity.inputs.illumina import sample_id_for
+from seqfixity.inputs.illumina import parse_name, sample_id_for
 from seqfixity.inputs.sheets import FASTQ_LIST, TSV, Sheet, read_sheets
 from seqfixity.remote import is_remote
 
@@ -203,8 +203,13 @@ class SampleNamer:
                        for row in sheet.rows for name in row.files}
 
     def sample(self, path: str) -> str:
-        """The sample id of ``path``."""
+        """The sample id of ``path``; an index read (I1, I2), which fastq_list.csv never lists, takes the sample
+        of the R1 (or R2) of its lane and chunk."""
         named = self.named.get(file_key(path)) or self.listed.get(os.path.basename(path))
+        if not named and self.listed:
+            parsed = parse_name(path)
+            if parsed is not None:
+                named = self.listed.get(parsed.name(read="R1")) or self.listed.get(parsed.name(read="R2"))
         return named or sample_id_for(path, "ica" if self.rule == "ica" else "illumina")
 
 

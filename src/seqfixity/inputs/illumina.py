@@ -24,9 +24,11 @@ from dataclasses import dataclass
 ILLUMINA_NAME = (r"^(?<sample>.+)_S(?<number>[0-9]+)(?:_L(?<lane>[0-9]{3}))?_(?<read>[RI][1-4])_(?<chunk>[0-9]{3})"
                  r"\.(?:fastq|fq)(?:\.(?:gz|bz2|zst|ora))?$")
 _ILLUMINA = re.compile(ILLUMINA_NAME.replace("(?<", "(?P<"))
-# A name that has the parts of the convention but not their form (A_S1_L1_R1_001, A_L001_R1_001): it falls back
-# to ICA's rule, with a note.
-_LOOKS_ILLUMINA = re.compile(r"_(?:S[0-9]+|L[0-9]+)(?:_.*)?_[RI][0-9]+(?:_[0-9]+)?\.(?:fastq|fq)(?:\.\w+)?$")
+# A name that has the parts of the convention but not their form (A_S1_L1_R1_001, A_L001_R1_001, a browser's
+# second download A_S1_L001_R1_001 (1).fastq.gz, a lower-case a_s1_l001_r1_001): it falls back to ICA's rule,
+# with a note.
+_LOOKS_ILLUMINA = re.compile(r"_(?:S[0-9]+|L[0-9]+)(?:_.*)?_[RI][0-9]+(?:_[0-9]+)?[^/]*?\.(?:fastq|fq)(?:\.\w+)?$",
+                             re.IGNORECASE)
 RULE = "{sample}_S{n}_L{lane:03}_{R1|R2|I1|I2}_001.fastq[.gz|.bz2|.zst|.ora] (or without _L{lane})"
 # A sequence file's name (FASTQ in any compression, BAM, CRAM), as seqfixity.fastq.formats.name_format reads it;
 # any other file takes the name of its folder as its sample under the illumina rule.

@@ -1,7 +1,8 @@
 """Sample sheets, told apart by their content: Illumina's SampleSheet v1 and v2, fastq_list.csv, seqfixity's TSV.
 
 - SampleSheet v1 (bcl2fastq, BCL Convert): a ``[Data]`` section with ``Sample_ID`` (and ``Lane``), ``[Reads]``
-  listing one or two read lengths.
+  listing one or two read lengths. bcl2fastq names the files after ``Sample_Name`` when the row has one, BCL
+  Convert after ``Sample_ID``: files named either way belong to the row.
 - SampleSheet v2 (BCL Convert): ``[Header]`` with ``FileFormatVersion,2``, ``[Reads]`` (``Read1Cycles``,
   ``Read2Cycles``, ``Index1Cycles``, ``Index2Cycles``), ``[BCLConvert_Settings]``
   (``CreateFastqForIndexReads``) and ``[BCLConvert_Data]`` with ``Sample_ID``, with or without ``Lane``.
@@ -43,6 +44,9 @@ class SheetRow:
     sample: str
     lane: int | None = None
     files: tuple[str, ...] = ()
+    # another name its files may carry: a v1 [Data] row's Sample_Name, which bcl2fastq names the files after
+    # (BCL Convert names them after Sample_ID)
+    alias: str = ""
 
 
 @dataclass
@@ -62,6 +66,15 @@ class Sheet:
     def samples(self) -> list[str]:
         """The sample ids in the order the sheet first names them (BCL Convert numbers them S1, S2, ...)."""
         return list(dict.fromkeys(row.sample for row in self.rows))
+
+    def file_samples(self) -> dict[str, str]:
+        """{the sample part of a file name: the sample id it belongs to}: each Sample_ID, and a v1 row's
+        Sample_Name where it differs (bcl2fastq names the files ``{Sample_Name}_S{n}_...``)."""
+        names = {row.sample: row.sample for row in self.rows}
+        for row in self.rows:
+            if row.alias:
+                names.setdefault(row.alias, row.sample)
+        return names
 
     def lanes(self) -> dict[str, set[int | None]]:
         """{sample: its lanes}; None stands for every lane of the run (a sheet without a Lane column)."""
@@ -156,7 +169,9 @@ def _data_rows(path: str, section: str, start: int, lines: list[str]) -> list[Sh
             raise SheetError(f"{path}: line {number}: empty Sample_ID")
         if not SAFE_SAMPLE.match(sample):
             raise SheetError(f"{path}: line {number}: Sample_ID {sample!r} is not a safe file name")
-        rows.append(SheetRow(number, sample, _lane(path, number, cells.get("Lane", ""))))
+        name = cells.get("Sample_Name", "") if section == "Data" else ""
+        alias = name if name != sample and SAFE_SAMPLE.match(name) else ""
+        rows.append(SheetRow(number, sample, _lane(path, number, cells.get("Lane", "")), alias=alias))
     return rows
 
 
@@ -183,9 +198,10 @@ def _v2_reads(sections: dict[str, tuple[int, list[str]]]) -> tuple[str, ...]:
 
 
 def _read_fastq_list(path: str, lines: list[str]) -> Sheet:
-    header = [cell.strip() for cell in next(csv.reader([lines[0]]), [])]
+    first = next(index for index, line in enumerate(lines) if line.strip(" ,\t"))  # blank lines may lead
+    header = _cells(lines[first])
     rows, named = [], {}
-    for number, text in enumerate(lines[1:], 2):
+    for number, text in enumerate(lines[first + 1:], first + 2):
         if not text.strip(" ,\t"):
             continue
         cells = dict(zip(header, _cells(text), strict=False))

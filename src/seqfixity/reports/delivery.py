@@ -1,11 +1,11 @@
 """A delivery as a whole: reads that must agree, files that should be there, files no sheet explains.
 
-Per sample and lane (an Illumina name's ``{sample}_S{n}_L{lane}``; for other names, the name with its mate
-number blanked), R1, R2, I1 and I2 hold one record per cluster, so their read counts must agree. A read that
-the run has elsewhere (or the sheet names) and a lane lacks is a MISSING file named after its siblings: an
-orphan mate (R1 without its R2, or the reverse) or a missing index read. With Illumina's sheets
-(:mod:`seqfixity.inputs.sheets`), a sample or lane the sheet names with no file is MISSING, and a FASTQ that
-no row explains is EXTRA. Each fault is reported once, on the file it concerns.
+Per sample, lane and chunk (an Illumina name's ``{sample}_S{n}_L{lane}`` and its ``_{chunk}``; for other
+names, the name with its mate number blanked), R1, R2, I1 and I2 hold one record per cluster, so their read
+counts must agree. A read that the run has elsewhere (or the sheet names) and a lane lacks is a MISSING file
+named after its siblings: an orphan mate (R1 without its R2, or the reverse) or a missing index read. With
+Illumina's sheets (:mod:`seqfixity.inputs.sheets`), a sample or lane the sheet names with no file is MISSING,
+and a FASTQ that no row explains is EXTRA. Each fault is reported once, on the file it concerns.
 """
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ def read_of(path: str) -> tuple[tuple, str] | None:
     """(the group of files that share clusters, the read: R1, R2, I1, ...) for a FASTQ name, or None."""
     parsed = parse_name(path)
     if parsed is not None:
-        return ("illumina", os.path.dirname(path), parsed.sample, parsed.number, parsed.lane), parsed.read
+        # a chunk (_001, _002: BCL Convert's --fastq-chunk...) holds its own clusters: R1_002 pairs with R2_002
+        return (("illumina", os.path.dirname(path), parsed.sample, parsed.number, parsed.lane, parsed.chunk),
+                parsed.read)
     mate = mate_key(path)
     if mate is not None:
         return ("mate", *mate[:2]), f"R{mate[2]}"
@@ -88,7 +90,9 @@ def check_delivery(records: Sequence[FileRecord], sheets: Sequence[Sheet] = (),
     if rule != "ica":
         odd = sorted(os.path.basename(r.path) for r in records if breaks_convention(r.path))
         if odd:
-            found.notes.append(f"{len(odd)} file names look like Illumina's but do not follow {RULE}: grouped by "
+            names = "1 file name looks like Illumina's but does" if len(odd) == 1 else \
+                f"{len(odd)} file names look like Illumina's but do"
+            found.notes.append(f"{names} not follow {RULE}: grouped by "
                                f"ICA's rule (the name up to its first '.'): {', '.join(odd[:NOTE_EXAMPLES])}"
                                + (", ..." if len(odd) > NOTE_EXAMPLES else ""))
     return found
@@ -97,7 +101,8 @@ def check_delivery(records: Sequence[FileRecord], sheets: Sequence[Sheet] = (),
 def _where(key: tuple) -> str:
     if key[0] == "illumina":
         lane = f"lane {key[4]} of " if key[4] is not None else ""
-        return f"{lane}{key[2]}"
+        chunk = f"chunk {key[5]} of " if key[5] != "001" else ""
+        return f"{chunk}{lane}{key[2]}"
     return key[2].replace("#", "?")
 
 
@@ -151,12 +156,15 @@ def _expect_sheet(sheet: Sheet, records: Sequence[FileRecord], run_reads: set[st
                     _add_missing(found, os.path.join(folder, name), parsed.sample if parsed else row.sample,
                                  f"named by {sheet_name} line {row.line} (sample {row.sample}) but not there")
         return
-    lanes = sheet.lanes()
+    lanes, owners = sheet.lanes(), sheet.file_samples()
     by_sample: dict[str, list[tuple[FileRecord, object]]] = defaultdict(list)
     for record in fastqs:
         parsed = parse_name(record.path)
-        if parsed is not None and parsed.sample in lanes:
-            by_sample[parsed.sample].append((record, parsed))
+        if parsed is not None and parsed.sample in owners:
+            by_sample[owners[parsed.sample]].append((record, parsed))
+    # files named after Sample_Name (bcl2fastq) rather than Sample_ID: a missing sample's are expected so too
+    by_alias = any(parsed.sample != owner for owner, pairs in by_sample.items() for _, parsed in pairs)
+    file_name = {row.sample: row.alias for row in sheet.rows if row.alias and by_alias}
     run_lanes = sorted({parsed.lane for pairs in by_sample.values() for _, parsed in pairs},
                        key=lambda lane: -1 if lane is None else lane) or [None]
     suffix = Counter(parsed.suffix for pairs in by_sample.values() for _, parsed in pairs).most_common(1)
@@ -166,20 +174,24 @@ def _expect_sheet(sheet: Sheet, records: Sequence[FileRecord], run_reads: set[st
         lanes_have = {parsed.lane for _, parsed in have}
         wanted = sorted({lane for lane in lanes[sample] if lane is not None} if None not in lanes[sample]
                         else set(run_lanes), key=lambda lane: -1 if lane is None else lane)
+        if None in lanes_have or (not have and run_lanes == [None]):
+            # lane-less files (NoLaneSplitting) merge the sheet's lanes: one set of reads stands for them all
+            wanted = [None]
         folder = os.path.dirname(have[0][0].path) if have else _common_folder(fastqs)
         s_number = have[0][1].number if have else number
         ending = have[0][1].suffix if have else (suffix[0][0] if suffix else ".fastq.gz")
         for lane in wanted:
             if lane in lanes_have:
                 continue
-            row = next(r for r in sheet.rows if r.sample == sample and r.lane in (lane, None))
+            row = next(r for r in sheet.rows if r.sample == sample and (lane is None or r.lane in (lane, None)))
             lane_words = f", lane {lane}" if lane is not None else ""
             for read in reads:
                 lane_part = f"_L{lane:03d}" if lane is not None else ""
-                name = f"{sample}_S{s_number}{lane_part}_{read}_001{ending}"
+                prefix = have[0][1].sample if have else file_name.get(sample, sample)
+                name = f"{prefix}_S{s_number}{lane_part}_{read}_001{ending}"
                 if name not in present:
                     present.add(name)
-                    _add_missing(found, os.path.join(folder, name), sample,
+                    _add_missing(found, os.path.join(folder, name), have[0][0].sample if have else prefix,
                                  f"named by {sheet_name} line {row.line} (sample {sample}{lane_words}) but not there")
 
 
@@ -191,7 +203,7 @@ def _explain(sheet: Sheet, records: Sequence[FileRecord], found: DeliveryFinding
     """Mark EXTRA each FASTQ that no row of ``sheet`` explains (Undetermined is always explained)."""
     sheet_name = os.path.basename(sheet.path)
     listed = {name for row in sheet.rows for name in row.files}
-    lanes = sheet.lanes()
+    lanes, owners = sheet.lanes(), sheet.file_samples()
     for record in _fastqs(records):
         parsed = parse_name(record.path)
         if parsed is not None and parsed.sample == UNDETERMINED:
@@ -201,9 +213,10 @@ def _explain(sheet: Sheet, records: Sequence[FileRecord], found: DeliveryFinding
                 found.extra.setdefault(record.path, f"no row of {sheet_name} lists it")
         elif parsed is None:
             found.extra.setdefault(record.path, f"no row of {sheet_name} explains it (its name is not Illumina's)")
-        elif parsed.sample not in lanes:
+        elif parsed.sample not in owners:
             found.extra.setdefault(record.path, f"no row of {sheet_name} names sample {parsed.sample}")
-        elif not ({parsed.lane, None} & lanes[parsed.sample]):
+        elif parsed.lane is not None and not ({parsed.lane, None} & lanes[owners[parsed.sample]]):
+            # a lane-less name (NoLaneSplitting, bcl2fastq --no-lane-splitting) holds every lane of its sample
             found.extra.setdefault(record.path, f"no row of {sheet_name} names sample {parsed.sample} in lane "
                                                 f"{parsed.lane}")
 

@@ -32,7 +32,8 @@ def failure_lines(summary: dict[str, Any]) -> list[str]:
 
 def outcome_block(summary: dict[str, Any], folder: str) -> list[str]:
     """The lines that end a run whose summary.json lies in ``folder``: the outcome, at most
-    :data:`FAILURES_SHOWN` failures (and how many more), and where the report and the table of every file are."""
+    :data:`FAILURES_SHOWN` failures (and how many more), the files no pattern matched, the notes of summary.json,
+    and where the report and the table of every file are."""
     lines = [outcome_head(summary)]
     failures = failure_lines(summary)
     lines += [f"  {failure}" for failure in failures[:FAILURES_SHOWN]]
@@ -42,6 +43,7 @@ def outcome_block(summary: dict[str, Any], folder: str) -> list[str]:
     unmatched = summary.get("unmatched_files") or {}
     if unmatched.get("count"):
         lines.append(unmatched_line(unmatched))
+    lines += [f"note: {note}" for note in summary.get("notes") or []]  # names grouped by ICA's rule, and why
     report = os.path.join(folder, REPORT_NAME)
     if os.path.exists(report):
         lines.append(f"report: {report} (every file: {table})")

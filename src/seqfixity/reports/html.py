@@ -20,12 +20,14 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from seqfixity.fastq.verdicts import NOT_VALIDATED
 from seqfixity.reports.ending import TABLE_NAME, outcome_head
 from seqfixity.reports.failures import SEVERITY, failed_rows, hint
 from seqfixity.reports.plots import per_sample_svg, status_counts_svg
 from seqfixity.reports.run_settings import settings_rows
 from seqfixity.units import human_size
 
+OK = "OK"
 MAX_FAILURES_SHOWN = 1000
 CHUNK_ROWS = 250
 THROUGHPUT_START, THROUGHPUT_END = "<!-- throughput -->", "<!-- /throughput -->"
@@ -140,17 +142,23 @@ def _cards(summary: dict[str, Any]) -> str:
              (f"{summary['reads']:,}", "reads")]
     unmatched, _names = _unmatched(summary)
     if unmatched:
-        cards.append((f"{unmatched:,}", "files matched to no sample"))
+        cards.append((f"{unmatched:,}", "files no pattern matched (not checked)"))
+    if files.get("not_validated"):
+        cards.append((f"{files['not_validated']:,}", "files hashed but not validated"))
     cells = "".join(f'<div class="card"><b>{_text(big)}</b><span>{_text(small)}</span></div>' for big, small in cards)
     return f'<div class="cards">{cells}</div>'
 
 
 def _unmatched(summary: dict[str, Any]) -> tuple[int, list[str]]:
-    """How many files summary.json's ``unmatched_files`` (Illumina deliveries) counts, and their names if it lists
-    them: a list of names (or of records with a ``path``), or a count."""
+    """How many files summary.json's ``unmatched_files`` counts (files under the inputs that no pattern matched),
+    and the names it lists: ``{"count": N, "first": [...]}`` as aggregate writes it, a list of names (or of
+    records with a ``path``), or a count."""
     value = summary.get("unmatched_files") or []
     if isinstance(value, int):
         return value, []
+    if isinstance(value, dict):  # what aggregate writes: {"count": N, "first": [the first names]}
+        first = [str(name) for name in value.get("first") or [] if name]
+        return max(int(value.get("count") or 0), len(first)), first
     names = [str(item.get("path", "")) if isinstance(item, dict) else str(item) for item in value]
     return len(names), [name for name in names if name]
 
@@ -158,9 +166,13 @@ def _unmatched(summary: dict[str, Any]) -> tuple[int, list[str]]:
 def _failures(rows: Sequence[dict[str, Any]], summary: dict[str, Any]) -> str:
     failed = failed_rows(rows)
     unmatched, names = _unmatched(summary)
-    if not failed and not unmatched:
-        return '<h2>Failed files</h2><p>None: every file was read in full and passed its checks.</p>'
+    unchecked = [row for row in rows if row.get("fastq_verdict") == NOT_VALIDATED and row["status"] == OK]
+    notes = "".join(f"<p><b>Note:</b> {_text(note)}</p>" for note in summary.get("notes") or [])
+    if not failed and not unmatched and not unchecked:
+        return '<h2>Failed files</h2><p>None: every file was read in full and passed its checks.</p>' + notes
     lines = [f"<h2>Failed files ({len(failed):,})</h2>"]
+    if not failed:
+        lines.append("<p>None failed.</p>")
     shown = []
     for row in failed[:MAX_FAILURES_SHOWN]:
         path = f'<div class="path">{_text(row["path"])}</div>' if row["path"] != row["file"] else ""
@@ -175,8 +187,14 @@ def _failures(rows: Sequence[dict[str, Any]], summary: dict[str, Any]) -> str:
     if unmatched:
         shown = ", ".join(_text(name) for name in names[:20])
         more = f" and {unmatched - min(len(names), 20):,} more" if unmatched > min(len(names), 20) else ""
-        lines.append(f"<p><b>Files matched to no sample ({unmatched:,}):</b> {shown}{more}.</p>")
-    return "\n".join(lines)
+        lines.append(f"<p><b>Files no pattern matched, not checked ({unmatched:,}):</b> {shown}{more}.</p>")
+    if unchecked:  # their digests are there, but nothing says their content is whole (ORA without orad)
+        reasons = sorted({row["problem"].removeprefix(f"{NOT_VALIDATED}: ") for row in unchecked})
+        shown = ", ".join(_text(row["file"]) for row in unchecked[:20])
+        more = f" and {len(unchecked) - 20:,} more" if len(unchecked) > 20 else ""
+        lines.append(f"<p><b>Files hashed but not validated ({len(unchecked):,}):</b> {shown}{more}; "
+                     f"{_text('; '.join(reasons[:3]))}.</p>")
+    return "\n".join(lines) + notes
 
 
 def _read_names(samples: dict[str, dict[str, Any]]) -> list[str]:
@@ -271,7 +289,7 @@ def _totals(summary: dict[str, Any]) -> str:
              ("reads", f"{summary['reads']:,}"),
              ("naming findings", f"{files.get('naming_warnings', 0):,} files")]
     if "unmatched_files" in summary:
-        items.append(("matched to no sample", f"{_unmatched(summary)[0]:,} files"))
+        items.append(("no pattern matched (not checked)", f"{_unmatched(summary)[0]:,} files"))
     return "<h2>Totals</h2>" + _definitions(items)
 
 

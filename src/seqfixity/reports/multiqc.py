@@ -1,9 +1,10 @@
 """seqfixity_mqc.tsv: a MultiQC custom-content table, one row per sample, that carries its own configuration.
 
 The YAML in its ``#`` header names the section and describes it, gives each column a title, a description
-and a number format, shows sizes in one binary unit chosen for the run (the raw bytes are a hidden column),
-and colours every status: OK green, each failing status red (MultiQC's ``pass`` and ``fail`` colours), so
-a failure is as plain in MultiQC's report as a success.
+and a number format, shows sizes in one binary unit chosen for the run (the raw bytes are a hidden column)
+with as many decimals (up to three) as the smallest non-empty sample needs not to show as 0, and colours
+every status: OK green, each failing status red (MultiQC's ``pass`` and ``fail`` colours), so a failure is
+as plain in MultiQC's report as a success.
 """
 
 from __future__ import annotations
@@ -26,6 +27,18 @@ def size_unit(largest: int) -> tuple[str, int]:
     return next((unit, factor) for unit, factor in SIZE_UNITS if largest >= factor or factor == 1)
 
 
+def size_decimals(sizes: list[int], factor: int, most: int = 3) -> int:
+    """Decimals for sizes in a unit of ``factor`` bytes: one, or as many (up to ``most``) as the smallest
+    non-empty sample needs not to show as 0 (a 2 MiB sample cut short beside 100 GiB ones is 0.002 GiB)."""
+    if factor == 1:
+        return 0
+    smallest = min((size for size in sizes if size), default=0)
+    for decimals in range(1, most + 1):
+        if round(smallest / factor, decimals) > 0 or not smallest:
+            return decimals
+    return most
+
+
 def _status_rules(failing: tuple[str, ...]) -> dict[str, Any]:
     return {"cond_formatting_rules": {"pass": [{"s_eq": "OK"}], "fail": [{"s_eq": status} for status in failing]},
             "cond_formatting_colours": [{"pass": "#5cb85c"}, {"fail": "#d9534f"}]}
@@ -35,6 +48,7 @@ def multiqc_bytes(summary: dict[str, Any]) -> bytes:
     """The custom-content file for ``summary`` (summary.json's content)."""
     samples = summary["samples"]["verdicts"]
     unit, factor = size_unit(max((entry["bytes"] for entry in samples.values()), default=0))
+    decimals = size_decimals([entry["bytes"] for entry in samples.values()], factor)
     reads = sorted({read for entry in samples.values() for read in entry.get("reads_by_read") or {}},
                    key=lambda read: (READ_ORDER.index(read) if read in READ_ORDER else len(READ_ORDER), read))
     counted = "clusters" if any("clusters" in entry for entry in samples.values()) else "reads"
@@ -58,7 +72,7 @@ def multiqc_bytes(summary: dict[str, Any]) -> bytes:
                             "cond_formatting_rules": {"pass": [{"s_eq": "OK"}], "fail": [{"s_ne": "OK"}]},
                             "cond_formatting_colours": [{"pass": "#5cb85c"}, {"fail": "#d9534f"}]}
     headers["size"] = {"title": f"Size ({unit})", "description": f"bytes of the sample's files, in {unit}",
-                       "format": "{:,.0f}" if factor == 1 else "{:,.1f}", "suffix": f" {unit}", "min": 0,
+                       "format": f"{{:,.{decimals}f}}", "suffix": f" {unit}", "min": 0,
                        "scale": "Blues"}
     headers["bytes"] = {"title": "Bytes", "description": "bytes of the sample's files, exactly", "hidden": True,
                         **count}

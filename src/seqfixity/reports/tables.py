@@ -115,9 +115,10 @@ def summarise(rows: Sequence[dict[str, Any]], batches: Sequence[dict[str, Any]] 
     """Return summary.json's content: per-sample verdicts, totals, bytes, throughput, outcome and exit code.
 
     A sample's ``reads`` are its clusters (``clusters``, the same number: the reads of its R1 files, or of
-    all its files when none is an R1), beside ``reads_by_read`` (R1, R2, I1, ...) and ``pairs`` (OK, or
-    what disagrees). The throughput counts the ``batches`` (``seqfixity digest --done`` files) that started
-    at or after ``since``: a re-run's own jobs, not the span back to the first run whose batches it kept.
+    all its files when none is an R1; None when no file of it was counted, as ORA without a decoder), beside
+    ``reads_by_read`` (R1, R2, I1, ...) and ``pairs`` (OK, or what disagrees). The throughput counts the
+    ``batches`` (``seqfixity digest --done`` files) that started at or after ``since``: a re-run's own jobs,
+    not the span back to the first run whose batches it kept.
     ``unmatched`` is :func:`seqfixity.inputs.discover.unmatched_summary` of the files no pattern took.
     """
     findings = findings or DeliveryFindings()
@@ -137,7 +138,8 @@ def summarise(rows: Sequence[dict[str, Any]], batches: Sequence[dict[str, Any]] 
                 entry["verdict"] = row["status"]
     for name, entry in samples.items():
         by_read = entry["reads_by_read"] = dict(sorted(entry["reads_by_read"].items()))
-        entry["reads"] = entry["clusters"] = by_read.get("R1", sum(by_read.values()))
+        # no file of the sample counted (ORA without a decoder, validate: none, all missing): unknown, not 0
+        entry["reads"] = entry["clusters"] = by_read.get("R1", sum(by_read.values())) if by_read else None
         if findings.pairs.get(name):
             entry["pairs"] = "; ".join(findings.pairs[name])
     by_status = Counter(row["status"] for row in rows)
@@ -155,7 +157,7 @@ def summarise(rows: Sequence[dict[str, Any]], batches: Sequence[dict[str, Any]] 
         "samples": {"total": len(samples), "failed": sum(1 for s in samples.values() if s["verdict"] != OK),
                     "verdicts": samples},
         "bytes": total_bytes,
-        "reads": sum(entry["clusters"] for entry in samples.values()),
+        "reads": sum(entry["clusters"] or 0 for entry in samples.values()),
         "naming": naming_summary((row["file"], [f for f in row["naming"].split("; ") if f]) for row in rows),
         "notes": list(findings.notes),
         "unmatched_files": unmatched or {"count": 0, "first": []},
