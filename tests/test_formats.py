@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import os
 import random
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -160,3 +161,22 @@ def test_other_files_and_ora_without_a_decoder_get_digests_and_say_why_not_check
         md5 = subprocess.run(["md5sum", str(path)], capture_output=True, text=True, check=True).stdout.split()[0]
         assert record.digests["md5"] == md5 and record.fastq_verdict == NOT_VALIDATED
     assert "orad" in record.fastq_error
+
+
+def test_pzstd_output_is_zstd_though_it_starts_with_a_skippable_frame(tmp_path):
+    """pzstd (zstd's parallel tool) starts its files with a skippable frame (RFC 8878, 3.1.2: magic 0x184D2A5?),
+    not the zstd frame magic; zstd -t accepts them, so seqfixity must not call them 'unknown bytes'."""
+    if not shutil.which("pzstd"):
+        pytest.skip("pzstd is not installed")
+    data = fastq_bytes(2000, seed=9, length=100)
+    path = tmp_path / "S1_R1.fastq.zst"
+    path.write_bytes(tool(["pzstd", "-q", "-c"], data))
+    assert path.read_bytes()[1:4] == b"\x2a\x4d\x18"  # the oracle's file really starts with a skippable frame
+    assert subprocess.run(["zstd", "-t", "-q", str(path)], capture_output=True).returncode == 0
+    for level in LEVELS:
+        assert check(path, level) == (OK, "", 2000)
+    whole = path.read_bytes()
+    for cut in (3, 9, len(whole) // 2):  # inside the skippable frame's magic, inside it, inside the data
+        path.write_bytes(whole[:cut])
+        assert subprocess.run(["zstd", "-t", "-q", str(path)], capture_output=True).returncode != 0
+        assert check(path)[0] == TRUNCATED, cut
