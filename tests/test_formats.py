@@ -180,3 +180,17 @@ def test_pzstd_output_is_zstd_though_it_starts_with_a_skippable_frame(tmp_path):
         path.write_bytes(whole[:cut])
         assert subprocess.run(["zstd", "-t", "-q", str(path)], capture_output=True).returncode != 0
         assert check(path)[0] == TRUNCATED, cut
+
+
+@pytest.mark.parametrize("line_end", [b"\n", b"\r\n"])
+def test_a_cut_anywhere_in_the_last_record_is_truncated_or_a_whole_record_never_malformed(line_end):
+    """The FASTQ rules decide each cut of the last record: if every line of it is there in full (only the line
+    end is missing), the records are whole (OK, as for a file without its last newline); else the copy ends
+    inside the record (TRUNCATED). Never MALFORMED, with LF or CRLF line ends."""
+    data = fastq_bytes(3, seed=8, length=20).replace(b"\n", line_end)
+    last = data.rindex(b"@")
+    for cut in range(last + 1, len(data)):
+        whole = data[cut:] in (b"\n", b"\r\n", b"\r")  # only the last line end is missing
+        for level in ("fastq", "strict"):
+            result = validate(data[:cut], level, chunk=7)
+            assert result.verdict == (OK if whole else TRUNCATED), (cut, data[cut - 3:cut], result)

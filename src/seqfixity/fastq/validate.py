@@ -213,6 +213,9 @@ class _RecordChecker:
         if header.startswith(b"@") and plus.startswith(b"+") and seen < wanted:
             raise _Invalid(TRUNCATED, f"last record cut short: the file ends inside the quality line of record "
                                       f"{self.records + 1} ({seen} of its {wanted} characters)")
+        if seen == wanted and sequence.endswith(b"\r") and not quality.endswith(b"\r"):
+            # a CRLF file without its last line end: the quality is whole, only its "\r\n" is missing
+            record = b"\n".join((header, sequence, plus, quality + b"\r")) + b"\n"
         self.feed(record, final=True)
 
     def _check(self, buffer: bytes, array: np.ndarray, ends: np.ndarray) -> None:
