@@ -7,10 +7,12 @@ pysam for BAM and CRAM record counts, and the FASTQ format as Cock et al. (NAR 2
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import random
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pysam
@@ -194,3 +196,42 @@ def test_a_cut_anywhere_in_the_last_record_is_truncated_or_a_whole_record_never_
         for level in ("fastq", "strict"):
             result = validate(data[:cut], level, chunk=7)
             assert result.verdict == (OK if whole else TRUNCATED), (cut, data[cut - 3:cut], result)
+
+
+def _zip_of(data: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("S1_R1.fastq", data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("name", ["S1_R1.fastq", "S1_R1.fq"])
+@pytest.mark.parametrize(("content", "words"), [
+    (lambda: tool(["xz", "-c"], fastq_bytes(20, seed=10)), "xz"),
+    (lambda: _zip_of(fastq_bytes(20, seed=11)), "a zip archive"),
+    (lambda: random.Random(12).randbytes(5000), "unknown bytes"),
+    (lambda: bytes(4096), "unknown bytes"),  # a preallocated copy never written
+    (lambda: "@r1\nACGT\n+\nIIII\n".encode("utf-16"), "unknown bytes"),
+])
+def test_an_uncompressed_name_over_other_content_fails_naming_it_in_words(tmp_path, name, content, words):
+    path = tmp_path / name
+    path.write_bytes(content())
+    for level in LEVELS:
+        verdict, error, reads = check(path, level)
+        assert (verdict, reads) == (CORRUPT, None), (level, error)
+        assert error == f"named as uncompressed but the content is {words}"
+
+
+@pytest.mark.parametrize(("data", "what"), [
+    (b">r1 a FASTA record\nACGT\n", "header does not start with '@'"),
+    (b"@r1\nACGT\nIIII\n", "third line does not start with '+'"),
+    (b"@r1\nAC\n+\nII\n\x01\x02\x03\x00\n", "header does not start with '@': 4 bytes that are not text"),
+])
+def test_an_incomplete_last_record_that_already_breaks_the_format_is_malformed_not_truncated(data, what):
+    """A cut only removes what follows it: lines that are there and break the FASTQ rules (an '@' header, a
+    '+' third line) are MALFORMED, whatever is missing after them; words, never a dump of the bytes."""
+    for level in ("fastq", "strict"):
+        result = validate(data, level, chunk=3)
+        assert result.verdict == MALFORMED and what in result.error, result
+        assert all(32 <= ord(c) < 127 for c in result.error)
+    assert validate(b"@r1\nAC\n+\n").verdict == TRUNCATED  # three good lines: the quality line was cut off

@@ -99,6 +99,14 @@ def describe(head: bytes) -> str:
     return "unknown bytes"
 
 
+def not_fastq_text(head: bytes) -> bool:
+    """Whether ``head``, under an uncompressed FASTQ name, is plainly something else: another format's magic
+    number (xz, zip, uncompressed BAM), or bytes that are not text and do not start a record with '@'."""
+    if any(head.startswith(magic) for magic, _ in _OTHER_MAGIC):
+        return True
+    return bool(head) and not head.startswith(b"@") and describe(head) == "unknown bytes"
+
+
 def cut_inside_magic(head: bytes, fmt: str) -> bool:
     """Whether ``head`` is shorter than the magic number of ``fmt`` and its start: a file cut inside its header."""
     magic = {GZIP: GZIP_MAGIC, BZIP2: BZIP2_MAGIC, ZSTD: ZSTD_MAGIC, CRAM: CRAM_MAGIC}.get(fmt, b"")

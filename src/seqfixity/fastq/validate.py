@@ -30,6 +30,7 @@ Levels (``Settings.validate``):
 
 from __future__ import annotations
 
+import codecs
 import queue
 import threading
 from dataclasses import dataclass
@@ -202,8 +203,18 @@ class _RecordChecker:
         else:
             self.feed(tail, final=True)
         if lines % 4:
+            self._check_partial(tail.split(b"\n")[-(lines % 4) - 1:-1])
             raise _Invalid(TRUNCATED, f"last record incomplete: {lines % 4} of 4 lines after record {self.records}")
         return self.records
+
+    def _check_partial(self, lines: list[bytes]) -> None:
+        """The lines of an incomplete last record: MALFORMED when what is there already breaks the format (a
+        header without '@', a third line without '+'), since a cut only removes what comes after."""
+        where = f"record {self.records + 1} (line {4 * self.records + 1})"
+        if not lines[0].startswith(b"@"):
+            raise _Invalid(MALFORMED, f"{where}: header does not start with '@': {_show(lines[0])}")
+        if len(lines) > 2 and not lines[2].startswith(b"+"):
+            raise _Invalid(MALFORMED, f"{where}: third line does not start with '+': {_show(lines[2])}")
 
     def _finish_cut_record(self, record: bytes) -> None:
         """The last record, when the file ends inside its quality line: a quality line shorter than its
@@ -277,7 +288,13 @@ class _StrictRecordChecker(_RecordChecker):
 
 
 def _show(line: bytes) -> str:
-    text = line[:40].decode("utf-8", "replace")
+    """A line for a message: its first 40 characters when it is text, else what it is in words (never a dump)."""
+    try:
+        text = codecs.getincrementaldecoder("utf-8")().decode(line[:40])  # a character cut at 40 is left out
+    except UnicodeDecodeError:
+        text = ""
+    if not text and line or any(ord(c) < 32 and c not in "\t\r" or ord(c) == 127 for c in text):
+        return f"{len(line)} bytes that are not text"
     return repr(text + ("..." if len(line) > 40 else ""))
 
 
@@ -346,6 +363,8 @@ class FastqValidator:
                 raise _Invalid(TRUNCATED, f"the file ends inside the {self.expected} header ({len(head)} bytes): "
                                           "the copy was cut short")
             raise _Invalid(CORRUPT, formats.mismatch_of(self.expected, head))
+        if self.expected == formats.PLAIN and formats.not_fastq_text(head):
+            raise _Invalid(CORRUPT, f"named as uncompressed but the content is {formats.describe(head)}")
         if self.expected == formats.ORA:
             if not self._ora_command:
                 raise ValueError("an ORA file needs ora_command (orad) to be validated")
