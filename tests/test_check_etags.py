@@ -110,3 +110,24 @@ def test_etag_guess_says_an_impossible_etag_is_not_from_s3(tmp_path):
     done = run_cli("etag", "guess", path, "0" * 32 + "-1000")
     assert done.returncode == 32
     assert b"not from an S3 multipart upload" in done.stdout and b"tried" not in done.stdout  # nothing hashed
+
+
+def test_a_part_size_that_cannot_give_the_etags_part_count_is_not_taken_as_known(server_etags, tmp_path):
+    """`--part-size 8MiB` over ETags that boto3 made at 5 and 7 MiB: at 8 MiB the same bytes make 2 parts, not
+    the ETags' 3, so the ETag itself says 8 MiB is not the uploader's part size. That is no evidence about the
+    content (it was a false MISMATCH): the likely part sizes are tried instead, and a changed file still fails."""
+    root = local_copy(tmp_path / "run")
+    manifest = tmp_path / "sums.md5"
+    manifest.write_text("".join(f"{etag}  {name}\n" for name, etag in server_etags.items()))
+    report = tmp_path / "r.json"
+    done = run_cli("check", "--no-cache", "--part-size", "8MiB", "--root", root, "--report", report, manifest)
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = verdicts(report)
+    assert {name: verdict for name, (verdict, _) in found.items()} == dict.fromkeys(UPLOADS, "OK")
+    assert "part size 7MiB, inferred; part size 8MiB cuts 15728641 bytes into 2 parts, not the ETag's 3" \
+        in found["seven.bin"][1]
+    data = bytearray((root / "seven.bin").read_bytes())
+    data[100] ^= 1
+    (root / "seven.bin").write_bytes(bytes(data))
+    changed = run_cli("check", "--no-cache", "--part-size", "8MiB", "--root", root, "--report", report, manifest)
+    assert changed.returncode == 32 and verdicts(report)["seven.bin"][0] == "UNVERIFIABLE"
