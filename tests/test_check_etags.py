@@ -131,3 +131,21 @@ def test_a_part_size_that_cannot_give_the_etags_part_count_is_not_taken_as_known
     (root / "seven.bin").write_bytes(bytes(data))
     changed = run_cli("check", "--no-cache", "--part-size", "8MiB", "--root", root, "--report", report, manifest)
     assert changed.returncode == 32 and verdicts(report)["seven.bin"][0] == "UNVERIFIABLE"
+
+
+def test_a_sidecar_holding_an_etag_is_judged_as_an_etag_and_one_of_another_length_is_refused(server_etags, tmp_path):
+    """`x.md5` beside `x` holding the S3 ETag (as people save what the console shows): a HEX-N is an ETag, never
+    an MD5 (it was a false MISMATCH for every multipart file); a .md5 sidecar holding 64 hex digits is not an
+    MD5 and says so, instead of a MISMATCH against the file's MD5."""
+    root = local_copy(tmp_path / "run")
+    for name, etag in server_etags.items():
+        (root / f"{name}.md5").write_text(f"{etag}  {name}\n")
+    sidecars = sorted(str(root / f"{name}.md5") for name in UPLOADS)
+    done = run_cli("check", "--no-cache", *sidecars)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count(b": OK") == len(UPLOADS)
+    sha256 = hashlib.sha256((root / "plain.bin").read_bytes()).hexdigest()
+    (root / "plain.bin.md5").write_text(f"{sha256}  plain.bin\n")
+    wrong = run_cli("check", "--no-cache", root / "plain.bin.md5")
+    assert wrong.returncode == 64
+    assert b"holds 64 hex digits, not the MD5 its name promises (that length is sha256)" in wrong.stdout

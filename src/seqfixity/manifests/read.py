@@ -185,7 +185,13 @@ def read_sidecar(data: bytes, manifest: Manifest) -> None:
         if found is None:
             manifest.problems.append(ManifestProblem(number, "sidecar does not start with a hex digest"))
         else:
-            algorithm = SIDECAR_SUFFIXES.get(suffix.lower(), found[0])
+            named = SIDECAR_SUFFIXES.get(suffix.lower())
+            if found[0] != "etag" and named not in (None, found[0]):  # an S3 ETag saved as x.md5 stays an ETag
+                manifest.problems.append(ManifestProblem(number, f"a {suffix} sidecar holds {len(token)} hex digits, "
+                                                                 f"not the {named.upper()} its name promises (that "
+                                                                 f"length is {found[0]})"))
+                return
+            algorithm = found[0] if found[0] == "etag" else named or found[0]
             manifest.entries.append(ManifestEntry(os.fsencode(stem), {algorithm: found[1]}, line=number))
         return
     manifest.problems.append(ManifestProblem(0, "empty sidecar file"))
