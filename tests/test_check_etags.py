@@ -148,4 +148,41 @@ def test_a_sidecar_holding_an_etag_is_judged_as_an_etag_and_one_of_another_lengt
     (root / "plain.bin.md5").write_text(f"{sha256}  plain.bin\n")
     wrong = run_cli("check", "--no-cache", root / "plain.bin.md5")
     assert wrong.returncode == 64
-    assert b"holds 64 hex digits, not the MD5 its name promises (that length is sha256)" in wrong.stdout
+    assert b"md5 digest has 64 characters, not 32 hex digits (it looks like sha256)" in wrong.stdout
+
+
+def _manifest_with_md5(tmp_path: Path, root: Path, shape: str, name: str, value: str) -> Path:
+    """A manifest of ``shape`` that puts ``value`` where ``name``'s MD5 goes."""
+    size = (root / name).stat().st_size
+    if shape == "jsonl":
+        path = tmp_path / "m.jsonl"
+        path.write_text(json.dumps({"path": name, "md5": value}) + "\n")
+    elif shape == "tsv":
+        path = tmp_path / "m.tsv"
+        path.write_text(f"path\tmd5\n{name}\t{value}\n")
+    elif shape == "hashdeep":
+        path = tmp_path / "m.hashdeep"
+        path.write_text(f"%%%% HASHDEEP-1.0\n%%%% size,md5,filename\n{size},{value},{name}\n")
+    elif shape == "bagit":
+        path = root / "manifest-md5.txt"
+        path.write_text(f"{value}  {name}\n")
+    else:
+        path = root / f"{name}.md5"
+        path.write_text(f"{value}  {name}\n")
+    return path
+
+
+@pytest.mark.parametrize("shape", ["jsonl", "tsv", "hashdeep", "bagit", "sidecar"])
+def test_a_digest_that_cannot_be_an_md5_is_never_compared_as_one(server_etags, tmp_path, shape):
+    """hashlib's SHA-256 where the MD5 goes (64 hex digits) cannot equal any MD5: comparing it said MISMATCH
+    about an intact file. It is a MANIFEST_ERROR naming the line; and the S3 ETag in an md5 field is the ETag."""
+    root = local_copy(tmp_path / "run")
+    sha256 = hashlib.sha256((root / "seven.bin").read_bytes()).hexdigest()
+    manifest = _manifest_with_md5(tmp_path, root, shape, "seven.bin", sha256)
+    done = run_cli("check", "--no-cache", "--root", root, manifest)
+    assert done.returncode == 64, done.stdout + done.stderr
+    assert b"md5 digest has 64 characters, not 32 hex digits (it looks like sha256)" in done.stdout
+    if shape != "bagit":  # BagIt lines hold hex digits only
+        manifest = _manifest_with_md5(tmp_path, root, shape, "seven.bin", server_etags["seven.bin"])
+        ok = run_cli("check", "--no-cache", "--root", root, manifest)
+        assert ok.returncode == 0 and b"part size 7MiB, inferred" in ok.stdout, ok.stdout + ok.stderr

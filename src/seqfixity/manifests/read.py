@@ -185,13 +185,7 @@ def read_sidecar(data: bytes, manifest: Manifest) -> None:
         if found is None:
             manifest.problems.append(ManifestProblem(number, "sidecar does not start with a hex digest"))
         else:
-            named = SIDECAR_SUFFIXES.get(suffix.lower())
-            if found[0] != "etag" and named not in (None, found[0]):  # an S3 ETag saved as x.md5 stays an ETag
-                manifest.problems.append(ManifestProblem(number, f"a {suffix} sidecar holds {len(token)} hex digits, "
-                                                                 f"not the {named.upper()} its name promises (that "
-                                                                 f"length is {found[0]})"))
-                return
-            algorithm = found[0] if found[0] == "etag" else named or found[0]
+            algorithm = SIDECAR_SUFFIXES.get(suffix.lower(), found[0])  # its digest is settled by _settle_digests
             manifest.entries.append(ManifestEntry(os.fsencode(stem), {algorithm: found[1]}, line=number))
         return
     manifest.problems.append(ManifestProblem(0, "empty sidecar file"))
@@ -222,7 +216,8 @@ def read_hashdeep(data: bytes, manifest: Manifest) -> None:
             manifest.problems.append(ManifestProblem(number, "size is not a number"))
             continue
         name = values.pop("filename")
-        digests = {key: value.decode().lower() for key, value in values.items() if _HEX.match(value)}
+        digests = {key: value.decode().lower() for key, value in values.items()
+                   if _HEX_TEXT.match(value.decode("ascii", "replace"))}  # HEX-N: an ETag (see _settled)
         if len(digests) != len(values):
             manifest.problems.append(ManifestProblem(number, "a digest field is not hexadecimal"))
             continue
@@ -377,6 +372,40 @@ def detect_format(source: str, data: bytes) -> str:
     return "gnu"
 
 
+HEX_LENGTHS = {name: length for length, name in HEX_ALGORITHMS.items()} | {"xxh128": 32}
+
+
+def _settled(entry: ManifestEntry) -> str:
+    """Make ``entry``'s digests what they can be; return why one cannot be its algorithm's, or "".
+
+    An S3 ETag (``HEX-N``) under an MD5's name (a .md5 sidecar, an md5 column) is the ETag: no MD5 has a part
+    count. A hex digest of another length than its algorithm's (64 hex digits as an MD5) is no digest of it:
+    comparing it could only say MISMATCH about a file that may well be intact.
+    """
+    digests = entry.digests
+    if "md5" in digests and "etag" not in digests and _ETAG.match(digests["md5"].encode()):
+        digests["etag"] = digests.pop("md5")
+    for name, value in digests.items():
+        length = HEX_LENGTHS.get(name)
+        if length and _HEX_TEXT.match(value) and len(value) != length:
+            looks = HEX_ALGORITHMS.get(len(value)) or ("an S3 ETag" if _ETAG.match(value.encode()) else "")
+            return f"{name} digest has {len(value)} characters, not {length} hex digits" + (
+                f" (it looks like {looks})" if looks else "")
+    return ""
+
+
+def _settle_digests(manifest: Manifest) -> None:
+    """Move each entry whose digests cannot be their algorithms' (see :func:`_settled`) to the problems."""
+    kept = []
+    for entry in manifest.entries:
+        why = _settled(entry)
+        if why:
+            manifest.problems.append(ManifestProblem(entry.line, f"{entry.display}: {why}"))
+        else:
+            kept.append(entry)
+    manifest.entries[:] = kept
+
+
 def read_manifest(source: str, manifest_format: str = "auto", data: bytes | None = None) -> Manifest:
     """Read ``source`` (``-`` for bytes given as ``data``) in ``manifest_format`` (``auto`` to detect it).
 
@@ -393,6 +422,7 @@ def read_manifest(source: str, manifest_format: str = "auto", data: bytes | None
     chosen = detect_format(source, data) if manifest_format == "auto" else manifest_format
     manifest = Manifest(source, chosen, default_match="basename" if chosen == "ena" else "path")
     READERS[chosen](data, manifest)
+    _settle_digests(manifest)
     if not manifest.entries and not manifest.problems:
         manifest.problems.append(ManifestProblem(0, "no checksum lines found"))
     return manifest
