@@ -186,3 +186,28 @@ def test_a_digest_that_cannot_be_an_md5_is_never_compared_as_one(server_etags, t
         manifest = _manifest_with_md5(tmp_path, root, shape, "seven.bin", server_etags["seven.bin"])
         ok = run_cli("check", "--no-cache", "--root", root, manifest)
         assert ok.returncode == 0 and b"part size 7MiB, inferred" in ok.stdout, ok.stdout + ok.stderr
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".json"])
+def test_an_ica_export_is_a_manifest_check_judges_as_verify_does(server_etags, tmp_path, suffix):
+    """An ICA project-data export (objectETag, fileSizeInBytes per path) given to check: every file was
+    UNVERIFIABLE ('no digest seqfixity can compute') while verify --against the same export said OK."""
+    root = local_copy(tmp_path / "run")
+    rows = [(f"/run42/{name}", UPLOADS[name][0], etag) for name, etag in server_etags.items()]
+    rows.append(("/run42/partial.bin", 5, "0" * 32))
+    export = tmp_path / f"project_data{suffix}"
+    if suffix == ".json":
+        export.write_text(json.dumps({"items": [{"data": {"details": {
+            "path": path, "fileSizeInBytes": size, "objectETag": etag,
+            "status": "PARTIAL" if path.endswith("partial.bin") else "AVAILABLE"}}} for path, size, etag in rows]}))
+    else:
+        sep = "," if suffix == ".csv" else "\t"
+        export.write_text(sep.join(["Path", "File size in bytes", "Object ETag", "Status"]) + "\n" + "".join(
+            sep.join([path, str(size), etag, "PARTIAL" if path.endswith("partial.bin") else "AVAILABLE"]) + "\n"
+            for path, size, etag in rows))
+    checked = run_cli("check", "--no-cache", "--root", root, "--strip-prefix", "/run42", export)
+    assert checked.returncode == 64, checked.stdout + checked.stderr
+    assert checked.stdout.count(b": OK") == len(UPLOADS)
+    assert b"partial.bin: ICA status PARTIAL, not AVAILABLE" in checked.stdout
+    verified = run_cli("verify", root, "--against", export, "--strip-prefix", "/run42")
+    assert verified.stdout.count(b": OK") == len(UPLOADS)  # the two commands agree

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from seqfixity.manifests.write import unescape_name
 
 OWN_FORMATS = ("jsonl", "tsv")  # seqfixity hash --format jsonl|tsv, the workflow's records/*.jsonl and seqfixity.tsv
-INPUT_FORMATS = ("auto", "gnu", "bsd", "sidecar", "hashdeep", "bagit", "rclone", "ena", "jsonl", "tsv")
+INPUT_FORMATS = ("auto", "gnu", "bsd", "sidecar", "hashdeep", "bagit", "rclone", "ena", "jsonl", "tsv", "ica")
 HEX_ALGORITHMS = {32: "md5", 40: "sha1", 56: "sha224", 64: "sha256", 96: "sha384", 128: "sha512"}
 SIDECAR_SUFFIXES = {".md5": "md5", ".sha1": "sha1", ".sha256": "sha256", ".sha512": "sha512"}
 ENA_PAIRS = (("fastq_ftp", "fastq_md5", "fastq_bytes"), ("submitted_ftp", "submitted_md5", "submitted_bytes"),
@@ -337,10 +337,49 @@ def read_rclone(data: bytes, manifest: Manifest) -> None:
     read_gnu(data, manifest, decode_name=rclone_decode)
 
 
+def read_ica(data: bytes, manifest: Manifest) -> None:
+    """Read an ICA project-data export (JSON, CSV, TSV; also ``icav2 projectdata list -o json``): each file's
+    ``objectETag`` and ``fileSizeInBytes`` by its path, as ``verify --against EXPORT`` reads it."""
+    from seqfixity.remote import AVAILABLE, RemoteError
+    from seqfixity.remote.ica import export_objects
+
+    try:
+        objects = export_objects(manifest.source, data)
+    except RemoteError as err:
+        manifest.problems.append(ManifestProblem(0, str(err).removeprefix(f"{manifest.source}: ")))
+        return
+    for found in objects:
+        where = found.source.rpartition(":")[2]
+        line = int(where) if where.isdigit() else 0
+        if found.error:
+            manifest.problems.append(ManifestProblem(line, f"{found.name or 'an item'}: {found.error}"))
+        elif found.status != AVAILABLE:
+            manifest.problems.append(ManifestProblem(line, f"{found.name}: ICA status {found.status}, not AVAILABLE "
+                                                           "(its ETag is not that of a whole file)"))
+        elif not found.etag:
+            manifest.problems.append(ManifestProblem(line, f"{found.name}: no objectETag"))
+        else:
+            manifest.entries.append(ManifestEntry(os.fsencode(found.name), {"etag": found.etag.lower()}, found.size,
+                                                  line))
+
+
 READERS: dict[str, Callable[[bytes, Manifest], None]] = {
     "gnu": read_gnu, "bsd": read_gnu, "sidecar": read_sidecar, "hashdeep": read_hashdeep, "bagit": read_bagit,
-    "rclone": read_rclone, "ena": read_ena, "jsonl": read_jsonl, "tsv": read_tsv,
+    "rclone": read_rclone, "ena": read_ena, "jsonl": read_jsonl, "tsv": read_tsv, "ica": read_ica,
 }
+
+
+def _is_ica_export(base: str, data: bytes, first: bytes) -> bool:
+    """An ICA project-data export: a .json holding objectETag, or a .csv/.tsv whose header has ICA's ETag column
+    (``objectETag``, ``Object ETag``)."""
+    suffix = os.path.splitext(base)[1].lower()
+    if suffix == ".json":
+        return b'"objectETag"' in data
+    if suffix in (".csv", ".tsv"):
+        labels = {re.sub(r"[^0-9a-z]", "", label.lower()) for label in re.split(r"[,\t]", first.decode("utf-8",
+                                                                                                   "replace"))}
+        return bool(labels & {"objectetag", "detailsobjectetag", "dataobjectetag", "datadetailsobjectetag"})
+    return False
 
 
 def detect_format(source: str, data: bytes) -> str:
@@ -351,6 +390,8 @@ def detect_format(source: str, data: bytes) -> str:
         return "hashdeep"
     if _BAGIT_NAME.match(base):
         return "bagit"
+    if _is_ica_export(base, data, first):
+        return "ica"
     if first.lstrip().startswith(b"{"):
         return "jsonl"
     header = first.decode("utf-8", "replace").replace(",", "\t").split("\t")
