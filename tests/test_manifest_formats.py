@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import subprocess
+import zlib
 
 import pytest
 from hypothesis import given
@@ -159,3 +161,25 @@ def test_odd_fields_in_our_own_records_are_problems_not_crashes():
     jsonl = read_manifest("s.jsonl", "jsonl", "".join(json.dumps(r) + "\n" for r in rows).encode())
     assert [p.line for p in jsonl.problems] == [1, 2, 3]
     assert [(e.name, e.digests, e.size, e.line) for e in jsonl.entries] == [(b"c", {"md5": md5}, 7, 4)]
+
+
+@pytest.mark.parametrize("shape", ["jsonl", "tsv"])
+def test_a_crc_written_in_hex_is_the_crc_s3_writes_in_base64(tmp_path, shape):
+    """CRC32 (zlib), CRC32C and CRC64NVME (awscrt, the AWS CLI's own) in hex, as rclone hashsum and 7-Zip print
+    them: the same values as S3's base64, so an intact file is OK (it was a MISMATCH) and a changed one is not."""
+    checksums = pytest.importorskip("awscrt.checksums")
+    data = random.Random(5).randbytes(100_000)
+    (tmp_path / "f.bin").write_bytes(data)
+    values = {"crc32": f"{zlib.crc32(data):08x}", "crc32c": f"{checksums.crc32c(data):08X}",
+              "crc64nvme": f"{checksums.crc64nvme(data):016x}"}
+    for kind, value in values.items():
+        manifest = tmp_path / f"m.{shape}"
+        if shape == "jsonl":
+            manifest.write_text(json.dumps({"path": "f.bin", kind: value}) + "\n")
+        else:
+            manifest.write_text(f"path\t{kind}\nf.bin\t{value}\n")
+        done = run_cli("check", "--no-cache", manifest)
+        assert done.returncode == 0 and b"f.bin: OK" in done.stdout, (kind, done.stdout + done.stderr)
+        (tmp_path / "f.bin").write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+        assert run_cli("check", "--no-cache", manifest).returncode == 1, kind
+        (tmp_path / "f.bin").write_bytes(data)

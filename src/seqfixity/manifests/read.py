@@ -8,6 +8,7 @@ stops the rest from being read.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -414,18 +415,26 @@ def detect_format(source: str, data: bytes) -> str:
 
 
 HEX_LENGTHS = {name: length for length, name in HEX_ALGORITHMS.items()} | {"xxh128": 32}
+# CRCs seqfixity computes in S3's form (base64 of the big-endian bytes), and their width in bytes
+CRC_BYTES = {"crc32": 4, "crc32c": 4, "crc64nvme": 8}
 
 
 def _settled(entry: ManifestEntry) -> str:
     """Make ``entry``'s digests what they can be; return why one cannot be its algorithm's, or "".
 
     An S3 ETag (``HEX-N``) under an MD5's name (a .md5 sidecar, an md5 column) is the ETag: no MD5 has a part
-    count. A hex digest of another length than its algorithm's (64 hex digits as an MD5) is no digest of it:
-    comparing it could only say MISMATCH about a file that may well be intact.
+    count. A CRC written in hex (as rclone hashsum, 7-Zip or crc32 print it) is the same value as S3's base64
+    of its bytes, which seqfixity computes: it is converted. A hex digest of another length than its
+    algorithm's (64 hex digits as an MD5) is no digest of it: comparing it could only say MISMATCH about a
+    file that may well be intact.
     """
     digests = entry.digests
     if "md5" in digests and "etag" not in digests and _ETAG.match(digests["md5"].encode()):
         digests["etag"] = digests.pop("md5")
+    for name, width in CRC_BYTES.items():  # a CRC in hex (rclone hashsum, 7-Zip, crc32): S3's base64 of its bytes
+        value = digests.get(name, "")
+        if len(value) == 2 * width and _HEX.match(value.encode()):
+            digests[name] = base64.b64encode(bytes.fromhex(value)).decode()
     for name, value in digests.items():
         length = HEX_LENGTHS.get(name)
         if length and _HEX_TEXT.match(value) and len(value) != length:
