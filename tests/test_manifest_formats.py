@@ -183,3 +183,25 @@ def test_a_crc_written_in_hex_is_the_crc_s3_writes_in_base64(tmp_path, shape):
         (tmp_path / "f.bin").write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
         assert run_cli("check", "--no-cache", manifest).returncode == 1, kind
         (tmp_path / "f.bin").write_bytes(data)
+
+
+@pytest.mark.parametrize("kind", ["md5", "sha1", "sha256"])
+def test_a_digest_in_base64_is_the_same_digest_as_in_hex(tmp_path, kind):
+    """S3's ChecksumSHA256/ChecksumSHA1, GCS's md5Hash and Azure's Content-MD5 are base64 of the digest's bytes
+    (hashlib's): an intact file is OK (it was a MISMATCH against the hex), a changed one a MISMATCH."""
+    import base64
+
+    data = random.Random(6).randbytes(50_000)
+    (tmp_path / "f.bin").write_bytes(data)
+    value = base64.b64encode(hashlib.new(kind, data).digest()).decode()
+    for shape in ("jsonl", "tsv"):
+        manifest = tmp_path / f"m.{shape}"
+        if shape == "jsonl":
+            manifest.write_text(json.dumps({"path": "f.bin", kind: value}) + "\n")
+        else:
+            manifest.write_text(f"path\t{kind}\nf.bin\t{value}\n")
+        done = run_cli("check", "--no-cache", manifest)
+        assert done.returncode == 0 and b"f.bin: OK" in done.stdout, (shape, done.stdout + done.stderr)
+        (tmp_path / "f.bin").write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+        assert run_cli("check", "--no-cache", manifest).returncode == 1, shape
+        (tmp_path / "f.bin").write_bytes(data)

@@ -424,7 +424,8 @@ def _settled(entry: ManifestEntry) -> str:
 
     An S3 ETag (``HEX-N``) under an MD5's name (a .md5 sidecar, an md5 column) is the ETag: no MD5 has a part
     count. A CRC written in hex (as rclone hashsum, 7-Zip or crc32 print it) is the same value as S3's base64
-    of its bytes, which seqfixity computes: it is converted. A hex digest of another length than its
+    of its bytes, which seqfixity computes, and an MD5 or SHA in base64 (S3's ChecksumSHA256, GCS's md5Hash,
+    Azure's Content-MD5) the same as its hex: both are converted. A hex digest of another length than its
     algorithm's (64 hex digits as an MD5) is no digest of it: comparing it could only say MISMATCH about a
     file that may well be intact.
     """
@@ -435,13 +436,26 @@ def _settled(entry: ManifestEntry) -> str:
         value = digests.get(name, "")
         if len(value) == 2 * width and _HEX.match(value.encode()):
             digests[name] = base64.b64encode(bytes.fromhex(value)).decode()
-    for name, value in digests.items():
+    for name, value in list(digests.items()):
         length = HEX_LENGTHS.get(name)
+        if length and len(value) != length and (raw := _base64_digest(value, length // 2)) is not None:
+            digests[name] = value = raw.hex()  # S3's ChecksumSHA256, GCS's and Azure's MD5: base64 of the bytes
         if length and _HEX_TEXT.match(value) and len(value) != length:
             looks = HEX_ALGORITHMS.get(len(value)) or ("an S3 ETag" if _ETAG.match(value.encode()) else "")
             return f"{name} digest has {len(value)} characters, not {length} hex digits" + (
                 f" (it looks like {looks})" if looks else "")
     return ""
+
+
+def _base64_digest(value: str, width: int) -> bytes | None:
+    """The ``width`` bytes that ``value`` holds in base64 (padded, as S3, GCS and Azure write it), or None."""
+    if len(value) != 4 * -(-width // 3) or not re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", value):
+        return None
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except ValueError:
+        return None
+    return raw if len(raw) == width else None
 
 
 def _settle_digests(manifest: Manifest) -> None:
