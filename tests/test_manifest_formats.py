@@ -205,3 +205,22 @@ def test_a_digest_in_base64_is_the_same_digest_as_in_hex(tmp_path, kind):
         (tmp_path / "f.bin").write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
         assert run_cli("check", "--no-cache", manifest).returncode == 1, shape
         (tmp_path / "f.bin").write_bytes(data)
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_an_xxhsum_h128_manifest_is_not_a_mismatch_of_intact_files(tmp_path, cache):
+    """`xxhsum -H128` writes `HEX  NAME` lines of 32 hex digits, as md5sum does; read as MD5s they made every
+    intact file a MISMATCH. An untagged 32-hex digest that is the file's XXH128 (the xxhash library's
+    xxh3_128, the reference) is OK with a hint; a changed file is still a MISMATCH."""
+    xxhash = pytest.importorskip("xxhash")
+    data = random.Random(7).randbytes(300_000)
+    (tmp_path / "f.bin").write_bytes(data)
+    os.utime(tmp_path / "f.bin", (1_600_000_000, 1_600_000_000))  # old enough for the quick-mode cache
+    manifest = tmp_path / "sums.txt"
+    manifest.write_text(f"{xxhash.xxh3_128(data).hexdigest()}  f.bin\n")
+    caching = ["--cache", str(tmp_path / "c.json")] if cache else ["--no-cache"]
+    done = run_cli("check", *caching, manifest)
+    assert done.returncode == 0 and b"are the file's XXH128" in done.stdout, done.stdout + done.stderr
+    (tmp_path / "f.bin").write_bytes(data[:-1] + b"\0")
+    changed = run_cli("check", *caching, manifest)
+    assert changed.returncode == 1 and b"f.bin: MISMATCH (md5 differs" in changed.stdout
