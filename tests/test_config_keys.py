@@ -70,5 +70,5 @@ def test_a_bad_size_in_the_config_names_its_key(tmp_path, command):
     done = run_cli(command, "--config", config, *args)
     assert done.returncode == 128
     assert done.stderr.decode().splitlines() == [
-        f"seqfixity: {config}: threshold: unknown unit 'x' in '1x' (use B, K, KB, KiB, M, MB, MiB, G, GB, GiB, T, TB, "
-        "TiB (any case; all powers of 1024), or a plain number of bytes)"]
+        f"seqfixity: {config}: threshold: unknown unit 'x' in '1x' (use B, K, KB, Ki, KiB, M, MB, Mi, MiB, G, GB, Gi, "
+        "GiB, T, TB, Ti, TiB (any case; all powers of 1024), or a plain number of bytes)"]
