@@ -235,3 +235,19 @@ def test_an_incomplete_last_record_that_already_breaks_the_format_is_malformed_n
         assert result.verdict == MALFORMED and what in result.error, result
         assert all(32 <= ord(c) < 127 for c in result.error)
     assert validate(b"@r1\nAC\n+\n").verdict == TRUNCATED  # three good lines: the quality line was cut off
+
+
+@pytest.mark.parametrize(("content", "words"), [
+    (lambda: random.Random(13).randbytes(50_000), "bytes that are not text"),
+    (lambda: b">r1 a FASTA record\nACGTACGT\n" * 200, "'>r1 a FASTA record'"),
+])
+def test_valid_gzip_of_something_that_is_not_fastq_has_no_read_count_at_level_gzip(tmp_path, content, words):
+    """gzip -t passes (the gzip is whole), but what it holds does not start with a FASTQ record's '@': at level
+    gzip it was OK with a "read count" of the newlines in noise or in a FASTA."""
+    path = tmp_path / "S1_R1.fastq.gz"
+    path.write_bytes(tool(["gzip", "-n", "-c"], content()))
+    assert subprocess.run(["gzip", "-t", str(path)], capture_output=True).returncode == 0
+    for level in LEVELS:
+        verdict, error, reads = check(path, level)
+        assert (verdict, reads) == (MALFORMED, None), (level, error)
+        assert "header does not start with '@'" in error and words in error

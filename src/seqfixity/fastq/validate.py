@@ -14,7 +14,8 @@ is (:mod:`seqfixity.fastq.formats`).
 Levels (``Settings.validate``):
 
 ``none``   nothing is checked (``fastq_verdict`` is ``SKIPPED``, ``reads`` is None).
-``gzip``   gzip members are inflated and their CRCs checked; a missing
+``gzip``   gzip members are inflated and their CRCs checked (content that does not
+           start with an "@" is MALFORMED, not counted); a missing
            end-of-stream marker is ``TRUNCATED``; reads are counted from the
            newlines (lines / 4).
 ``fastq``  additionally every record must be four lines: ``@`` header,
@@ -90,6 +91,11 @@ class _LineCounter:
         self.last = b"\n"
 
     def feed(self, data: bytes) -> None:
+        if not self.content and (text := data.lstrip(b"\r\n")) and text[:1] != b"@":
+            # a FASTQ starts with its first record's '@' header: noise or a FASTA inflated from valid gzip has no
+            # reads to count (it was OK with a "read count" of its newlines)
+            first = text.split(b"\n", 1)[0]
+            raise _Invalid(MALFORMED, f"record 1: header does not start with '@': {_show(first)}")
         if data:
             self.lines += int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == _NEWLINE))  # 1.5x bytes.count
             stripped = data.rstrip(b"\r\n")
