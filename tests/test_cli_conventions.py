@@ -119,3 +119,25 @@ def test_a_word_close_to_no_subcommand_gets_no_suggestion():
     assert done.returncode == 128
     assert "did you mean" not in done.stderr.decode()
     assert "choose from hash, etag, check, verify, digest, aggregate, samples, pipeline-def" in done.stderr.decode()
+
+
+@pytest.mark.parametrize("command", [["hash"], ["check"], ["verify"], ["digest"], ["aggregate"], ["samples"],
+                                     ["pipeline-def"], ["etag", "guess"]])
+def test_every_commands_help_lists_the_exit_statuses_of_a_stopped_run(command, tmp_path):
+    """Every command stops on SIGINT and SIGTERM with the shell's 130 and 143 (cli.main; a digest job's 143 is
+    tested in test_stopped), so every --help that lists exit statuses lists those two as well."""
+    shown = run_cli(*command, "--help").stdout
+    assert b"exit status" in shown
+    assert b"130" in shown and b"143" in shown and b"SIGTERM" in shown, shown[-600:]
+    if command == ["digest"]:  # the behaviour itself, for a command whose help did not list it
+        big = tmp_path / "big.bin"
+        with open(big, "wb") as handle:
+            handle.truncate(4 << 30)  # sparse: seconds of MD5, no disk
+        process = subprocess.Popen([sys.executable, "-m", "seqfixity", "digest", big, "--outdir", tmp_path / "o",
+                                    "--validate", "none"], env=cli_env(), stderr=subprocess.PIPE)
+        try:
+            process.wait(1.0)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+        assert process.wait(30) == 143
+        process.stderr.close()

@@ -57,3 +57,18 @@ def test_a_config_with_only_known_keys_still_sets_the_etag_layout(tmp_path):
     assert done.returncode == 0, done.stderr
     parts = [hashlib.md5(data[i:i + 16 * MiB]).digest() for i in range(0, len(data), 16 * MiB)]
     assert f'"etag": "{hashlib.md5(b"".join(parts)).hexdigest()}-2"' in done.stdout.decode()
+
+
+@pytest.mark.parametrize("command", ["hash", "check", "digest", "pipeline-def"])
+def test_a_bad_size_in_the_config_names_its_key(tmp_path, command):
+    config = tmp_path / "t.yaml"
+    config.write_text("part_size: 16MiB\nthreshold: 1x\n")
+    target = write_random(tmp_path / "f.bin", 10, 1)
+    args = {"hash": [target], "check": [tmp_path / "m.md5"], "digest": ["--outdir", tmp_path / "o", target],
+            "pipeline-def": ["-o", tmp_path / "p"]}[command]
+    (tmp_path / "m.md5").write_text(f"{hashlib.md5(target.read_bytes()).hexdigest()}  f.bin\n")
+    done = run_cli(command, "--config", config, *args)
+    assert done.returncode == 128
+    assert done.stderr.decode().splitlines() == [
+        f"seqfixity: {config}: threshold: unknown unit 'x' in '1x' (use B, K, KB, Ki, KiB, M, MB, Mi, MiB, G, GB, Gi, "
+        "GiB, T, TB, Ti, TiB (any case; all powers of 1024), or a plain number of bytes)"]

@@ -7,9 +7,12 @@ pysam for BAM and CRAM record counts, and the FASTQ format as Cock et al. (NAR 2
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import random
+import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pysam
@@ -160,3 +163,91 @@ def test_other_files_and_ora_without_a_decoder_get_digests_and_say_why_not_check
         md5 = subprocess.run(["md5sum", str(path)], capture_output=True, text=True, check=True).stdout.split()[0]
         assert record.digests["md5"] == md5 and record.fastq_verdict == NOT_VALIDATED
     assert "orad" in record.fastq_error
+
+
+def test_pzstd_output_is_zstd_though_it_starts_with_a_skippable_frame(tmp_path):
+    """pzstd (zstd's parallel tool) starts its files with a skippable frame (RFC 8878, 3.1.2: magic 0x184D2A5?),
+    not the zstd frame magic; zstd -t accepts them, so seqfixity must not call them 'unknown bytes'."""
+    if not shutil.which("pzstd"):
+        pytest.skip("pzstd is not installed")
+    data = fastq_bytes(2000, seed=9, length=100)
+    path = tmp_path / "S1_R1.fastq.zst"
+    path.write_bytes(tool(["pzstd", "-q", "-c"], data))
+    assert path.read_bytes()[1:4] == b"\x2a\x4d\x18"  # the oracle's file really starts with a skippable frame
+    assert subprocess.run(["zstd", "-t", "-q", str(path)], capture_output=True).returncode == 0
+    for level in LEVELS:
+        assert check(path, level) == (OK, "", 2000)
+    whole = path.read_bytes()
+    for cut in (3, 9, len(whole) // 2):  # inside the skippable frame's magic, inside it, inside the data
+        path.write_bytes(whole[:cut])
+        assert subprocess.run(["zstd", "-t", "-q", str(path)], capture_output=True).returncode != 0
+        assert check(path)[0] == TRUNCATED, cut
+
+
+@pytest.mark.parametrize("line_end", [b"\n", b"\r\n"])
+def test_a_cut_anywhere_in_the_last_record_is_truncated_or_a_whole_record_never_malformed(line_end):
+    """The FASTQ rules decide each cut of the last record: if every line of it is there in full (only the line
+    end is missing), the records are whole (OK, as for a file without its last newline); else the copy ends
+    inside the record (TRUNCATED). Never MALFORMED, with LF or CRLF line ends."""
+    data = fastq_bytes(3, seed=8, length=20).replace(b"\n", line_end)
+    last = data.rindex(b"@")
+    for cut in range(last + 1, len(data)):
+        whole = data[cut:] in (b"\n", b"\r\n", b"\r")  # only the last line end is missing
+        for level in ("fastq", "strict"):
+            result = validate(data[:cut], level, chunk=7)
+            assert result.verdict == (OK if whole else TRUNCATED), (cut, data[cut - 3:cut], result)
+
+
+def _zip_of(data: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("S1_R1.fastq", data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("name", ["S1_R1.fastq", "S1_R1.fq"])
+@pytest.mark.parametrize(("content", "words"), [
+    (lambda: tool(["xz", "-c"], fastq_bytes(20, seed=10)), "xz"),
+    (lambda: _zip_of(fastq_bytes(20, seed=11)), "a zip archive"),
+    (lambda: random.Random(12).randbytes(5000), "unknown bytes"),
+    (lambda: bytes(4096), "unknown bytes"),  # a preallocated copy never written
+    (lambda: "@r1\nACGT\n+\nIIII\n".encode("utf-16"), "unknown bytes"),
+])
+def test_an_uncompressed_name_over_other_content_fails_naming_it_in_words(tmp_path, name, content, words):
+    path = tmp_path / name
+    path.write_bytes(content())
+    for level in LEVELS:
+        verdict, error, reads = check(path, level)
+        assert (verdict, reads) == (CORRUPT, None), (level, error)
+        assert error == f"named as uncompressed but the content is {words}"
+
+
+@pytest.mark.parametrize(("data", "what"), [
+    (b">r1 a FASTA record\nACGT\n", "header does not start with '@'"),
+    (b"@r1\nACGT\nIIII\n", "third line does not start with '+'"),
+    (b"@r1\nAC\n+\nII\n\x01\x02\x03\x00\n", "header does not start with '@': 4 bytes that are not text"),
+])
+def test_an_incomplete_last_record_that_already_breaks_the_format_is_malformed_not_truncated(data, what):
+    """A cut only removes what follows it: lines that are there and break the FASTQ rules (an '@' header, a
+    '+' third line) are MALFORMED, whatever is missing after them; words, never a dump of the bytes."""
+    for level in ("fastq", "strict"):
+        result = validate(data, level, chunk=3)
+        assert result.verdict == MALFORMED and what in result.error, result
+        assert all(32 <= ord(c) < 127 for c in result.error)
+    assert validate(b"@r1\nAC\n+\n").verdict == TRUNCATED  # three good lines: the quality line was cut off
+
+
+@pytest.mark.parametrize(("content", "words"), [
+    (lambda: random.Random(13).randbytes(50_000), "bytes that are not text"),
+    (lambda: b">r1 a FASTA record\nACGTACGT\n" * 200, "'>r1 a FASTA record'"),
+])
+def test_valid_gzip_of_something_that_is_not_fastq_has_no_read_count_at_level_gzip(tmp_path, content, words):
+    """gzip -t passes (the gzip is whole), but what it holds does not start with a FASTQ record's '@': at level
+    gzip it was OK with a "read count" of the newlines in noise or in a FASTA."""
+    path = tmp_path / "S1_R1.fastq.gz"
+    path.write_bytes(tool(["gzip", "-n", "-c"], content()))
+    assert subprocess.run(["gzip", "-t", str(path)], capture_output=True).returncode == 0
+    for level in LEVELS:
+        verdict, error, reads = check(path, level)
+        assert (verdict, reads) == (MALFORMED, None), (level, error)
+        assert "header does not start with '@'" in error and words in error

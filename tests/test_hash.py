@@ -194,7 +194,7 @@ def test_unreadable_file_is_reported(tmp_path):
 def test_usage_errors_exit_128_and_teach(tmp_path):
     result = run_cli("hash", "--part-size", "eight", "x", cwd=tmp_path)
     assert result.returncode == 128
-    assert b"not a byte size: 'eight' (a number with one of B, K, KB, KiB, M, MB, MiB" in result.stderr
+    assert b"not a byte size: 'eight' (a number with one of B, K, KB, Ki, KiB, M, MB, Mi, MiB" in result.stderr
     too_many = tmp_path / "sparse"
     with open(too_many, "wb") as handle:
         handle.truncate(60 * MiB)
@@ -339,3 +339,17 @@ def test_output_through_a_symbolic_link_keeps_the_link(tmp_path):
     link.symlink_to(real)
     assert run_cli("hash", "-o", link, x).returncode == 0
     assert link.is_symlink() and real.read_bytes() == subprocess.run(["md5sum", x], capture_output=True).stdout
+
+
+def test_rclones_own_size_suffixes_give_rclones_layout(tmp_path):
+    """rclone writes its sizes as `5Mi` and `200Mi` (`rclone help flags`: --s3-chunk-size default 5Mi): Mi is a
+    MiB there. `--part-size 6Mi` was refused; it is the ETag of 6 MiB parts, written out by hand with hashlib."""
+    data = random.Random(8).randbytes(13 * MiB + 5)
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+    parts = [hashlib.md5(data[i:i + 6 * MiB]).digest() for i in range(0, len(data), 6 * MiB)]
+    expected = f"{hashlib.md5(b''.join(parts)).hexdigest()}-{len(parts)}"
+    done = run_cli("hash", path, "--etag-preset", "rclone", "--part-size", "6Mi", "--threshold", "6mi",
+                   "--format", "jsonl", "--digests", "etag")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["etag"] == expected

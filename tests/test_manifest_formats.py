@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import subprocess
+import zlib
 
 import pytest
 from hypothesis import given
@@ -159,3 +161,66 @@ def test_odd_fields_in_our_own_records_are_problems_not_crashes():
     jsonl = read_manifest("s.jsonl", "jsonl", "".join(json.dumps(r) + "\n" for r in rows).encode())
     assert [p.line for p in jsonl.problems] == [1, 2, 3]
     assert [(e.name, e.digests, e.size, e.line) for e in jsonl.entries] == [(b"c", {"md5": md5}, 7, 4)]
+
+
+@pytest.mark.parametrize("shape", ["jsonl", "tsv"])
+def test_a_crc_written_in_hex_is_the_crc_s3_writes_in_base64(tmp_path, shape):
+    """CRC32 (zlib), CRC32C and CRC64NVME (awscrt, the AWS CLI's own) in hex, as rclone hashsum and 7-Zip print
+    them: the same values as S3's base64, so an intact file is OK (it was a MISMATCH) and a changed one is not."""
+    checksums = pytest.importorskip("awscrt.checksums")
+    data = random.Random(5).randbytes(100_000)
+    (tmp_path / "f.bin").write_bytes(data)
+    values = {"crc32": f"{zlib.crc32(data):08x}", "crc32c": f"{checksums.crc32c(data):08X}",
+              "crc64nvme": f"{checksums.crc64nvme(data):016x}"}
+    for kind, value in values.items():
+        manifest = tmp_path / f"m.{shape}"
+        if shape == "jsonl":
+            manifest.write_text(json.dumps({"path": "f.bin", kind: value}) + "\n")
+        else:
+            manifest.write_text(f"path\t{kind}\nf.bin\t{value}\n")
+        done = run_cli("check", "--no-cache", manifest)
+        assert done.returncode == 0 and b"f.bin: OK" in done.stdout, (kind, done.stdout + done.stderr)
+        (tmp_path / "f.bin").write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+        assert run_cli("check", "--no-cache", manifest).returncode == 1, kind
+        (tmp_path / "f.bin").write_bytes(data)
+
+
+@pytest.mark.parametrize("kind", ["md5", "sha1", "sha256"])
+def test_a_digest_in_base64_is_the_same_digest_as_in_hex(tmp_path, kind):
+    """S3's ChecksumSHA256/ChecksumSHA1, GCS's md5Hash and Azure's Content-MD5 are base64 of the digest's bytes
+    (hashlib's): an intact file is OK (it was a MISMATCH against the hex), a changed one a MISMATCH."""
+    import base64
+
+    data = random.Random(6).randbytes(50_000)
+    (tmp_path / "f.bin").write_bytes(data)
+    value = base64.b64encode(hashlib.new(kind, data).digest()).decode()
+    for shape in ("jsonl", "tsv"):
+        manifest = tmp_path / f"m.{shape}"
+        if shape == "jsonl":
+            manifest.write_text(json.dumps({"path": "f.bin", kind: value}) + "\n")
+        else:
+            manifest.write_text(f"path\t{kind}\nf.bin\t{value}\n")
+        done = run_cli("check", "--no-cache", manifest)
+        assert done.returncode == 0 and b"f.bin: OK" in done.stdout, (shape, done.stdout + done.stderr)
+        (tmp_path / "f.bin").write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+        assert run_cli("check", "--no-cache", manifest).returncode == 1, shape
+        (tmp_path / "f.bin").write_bytes(data)
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_an_xxhsum_h128_manifest_is_not_a_mismatch_of_intact_files(tmp_path, cache):
+    """`xxhsum -H128` writes `HEX  NAME` lines of 32 hex digits, as md5sum does; read as MD5s they made every
+    intact file a MISMATCH. An untagged 32-hex digest that is the file's XXH128 (the xxhash library's
+    xxh3_128, the reference) is OK with a hint; a changed file is still a MISMATCH."""
+    xxhash = pytest.importorskip("xxhash")
+    data = random.Random(7).randbytes(300_000)
+    (tmp_path / "f.bin").write_bytes(data)
+    os.utime(tmp_path / "f.bin", (1_600_000_000, 1_600_000_000))  # old enough for the quick-mode cache
+    manifest = tmp_path / "sums.txt"
+    manifest.write_text(f"{xxhash.xxh3_128(data).hexdigest()}  f.bin\n")
+    caching = ["--cache", str(tmp_path / "c.json")] if cache else ["--no-cache"]
+    done = run_cli("check", *caching, manifest)
+    assert done.returncode == 0 and b"are the file's XXH128" in done.stdout, done.stdout + done.stderr
+    (tmp_path / "f.bin").write_bytes(data[:-1] + b"\0")
+    changed = run_cli("check", *caching, manifest)
+    assert changed.returncode == 1 and b"f.bin: MISMATCH (md5 differs" in changed.stdout

@@ -156,7 +156,10 @@ class Settings:
                 if key not in names or value is None:
                     continue
                 if key in ("part_size", "threshold", "compute_memory"):
-                    value = parse_size(value)
+                    try:
+                        value = parse_size(value)
+                    except SizeError as err:
+                        raise SizeError(f"{key}: {err}") from None  # which of the file's sizes is wrong
                 elif key == "container_tag":
                     value = str(value)
                 elif key == "digests":

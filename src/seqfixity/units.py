@@ -11,9 +11,9 @@ import re
 _POWERS = {"k": 1, "m": 2, "g": 3, "t": 4}
 _UNITS = {"": 1, "b": 1}
 for _letter, _power in _POWERS.items():
-    for _suffix in ("", "b", "ib"):
+    for _suffix in ("", "b", "i", "ib"):  # "i": rclone writes its own sizes so (--s3-chunk-size default 5Mi)
         _UNITS[_letter + _suffix] = 1024**_power
-SUFFIXES = "B, K, KB, KiB, M, MB, MiB, G, GB, GiB, T, TB, TiB (any case; all powers of 1024)"
+SUFFIXES = "B, K, KB, Ki, KiB, M, MB, Mi, MiB, G, GB, Gi, GiB, T, TB, Ti, TiB (any case; all powers of 1024)"
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
 
 
@@ -24,7 +24,7 @@ class SizeError(ValueError):
 def parse_size(text: str | int) -> int:
     """Return the number of bytes in ``text`` (``8MiB``, ``16MB``, ``64M``, ``15728640``).
 
-    K, M, G, T (alone, or with B or iB) are powers of 1024, as aws-cli, rclone,
+    K, M, G, T (alone, or with B, i or iB) are powers of 1024, as aws-cli, rclone,
     s3cmd and Nextflow read them: ``16MB`` is 16,777,216 bytes. A plain number is
     bytes.
     """

@@ -33,6 +33,8 @@ exit status:
   0    the reports were written (even when files failed: see summary.json), or --check found SUCCEEDED
   4, 16, ...  with --check: the verdict bits of the failed files (4 missing, 16 unreadable or invalid)
   128  usage error, or a report that cannot be written
+  130, 143  stopped by SIGINT (Ctrl-C) or SIGTERM (kill, scancel), within one chunk of a read; nothing
+            partial is written (not a bitmask)
 """
 
 

@@ -62,9 +62,10 @@ $XDG_CACHE_HOME/seqfixity/quick-cache.json). Files changed in the last 2 s
 are not cached.
 
 ETag layout: a manifest's multipart ETag (HEX-N) is recomputed at the part
-size the manifest gives (JSONL/TSV etag_part_size) or --part-size, else at
-every likely part size HEX-N admits (the --etag-preset layout first), all in
-the same read. No candidate reproducing it is UNVERIFIABLE, not MISMATCH (the
+size the manifest gives (JSONL/TSV etag_part_size) or --part-size (unless
+it cuts the file into another number of parts than N), else at every likely
+part size HEX-N admits (the --etag-preset layout first), all in the same
+read. No candidate reproducing it is UNVERIFIABLE, not MISMATCH (the
 part size may be what differs; `seqfixity etag guess FILE ETAG` searches
 further); an ETag S3 cannot produce for the file's size is UNVERIFIABLE.
 

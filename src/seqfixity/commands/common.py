@@ -120,8 +120,9 @@ def add_settings_options(parser: argparse.ArgumentParser, digests: bool = True) 
     group.add_argument("--etag-preset", choices=list(PRESETS), default=None,
                        help="uploader whose multipart rule to follow (default: ica, or the config's)")
     group.add_argument("--part-size", type=size_argument, metavar="SIZE",
-                       help="multipart part size, e.g. 8MiB, 16M, 15728640 (overrides the preset); K, M, G "
-                            "with or without B mean powers of 1024, as in aws-cli, rclone and s3cmd (16MB = 16MiB)")
+                       help="multipart part size, e.g. 8MiB, 16M, 5Mi, 15728640 (overrides the preset); K, M, G "
+                            "with or without B, i or iB mean powers of 1024, as in aws-cli, rclone and s3cmd "
+                            "(16MB = 16MiB)")
     group.add_argument("--threshold", type=size_argument, metavar="SIZE",
                        help="files at least this big get a multipart ETag (overrides the preset)")
     if digests:

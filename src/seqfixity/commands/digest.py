@@ -39,6 +39,8 @@ reuse:
 exit status:
   0    the records were written (a FASTQ that is invalid or unreadable is reported in its record)
   128  usage error (bad arguments, settings or sample sheet) or a report that cannot be written
+  130, 143  stopped by SIGINT (Ctrl-C) or SIGTERM (kill, scancel), within one chunk of a read; nothing
+            partial is written (not a bitmask)
 """
 
 

@@ -27,7 +27,7 @@ examples:
 exit status: 0 the ETag was reproduced; 1 no candidate reproduced it;
 4 missing file; 16 unreadable file; 32 an ETag S3 cannot produce for this
 file's size (not from an S3 multipart upload); 128 usage error (e.g. not an
-MD5-based ETag).
+MD5-based ETag); 130, 143 stopped by SIGINT (Ctrl-C) or SIGTERM (kill).
 """
 
 

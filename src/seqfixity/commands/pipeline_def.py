@@ -47,6 +47,8 @@ exit status:
   1    --check: errors found (or warnings, with --strict); each on stderr
   4    --check: a file cannot be read, or a folder lacks main.nf or a form
   128  usage error (bad arguments or settings)
+  130, 143  stopped by SIGINT (Ctrl-C) or SIGTERM (kill, scancel), within one chunk of a read; nothing
+            partial is written (not a bitmask)
 """
 
 

@@ -32,6 +32,8 @@ exit status:
   0    the table was written
   128  usage error (bad arguments, or a sample sheet that cannot be used: one line naming the sheet and the
        line), or a table that cannot be written
+  130, 143  stopped by SIGINT (Ctrl-C) or SIGTERM (kill, scancel), within one chunk of a read; nothing
+            partial is written (not a bitmask)
 """
 
 

@@ -20,6 +20,7 @@ from seqfixity.engine.etag import (
     ParsedEtag,
     admissible_part_sizes,
     guess_candidates,
+    parts_for,
 )
 from seqfixity.units import format_size
 
@@ -35,6 +36,7 @@ class EtagPlan:
     exact: bool = False
     in_range: int = 0
     problem: str = ""
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -53,18 +55,25 @@ def plan_etag(expected: ParsedEtag, size: int, exact_part_size: int = 0, preferr
     candidates (the ``preferred`` ones first, when S3 admits them)."""
     if not expected.multipart:
         return EtagPlan(expected, exact=True)
+    note = ""
     if exact_part_size:
-        return EtagPlan(expected, [exact_part_size], exact=True, in_range=1)
+        count = parts_for(size, exact_part_size)
+        if count == expected.parts:
+            return EtagPlan(expected, [exact_part_size], exact=True, in_range=1)
+        # The same bytes cut at this part size make another number of parts: the ETag itself says it was not
+        # made at this part size (or with parts of different sizes), which says nothing about the content.
+        note = (f"part size {format_size(exact_part_size)} cuts {size} bytes into {count} parts, not the ETag's "
+                f"{expected.parts}, so it is not the uploader's")
     try:
         low, high = admissible_part_sizes(size, expected.parts)
         if expected.parts == 1:  # every part size from the file's size up gives the one ETag: it is known
-            return EtagPlan(expected, [low], exact=True, in_range=1)
+            return EtagPlan(expected, [low], exact=True, in_range=1, note=note)
         candidates, in_range = guess_candidates(size, expected.parts, max(len(preferred), 10**6))
     except ImpossibleEtag as err:
         return EtagPlan(expected, problem=str(err))
     first = [p for p in preferred if low <= p <= high and p in candidates]
     ordered = list(dict.fromkeys([*first, *candidates]))
-    return EtagPlan(expected, ordered[:max(1, limit)], in_range=in_range)
+    return EtagPlan(expected, ordered[:max(1, limit)], in_range=in_range, note=note)
 
 
 def judge_etag(plan: EtagPlan, computed: Mapping[int, str], md5: str | None = None) -> EtagJudgement:
@@ -78,8 +87,10 @@ def judge_etag(plan: EtagPlan, computed: Mapping[int, str], md5: str | None = No
         return EtagJudgement(UNKNOWN, plan.problem)
     matched = [p for p, value in computed.items() if value == str(expected)]
     if matched:
-        how = "exact" if plan.exact else "inferred"
-        return EtagJudgement(MATCH, f"ETag (part size {format_size(matched[0])}, {how})", str(expected), matched[0])
+        how = "exact" if plan.exact and not plan.note else "inferred"
+        note = f"; {plan.note}" if plan.note else ""
+        return EtagJudgement(MATCH, f"ETag (part size {format_size(matched[0])}, {how}{note})", str(expected),
+                             matched[0])
     if plan.exact:
         part_size = plan.part_sizes[0]
         found = computed.get(part_size, "")
@@ -89,7 +100,8 @@ def judge_etag(plan: EtagPlan, computed: Mapping[int, str], md5: str | None = No
         return EtagJudgement(DIFFER, hint, found, part_size)
     more = plan.in_range - len(computed)
     tried = ", ".join(format_size(p) for p in sorted(computed)[:6]) + (", ..." if len(computed) > 6 else "")
-    return EtagJudgement(UNKNOWN, f"no part size reproduces ETag {expected} (tried {len(computed)}: {tried}"
+    return EtagJudgement(UNKNOWN, (f"{plan.note}; " if plan.note else "")
+                         + f"no part size reproduces ETag {expected} (tried {len(computed)}: {tried}"
                          + (f"; {more} more in range, raise --max-candidates" if more > 0 else "")
                          + "): the content differs, or it was uploaded with another part size or with parts of "
                            "different sizes (seqfixity etag guess FILE ETAG --max-candidates N searches further)")

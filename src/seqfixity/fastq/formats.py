@@ -25,6 +25,9 @@ ALIGNMENT_SUFFIXES = {".bam": BAM, ".cram": CRAM}
 GZIP_MAGIC = b"\x1f\x8b"
 BZIP2_MAGIC = b"BZh"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+# A zstd skippable frame (RFC 8878, 3.1.2) starts with 0x184D2A50 to 0x184D2A5F (little-endian): pzstd begins
+# every file with one, so a zstd file may start with it instead of a frame's magic.
+ZSTD_SKIPPABLE_TAIL = b"\x2a\x4d\x18"
 CRAM_MAGIC = b"CRAM"
 # How many of the first bytes decide the content's kind (the longest magic number is 6 bytes, xz's).
 SNIFF_BYTES = 64
@@ -69,11 +72,16 @@ def content_format(head: bytes) -> str:
         return GZIP
     if head.startswith(BZIP2_MAGIC) and len(head) > 3 and 0x31 <= head[3] <= 0x39:
         return BZIP2
-    if head.startswith(ZSTD_MAGIC):
+    if head.startswith(ZSTD_MAGIC) or _skippable_zstd(head):
         return ZSTD
     if head.startswith(CRAM_MAGIC):
         return CRAM
     return PLAIN
+
+
+def _skippable_zstd(head: bytes) -> bool:
+    """Whether ``head`` starts with a zstd skippable frame's magic number (0x184D2A5?, little-endian)."""
+    return len(head) >= 4 and 0x50 <= head[0] <= 0x5F and head[1:4] == ZSTD_SKIPPABLE_TAIL
 
 
 def describe(head: bytes) -> str:
@@ -91,9 +99,19 @@ def describe(head: bytes) -> str:
     return "unknown bytes"
 
 
+def not_fastq_text(head: bytes) -> bool:
+    """Whether ``head``, under an uncompressed FASTQ name, is plainly something else: another format's magic
+    number (xz, zip, uncompressed BAM), or bytes that are not text and do not start a record with '@'."""
+    if any(head.startswith(magic) for magic, _ in _OTHER_MAGIC):
+        return True
+    return bool(head) and not head.startswith(b"@") and describe(head) == "unknown bytes"
+
+
 def cut_inside_magic(head: bytes, fmt: str) -> bool:
     """Whether ``head`` is shorter than the magic number of ``fmt`` and its start: a file cut inside its header."""
     magic = {GZIP: GZIP_MAGIC, BZIP2: BZIP2_MAGIC, ZSTD: ZSTD_MAGIC, CRAM: CRAM_MAGIC}.get(fmt, b"")
+    if fmt == ZSTD and 0 < len(head) < 4 and 0x50 <= head[0] <= 0x5F and ZSTD_SKIPPABLE_TAIL.startswith(head[1:]):
+        return True  # cut inside a skippable frame's magic (pzstd's files start with one)
     return 0 < len(head) <= len(magic) and magic.startswith(head)
 
 

@@ -14,7 +14,8 @@ is (:mod:`seqfixity.fastq.formats`).
 Levels (``Settings.validate``):
 
 ``none``   nothing is checked (``fastq_verdict`` is ``SKIPPED``, ``reads`` is None).
-``gzip``   gzip members are inflated and their CRCs checked; a missing
+``gzip``   gzip members are inflated and their CRCs checked (content that does not
+           start with an "@" is MALFORMED, not counted); a missing
            end-of-stream marker is ``TRUNCATED``; reads are counted from the
            newlines (lines / 4).
 ``fastq``  additionally every record must be four lines: ``@`` header,
@@ -30,6 +31,7 @@ Levels (``Settings.validate``):
 
 from __future__ import annotations
 
+import codecs
 import queue
 import threading
 from dataclasses import dataclass
@@ -89,6 +91,11 @@ class _LineCounter:
         self.last = b"\n"
 
     def feed(self, data: bytes) -> None:
+        if not self.content and (text := data.lstrip(b"\r\n")) and text[:1] != b"@":
+            # a FASTQ starts with its first record's '@' header: noise or a FASTA inflated from valid gzip has no
+            # reads to count (it was OK with a "read count" of its newlines)
+            first = text.split(b"\n", 1)[0]
+            raise _Invalid(MALFORMED, f"record 1: header does not start with '@': {_show(first)}")
         if data:
             self.lines += int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == _NEWLINE))  # 1.5x bytes.count
             stripped = data.rstrip(b"\r\n")
@@ -202,8 +209,18 @@ class _RecordChecker:
         else:
             self.feed(tail, final=True)
         if lines % 4:
+            self._check_partial(tail.split(b"\n")[-(lines % 4) - 1:-1])
             raise _Invalid(TRUNCATED, f"last record incomplete: {lines % 4} of 4 lines after record {self.records}")
         return self.records
+
+    def _check_partial(self, lines: list[bytes]) -> None:
+        """The lines of an incomplete last record: MALFORMED when what is there already breaks the format (a
+        header without '@', a third line without '+'), since a cut only removes what comes after."""
+        where = f"record {self.records + 1} (line {4 * self.records + 1})"
+        if not lines[0].startswith(b"@"):
+            raise _Invalid(MALFORMED, f"{where}: header does not start with '@': {_show(lines[0])}")
+        if len(lines) > 2 and not lines[2].startswith(b"+"):
+            raise _Invalid(MALFORMED, f"{where}: third line does not start with '+': {_show(lines[2])}")
 
     def _finish_cut_record(self, record: bytes) -> None:
         """The last record, when the file ends inside its quality line: a quality line shorter than its
@@ -213,6 +230,9 @@ class _RecordChecker:
         if header.startswith(b"@") and plus.startswith(b"+") and seen < wanted:
             raise _Invalid(TRUNCATED, f"last record cut short: the file ends inside the quality line of record "
                                       f"{self.records + 1} ({seen} of its {wanted} characters)")
+        if seen == wanted and sequence.endswith(b"\r") and not quality.endswith(b"\r"):
+            # a CRLF file without its last line end: the quality is whole, only its "\r\n" is missing
+            record = b"\n".join((header, sequence, plus, quality + b"\r")) + b"\n"
         self.feed(record, final=True)
 
     def _check(self, buffer: bytes, array: np.ndarray, ends: np.ndarray) -> None:
@@ -274,7 +294,13 @@ class _StrictRecordChecker(_RecordChecker):
 
 
 def _show(line: bytes) -> str:
-    text = line[:40].decode("utf-8", "replace")
+    """A line for a message: its first 40 characters when it is text, else what it is in words (never a dump)."""
+    try:
+        text = codecs.getincrementaldecoder("utf-8")().decode(line[:40])  # a character cut at 40 is left out
+    except UnicodeDecodeError:
+        text = ""
+    if not text and line or any(ord(c) < 32 and c not in "\t\r" or ord(c) == 127 for c in text):
+        return f"{len(line)} bytes that are not text"
     return repr(text + ("..." if len(line) > 40 else ""))
 
 
@@ -343,6 +369,8 @@ class FastqValidator:
                 raise _Invalid(TRUNCATED, f"the file ends inside the {self.expected} header ({len(head)} bytes): "
                                           "the copy was cut short")
             raise _Invalid(CORRUPT, formats.mismatch_of(self.expected, head))
+        if self.expected == formats.PLAIN and formats.not_fastq_text(head):
+            raise _Invalid(CORRUPT, f"named as uncompressed but the content is {formats.describe(head)}")
         if self.expected == formats.ORA:
             if not self._ora_command:
                 raise ValueError("an ORA file needs ora_command (orad) to be validated")

@@ -274,6 +274,9 @@ def _judge(target: Target, hasher: DigestSource, owners: dict[str, str]) -> File
             actual.update(etag=etag_verdict.computed, etag_part_size=etag_verdict.part_size)
         if etag_verdict.outcome == DIFFER and not compared:
             wrong.append("etag")
+    if wrong == ["md5"] and "xxh128" not in promised and found.get("xxh128") == promised["md5"]:
+        return _result(target, Verdict.OK, "the line's 32 hex digits are the file's XXH128 (xxhsum -H128 writes "
+                                           "such lines), not its MD5", actual)
     if wrong:
         name = wrong[0]
         value = found.get(name, "")
@@ -362,6 +365,9 @@ def check_manifests(manifests: Iterable[Manifest], options: CheckOptions,
                 if not final and item.local not in read:
                     return
                 item.result = _judge(item, hasher, owners)
+                if place is None and _maybe_xxh128(item, hasher):
+                    _add_xxh128(item.local, hasher)
+                    item.result = _judge(item, hasher, owners)
             queue.popleft()
             emit(item.result if isinstance(item, Target) else item)
 
@@ -381,6 +387,21 @@ def check_manifests(manifests: Iterable[Manifest], options: CheckOptions,
                         hint=f"cannot list folder: {error.strerror}; files in it were not searched"))
     _apply_ignore_missing(batch, options)
     return batch
+
+
+def _maybe_xxh128(target: Target, hasher: DigestSource) -> bool:
+    """Whether ``target``'s MD5 MISMATCH may be an XXH128 instead: an untagged 32-hex digest of a GNU line
+    (``xxhsum -H128`` writes the same lines as md5sum) whose file's XXH128 is not known yet (the quick-mode
+    cache has it from the first read)."""
+    return (target.result.verdict is Verdict.MISMATCH and target.manifest.format == "gnu" and bool(target.local)
+            and set(_promised(target.entry)) == {"md5"} and "xxh128" not in hasher.digests.get(target.local, {}))
+
+
+def _add_xxh128(path: str, hasher: DigestSource) -> None:
+    """Read ``path`` once more for its XXH128 (at xxh3's speed), keeping the digests of the first read."""
+    first = dict(hasher.digests.get(path, {}))
+    hasher.compute({path: {"xxh128"}})
+    hasher.digests[path] = {**first, **hasher.digests.get(path, {})}
 
 
 def _size(path: str) -> int | None:

@@ -8,6 +8,7 @@ stops the rest from being read.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from seqfixity.manifests.write import unescape_name
 
 OWN_FORMATS = ("jsonl", "tsv")  # seqfixity hash --format jsonl|tsv, the workflow's records/*.jsonl and seqfixity.tsv
-INPUT_FORMATS = ("auto", "gnu", "bsd", "sidecar", "hashdeep", "bagit", "rclone", "ena", "jsonl", "tsv")
+INPUT_FORMATS = ("auto", "gnu", "bsd", "sidecar", "hashdeep", "bagit", "rclone", "ena", "jsonl", "tsv", "ica")
 HEX_ALGORITHMS = {32: "md5", 40: "sha1", 56: "sha224", 64: "sha256", 96: "sha384", 128: "sha512"}
 SIDECAR_SUFFIXES = {".md5": "md5", ".sha1": "sha1", ".sha256": "sha256", ".sha512": "sha512"}
 ENA_PAIRS = (("fastq_ftp", "fastq_md5", "fastq_bytes"), ("submitted_ftp", "submitted_md5", "submitted_bytes"),
@@ -185,7 +186,7 @@ def read_sidecar(data: bytes, manifest: Manifest) -> None:
         if found is None:
             manifest.problems.append(ManifestProblem(number, "sidecar does not start with a hex digest"))
         else:
-            algorithm = SIDECAR_SUFFIXES.get(suffix.lower(), found[0])
+            algorithm = SIDECAR_SUFFIXES.get(suffix.lower(), found[0])  # its digest is settled by _settle_digests
             manifest.entries.append(ManifestEntry(os.fsencode(stem), {algorithm: found[1]}, line=number))
         return
     manifest.problems.append(ManifestProblem(0, "empty sidecar file"))
@@ -216,7 +217,8 @@ def read_hashdeep(data: bytes, manifest: Manifest) -> None:
             manifest.problems.append(ManifestProblem(number, "size is not a number"))
             continue
         name = values.pop("filename")
-        digests = {key: value.decode().lower() for key, value in values.items() if _HEX.match(value)}
+        digests = {key: value.decode().lower() for key, value in values.items()
+                   if _HEX_TEXT.match(value.decode("ascii", "replace"))}  # HEX-N: an ETag (see _settled)
         if len(digests) != len(values):
             manifest.problems.append(ManifestProblem(number, "a digest field is not hexadecimal"))
             continue
@@ -336,10 +338,49 @@ def read_rclone(data: bytes, manifest: Manifest) -> None:
     read_gnu(data, manifest, decode_name=rclone_decode)
 
 
+def read_ica(data: bytes, manifest: Manifest) -> None:
+    """Read an ICA project-data export (JSON, CSV, TSV; also ``icav2 projectdata list -o json``): each file's
+    ``objectETag`` and ``fileSizeInBytes`` by its path, as ``verify --against EXPORT`` reads it."""
+    from seqfixity.remote import AVAILABLE, RemoteError
+    from seqfixity.remote.ica import export_objects
+
+    try:
+        objects = export_objects(manifest.source, data)
+    except RemoteError as err:
+        manifest.problems.append(ManifestProblem(0, str(err).removeprefix(f"{manifest.source}: ")))
+        return
+    for found in objects:
+        where = found.source.rpartition(":")[2]
+        line = int(where) if where.isdigit() else 0
+        if found.error:
+            manifest.problems.append(ManifestProblem(line, f"{found.name or 'an item'}: {found.error}"))
+        elif found.status != AVAILABLE:
+            manifest.problems.append(ManifestProblem(line, f"{found.name}: ICA status {found.status}, not AVAILABLE "
+                                                           "(its ETag is not that of a whole file)"))
+        elif not found.etag:
+            manifest.problems.append(ManifestProblem(line, f"{found.name}: no objectETag"))
+        else:
+            manifest.entries.append(ManifestEntry(os.fsencode(found.name), {"etag": found.etag.lower()}, found.size,
+                                                  line))
+
+
 READERS: dict[str, Callable[[bytes, Manifest], None]] = {
     "gnu": read_gnu, "bsd": read_gnu, "sidecar": read_sidecar, "hashdeep": read_hashdeep, "bagit": read_bagit,
-    "rclone": read_rclone, "ena": read_ena, "jsonl": read_jsonl, "tsv": read_tsv,
+    "rclone": read_rclone, "ena": read_ena, "jsonl": read_jsonl, "tsv": read_tsv, "ica": read_ica,
 }
+
+
+def _is_ica_export(base: str, data: bytes, first: bytes) -> bool:
+    """An ICA project-data export: a .json holding objectETag, or a .csv/.tsv whose header has ICA's ETag column
+    (``objectETag``, ``Object ETag``)."""
+    suffix = os.path.splitext(base)[1].lower()
+    if suffix == ".json":
+        return b'"objectETag"' in data
+    if suffix in (".csv", ".tsv"):
+        labels = {re.sub(r"[^0-9a-z]", "", label.lower()) for label in re.split(r"[,\t]", first.decode("utf-8",
+                                                                                                   "replace"))}
+        return bool(labels & {"objectetag", "detailsobjectetag", "dataobjectetag", "datadetailsobjectetag"})
+    return False
 
 
 def detect_format(source: str, data: bytes) -> str:
@@ -350,6 +391,8 @@ def detect_format(source: str, data: bytes) -> str:
         return "hashdeep"
     if _BAGIT_NAME.match(base):
         return "bagit"
+    if _is_ica_export(base, data, first):
+        return "ica"
     if first.lstrip().startswith(b"{"):
         return "jsonl"
     header = first.decode("utf-8", "replace").replace(",", "\t").split("\t")
@@ -371,6 +414,62 @@ def detect_format(source: str, data: bytes) -> str:
     return "gnu"
 
 
+HEX_LENGTHS = {name: length for length, name in HEX_ALGORITHMS.items()} | {"xxh128": 32}
+# CRCs seqfixity computes in S3's form (base64 of the big-endian bytes), and their width in bytes
+CRC_BYTES = {"crc32": 4, "crc32c": 4, "crc64nvme": 8}
+
+
+def _settled(entry: ManifestEntry) -> str:
+    """Make ``entry``'s digests what they can be; return why one cannot be its algorithm's, or "".
+
+    An S3 ETag (``HEX-N``) under an MD5's name (a .md5 sidecar, an md5 column) is the ETag: no MD5 has a part
+    count. A CRC written in hex (as rclone hashsum, 7-Zip or crc32 print it) is the same value as S3's base64
+    of its bytes, which seqfixity computes, and an MD5 or SHA in base64 (S3's ChecksumSHA256, GCS's md5Hash,
+    Azure's Content-MD5) the same as its hex: both are converted. A hex digest of another length than its
+    algorithm's (64 hex digits as an MD5) is no digest of it: comparing it could only say MISMATCH about a
+    file that may well be intact.
+    """
+    digests = entry.digests
+    if "md5" in digests and "etag" not in digests and _ETAG.match(digests["md5"].encode()):
+        digests["etag"] = digests.pop("md5")
+    for name, width in CRC_BYTES.items():  # a CRC in hex (rclone hashsum, 7-Zip, crc32): S3's base64 of its bytes
+        value = digests.get(name, "")
+        if len(value) == 2 * width and _HEX.match(value.encode()):
+            digests[name] = base64.b64encode(bytes.fromhex(value)).decode()
+    for name, value in list(digests.items()):
+        length = HEX_LENGTHS.get(name)
+        if length and len(value) != length and (raw := _base64_digest(value, length // 2)) is not None:
+            digests[name] = value = raw.hex()  # S3's ChecksumSHA256, GCS's and Azure's MD5: base64 of the bytes
+        if length and _HEX_TEXT.match(value) and len(value) != length:
+            looks = HEX_ALGORITHMS.get(len(value)) or ("an S3 ETag" if _ETAG.match(value.encode()) else "")
+            return f"{name} digest has {len(value)} characters, not {length} hex digits" + (
+                f" (it looks like {looks})" if looks else "")
+    return ""
+
+
+def _base64_digest(value: str, width: int) -> bytes | None:
+    """The ``width`` bytes that ``value`` holds in base64 (padded, as S3, GCS and Azure write it), or None."""
+    if len(value) != 4 * -(-width // 3) or not re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", value):
+        return None
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except ValueError:
+        return None
+    return raw if len(raw) == width else None
+
+
+def _settle_digests(manifest: Manifest) -> None:
+    """Move each entry whose digests cannot be their algorithms' (see :func:`_settled`) to the problems."""
+    kept = []
+    for entry in manifest.entries:
+        why = _settled(entry)
+        if why:
+            manifest.problems.append(ManifestProblem(entry.line, f"{entry.display}: {why}"))
+        else:
+            kept.append(entry)
+    manifest.entries[:] = kept
+
+
 def read_manifest(source: str, manifest_format: str = "auto", data: bytes | None = None) -> Manifest:
     """Read ``source`` (``-`` for bytes given as ``data``) in ``manifest_format`` (``auto`` to detect it).
 
@@ -387,6 +486,7 @@ def read_manifest(source: str, manifest_format: str = "auto", data: bytes | None
     chosen = detect_format(source, data) if manifest_format == "auto" else manifest_format
     manifest = Manifest(source, chosen, default_match="basename" if chosen == "ena" else "path")
     READERS[chosen](data, manifest)
+    _settle_digests(manifest)
     if not manifest.entries and not manifest.problems:
         manifest.problems.append(ManifestProblem(0, "no checksum lines found"))
     return manifest

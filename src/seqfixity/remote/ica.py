@@ -13,6 +13,7 @@ never from the command line, and never appears in any message this module makes.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import os
@@ -161,26 +162,33 @@ def read_export(path: str | os.PathLike[str]) -> list[RemoteObject]:
     path = os.fspath(path)
     suffix = Path(path).suffix.lower()
     try:
-        if suffix == ".json":
-            return _read_json(path)
-        if suffix in (".csv", ".tsv"):
-            with open(path, newline="", encoding="utf-8-sig") as handle:
-                rows = list(csv.reader(handle, delimiter="\t" if suffix == ".tsv" else ","))
-            return _objects_from_rows(path, rows)
         if suffix == ".xlsx":
             return _objects_from_rows(path, _xlsx_rows(path))
+        if suffix in (".json", ".csv", ".tsv"):
+            return export_objects(path, Path(path).read_bytes())
     except OSError as err:
         raise RemoteError(f"{path}: cannot read ICA export: {err.strerror}") from None
-    except UnicodeDecodeError as err:
-        raise RemoteError(f"{path}: not UTF-8 text (it holds byte 0x{err.object[err.start]:02x}); "
-                          "save it as CSV UTF-8, or export it from ICA again") from None
     raise RemoteError(f"{path}: unknown export format (expected {', '.join(EXPORT_SUFFIXES)})")
 
 
-def _read_json(path: str) -> list[RemoteObject]:
+def export_objects(path: str, data: bytes) -> list[RemoteObject]:
+    """The remote objects of an ICA export in JSON, CSV or TSV (told by ``path``'s suffix) already read as
+    ``data``: what :func:`read_export` reads, for ``check`` given the export as a manifest."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
-    except (ValueError, UnicodeDecodeError) as err:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise RemoteError(f"{path}: not UTF-8 text (it holds byte 0x{err.object[err.start]:02x}); "
+                          "save it as CSV UTF-8, or export it from ICA again") from None
+    if Path(path).suffix.lower() == ".json":
+        return _read_json(path, text)
+    delimiter = "\t" if Path(path).suffix.lower() == ".tsv" else ","
+    return _objects_from_rows(path, list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)))
+
+
+def _read_json(path: str, text: str) -> list[RemoteObject]:
+    try:
+        data = json.loads(text)
+    except ValueError as err:
         raise RemoteError(f"{path}: not valid JSON: {err}") from None
     items = data.get("items", [data]) if isinstance(data, Mapping) else data
     if not isinstance(items, list):

@@ -140,6 +140,8 @@ def _describe_object(client, bucket: str, prefix: str, item: dict) -> RemoteObje
             if first.get("PartsCount"):
                 found.part_size = int(first["ContentLength"])
                 found.parts = int(first["PartsCount"])
+                if found.parts > 2:
+                    found.layout_check = lambda: uneven_parts(client, bucket, key, found.part_size, found.parts)
     except Exception as err:  # the object vanished or cannot be read: judged per file, not fatal
         if _http_status(err) == 400 and not found.checksums:
             # S3 answers HeadObject on an SSE-C object without its key with a bare 400 (HEAD has no body);
@@ -149,6 +151,28 @@ def _describe_object(client, bucket: str, prefix: str, item: dict) -> RemoteObje
         else:
             found.error = f"cannot read object metadata: {describe_error(err)}"
     return found
+
+
+def uneven_parts(client, bucket: str, key: str, part_size: int, parts: int) -> str:
+    """Why the object's parts are not ``parts`` parts of ``part_size`` bytes (the last one shorter), or "".
+
+    S3 lets an uploader make parts of different sizes (each of 5 MiB or more but the last); part 1's length
+    then does not give the layout, and an ETag computed at it differs from an intact copy's. Asks the length
+    of parts 2 to N-1 (``HeadObject`` with ``PartNumber``; only when such an ETag differed). A part that cannot
+    be asked about leaves the layout unconfirmed, which is said too.
+    """
+    def length(number: int) -> int:
+        return int(client.head_object(Bucket=bucket, Key=key, PartNumber=number)["ContentLength"])
+
+    try:
+        with ThreadPoolExecutor(HEAD_WORKERS) as pool:
+            for number, found in zip(range(2, parts), pool.map(length, range(2, parts)), strict=True):
+                if found != part_size:
+                    return (f"parts of different sizes (part 1 has {part_size} bytes, part {number} {found}), so the "
+                            "ETag cannot be recomputed from one part size")
+    except Exception as err:  # the layout stays unknown: the ETag that differed proves nothing
+        return f"the part sizes could not be confirmed ({describe_error(err)})"
+    return ""
 
 
 def _time_ns(moment) -> int:

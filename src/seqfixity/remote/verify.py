@@ -21,7 +21,7 @@ from typing import Any
 from seqfixity.engine.composite import S3_CHECKSUMS, CompositeChecksum, FullObjectChecksum, s3_text
 from seqfixity.engine.digest import read_many
 from seqfixity.engine.etag import MAX_GUESS_CANDIDATES, EtagError, ETagHasher, parse_etag
-from seqfixity.engine.etag_match import DIFFER, MATCH, UNKNOWN, EtagPlan, judge_etag, plan_etag
+from seqfixity.engine.etag_match import DIFFER, MATCH, UNKNOWN, EtagJudgement, EtagPlan, judge_etag, plan_etag
 from seqfixity.engine.hashes import DIGEST_KINDS
 from seqfixity.engine.reading import FileIdentity, ReadJob, check_regular_file, identity
 from seqfixity.errors import InputError
@@ -446,6 +446,17 @@ class RemotePlan:
             checksums[kind] = [s3_text(kind, digests[kind])]
         return PlanValues(md5, etags, checksums, from_records=True)
 
+    def _confirmed(self, judged: EtagJudgement) -> EtagJudgement:
+        """A multipart ETag that differs at part 1's length is a MISMATCH only when every part but the last has
+        that length: S3 lets parts differ in size, and then an intact copy gives another ETag too."""
+        check = self.remote.layout_check
+        if judged.outcome != DIFFER or not self.etag.expected.multipart or not self.etag.exact or check is None:
+            return judged
+        why = check()
+        if not why:
+            return judged
+        return EtagJudgement(UNKNOWN, f"ETag {self.etag.expected}: {why}", judged.computed, judged.part_size)
+
     def decide(self, values: PlanValues) -> tuple[Verdict, str, dict[str, Any]]:
         """Compare the computed values with the remote; return (verdict, hint, actual values)."""
         actual: dict[str, Any] = {"md5": values.md5} if values.md5 else {}
@@ -453,7 +464,7 @@ class RemotePlan:
         differ: list[str] = []
         unknown: list[str] = []
         if self.etag is not None:
-            judged = judge_etag(self.etag, values.etags, values.md5)
+            judged = self._confirmed(judge_etag(self.etag, values.etags, values.md5))
             if self.etag.expected.multipart:
                 actual["part_size_source"] = "exact" if self.etag.exact else "inferred"
                 if judged.part_size:
