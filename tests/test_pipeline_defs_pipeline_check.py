@@ -181,3 +181,34 @@ def test_usage_errors_and_missing_files(tmp_path):
     (tmp_path / "p" / "nextflow.config").unlink()
     code, out, err = check(main, form)
     assert code == 0 and out.startswith(f"{main} with {form}: valid ICA pipeline")
+
+
+def test_params_read_through_the_map_s_methods_are_params_not_methods(tmp_path):
+    """``params.get('x')`` reads param x (Groovy's Map.get); ``params.each {`` is no param named each."""
+    read_by_get = MAIN.replace("${shq(params.naming)}", "${shq(params.get('naming'))}")
+    assert read_by_get != MAIN
+    main_text = read_by_get.replace("workflow {", "workflow {\n    params.each { key, value -> log.debug(key) }", 1)
+    main, _config, form = write_pipeline(tmp_path, main_text)
+    assert check(main, form, strict=True) == (0, f"{main} with {form}: valid ICA pipeline\n", [])
+    getter = MAIN.replace("${shq(params.naming)}", "${shq(params.getOrDefault('naming', 'x'))}")
+    main, _config, form = write_pipeline(tmp_path, getter)
+    assert check(main, form, strict=True) == (0, f"{main} with {form}: valid ICA pipeline\n", [])
+
+
+@pytest.mark.parametrize(("publish", "under_out"), [
+    ('publishDir "out/${sample}", mode: \'copy\'', True),  # a task's value below out: still under out
+    ("publishDir path: { \"out/${task.process}\" }, mode: 'copy'", True),  # a closure Nextflow calls per task
+    ("publishDir 'out/../elsewhere', mode: 'copy'", False),  # resolves outside out
+    ("publishDir './out/tables/..', mode: 'copy'", True),
+])
+def test_publish_paths_are_judged_where_they_resolve(tmp_path, publish, under_out):
+    """Only what ends up under ``out`` is kept by ICA (https://help.ica.illumina.com/project/p-flow/f-pipelines/pi-nextflow)."""
+    main_text = MAIN.replace("publishDir 'out', mode: 'copy'", publish)
+    assert main_text != MAIN
+    main, _config, form = write_pipeline(tmp_path, main_text)
+    code, _out, err = check(main, form, strict=True)
+    if under_out:
+        assert (code, err) == (0, []), err
+    else:
+        assert code == 1 and any(f"{main}:{line_of(main_text, 'publishDir ')}: process" in line
+                                 and "publishes to 'out/../elsewhere'" in line for line in err), err

@@ -33,6 +33,7 @@ from seqfixity.pipeline_defs.nextflow import PRESET_ANNOTATION
 from seqfixity.pipeline_defs.nextflow_source import Source, Statement, named_argument, string_literals
 
 PUBLISH_ROOT = "out"
+_PLACEHOLDER = "<value>"  # a path part only known when the task runs
 _LABELS = ("input", "output", "when", "script", "shell", "exec", "stub")
 
 
@@ -285,6 +286,9 @@ def _publish_path(arguments: str) -> str | None:
     named = named_argument(arguments, "path")
     if named is not None:
         return named
+    closure = re.search(r"\bpath\s*:\s*\{\s*('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")\s*\}", arguments)
+    if closure:  # path: { "out/${task.process}" }, a closure Nextflow calls per task
+        return closure.group(1)[1:-1]
     named_param = re.search(r"\bpath\s*:\s*(params\.\w+)", arguments)
     if named_param:
         return named_param.group(1)
@@ -313,9 +317,24 @@ def _resolve(target: str | None, defaults: dict[str, str | None]) -> str | None:
         resolved = re.sub(r"\$\{\s*params\.(\w+)\s*\}|\$params\.(\w+)", value, target)
     except LookupError:
         return None
-    return None if "$" in resolved else resolved
+    if "$" not in resolved:
+        return resolved
+    # A task's own value (``out/${sample}``) after whole literal folders: those folders decide, so keep them
+    # and a placeholder; before any whole folder it is unknown.
+    folders = resolved[:resolved.index("$")].rpartition("/")[0]
+    return f"{folders}/{_PLACEHOLDER}" if folders.strip("./") else None
 
 
 def _under_out(path: str) -> bool:
-    parts = [part for part in path.split("/") if part not in ("", ".")]
-    return bool(parts) and parts[0] == PUBLISH_ROOT and not path.startswith("/")
+    """Whether ``path`` stays under ``out`` once ``.`` and ``..`` are applied (``out/../x`` does not)."""
+    if path.startswith("/"):
+        return False
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part == "..":
+            if not parts:
+                return False
+            parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    return bool(parts) and parts[0] == PUBLISH_ROOT
