@@ -324,3 +324,47 @@ def test_bytes_that_do_not_reproduce_the_etag_are_read_again_then_reported(moto_
         assert done.returncode == Verdict.MISMATCH.bit
         assert "r8.bin" not in printed and len(printed) == len(names()) - 1
         assert "run/r8.bin: the bytes read twice do not reproduce the object's own ETag" in done.stderr.decode()
+
+
+def upload_in_parts(s3, key: str, parts: list[bytes], **extra) -> None:
+    """A multipart upload with the parts given: S3 requires 5 MiB of every part but the last, not one size."""
+    upload = s3.create_multipart_upload(Bucket=BUCKET, Key=key, **extra)
+    done = []
+    for number, body in enumerate(parts, 1):
+        answer = s3.upload_part(Bucket=BUCKET, Key=key, UploadId=upload["UploadId"], PartNumber=number, Body=body,
+                                **({"ChecksumAlgorithm": extra["ChecksumAlgorithm"]} if extra else {}))
+        done.append({"PartNumber": number, "ETag": answer["ETag"],
+                     **{k: v for k, v in answer.items() if k.startswith("Checksum") and k != "ChecksumType"}})
+    s3.complete_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload["UploadId"], MultipartUpload={"Parts": done})
+
+
+@pytest.mark.parametrize("extra", [{}, {"ChecksumAlgorithm": "CRC32C"}], ids=["etag", "etag+crc32c"])
+def test_parts_of_different_sizes_are_no_corruption(moto_s3, bucket, tmp_path, extra):  # noqa: F811
+    """Parts of 5, 6 and 7 MiB and a last one of 1 MiB: part 1's length is not the layout, so the ETag cannot
+    be reproduced; the object is unconfirmed with the reason (never MISMATCH), hashed once, its MD5 hashlib's."""
+    s3 = s3_client(moto_s3)
+    rng = random.Random(f"uneven{extra}")
+    parts = [rng.randbytes(n) for n in (5 * MiB, 6 * MiB, 7 * MiB, MiB + 3)]  # 4 parts: 4 = ceil(19 MiB / 5 MiB)
+    upload_in_parts(s3, f"uneven{len(extra)}/u.bin", parts, **extra)
+    data = b"".join(parts)
+    etag = s3.head_object(Bucket=BUCKET, Key=f"uneven{len(extra)}/u.bin")["ETag"].strip('"')
+    assert etag == hashlib.md5(b"".join(hashlib.md5(p).digest() for p in parts)).hexdigest() + "-4"
+    gets = []
+
+    def answer(request: Request) -> Reply:
+        if request.method == "GET" and "partNumber" not in request.query and "list-type" not in request.query:
+            gets.append(request.headers.get("range", ""))
+        return forward(moto_s3, request)
+
+    with LoopbackServer(answer) as proxy:
+        done = run_cli("hash", f"s3://{bucket}/uneven{len(extra)}", "--endpoint-url", proxy.url, "--format", "jsonl")
+    (record,) = records_of(done.stdout).values()
+    assert record["md5"] == hashlib.md5(data).hexdigest() and record["xxh128"] == xxhash.xxh3_128(data).hexdigest()
+    assert done.returncode == Verdict.UNVERIFIABLE.bit, done.stderr.decode()
+    assert "parts of different sizes (5242880, 6291456, 7340032, 1048579 bytes)" in done.stderr.decode()
+    assert len(gets) == -(-len(data) // (8 * MiB))  # each range once: no second read of a sound object
+    local = tmp_path / "copy"
+    local.mkdir()
+    (local / "u.bin").write_bytes(data)
+    done = run_cli("verify", local, "--against", f"s3://{bucket}/uneven{len(extra)}", "--endpoint-url", moto_s3)
+    assert done.returncode == Verdict.UNVERIFIABLE.bit and "u.bin: UNVERIFIABLE" in done.stdout.decode()

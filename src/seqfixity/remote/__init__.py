@@ -7,6 +7,7 @@ compares them with local files without downloading anything.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from seqfixity.errors import SeqfixityError
@@ -42,7 +43,9 @@ class RemoteObject:
     verify and check copy into their results' ``link`` field.
     ``modified_ns`` is when the object was last written (0 when unknown).
     ``described`` is false for an S3 object listed without its HeadObject (checksums and encryption still
-    unknown; the reader takes them from its GET).
+    unknown; the reader takes them from its GET). ``part_lengths``, for an S3 multipart object, asks the
+    store the length of every part (``HeadObject`` with each ``PartNumber``; None when it will not say):
+    S3 lets an upload's parts differ in size, which part 1's length alone does not show.
     """
 
     name: str
@@ -61,3 +64,4 @@ class RemoteObject:
     link: str = ""
     modified_ns: int = 0
     described: bool = True
+    part_lengths: Callable[[], list[int] | None] | None = field(default=None, repr=False, compare=False)

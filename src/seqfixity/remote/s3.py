@@ -13,7 +13,8 @@ Credentials, profile and region come from the standard AWS environment.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlparse
 
@@ -140,6 +141,7 @@ def _describe_object(client, bucket: str, prefix: str, item: dict) -> RemoteObje
             if first.get("PartsCount"):
                 found.part_size = int(first["ContentLength"])
                 found.parts = int(first["PartsCount"])
+                found.part_lengths = _part_lengths(client, bucket, key, found.parts, found.part_size)
     except Exception as err:  # the object vanished or cannot be read: judged per file, not fatal
         if _http_status(err) == 400 and not found.checksums:
             # S3 answers HeadObject on an SSE-C object without its key with a bare 400 (HEAD has no body);
@@ -149,6 +151,32 @@ def _describe_object(client, bucket: str, prefix: str, item: dict) -> RemoteObje
         else:
             found.error = f"cannot read object metadata: {describe_error(err)}"
     return found
+
+
+def _part_lengths(client, bucket: str, key: str, parts: int, first: int) -> Callable[[], list[int] | None]:
+    """Ask, once and only when called, the length of every part of a multipart object (``HeadObject`` with
+    ``PartNumber``, https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html); None when S3 refuses.
+
+    S3 requires every part but the last to be at least 5 MiB, not the same size
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html), so part 1's length may not be the
+    layout; a read is judged by this only when its ETag does not reproduce at part 1's length."""
+    known: list[list[int] | None] = []
+    lock = threading.Lock()
+
+    def length(number: int) -> int:
+        return int(client.head_object(Bucket=bucket, Key=key, PartNumber=number)["ContentLength"])
+
+    def ask() -> list[int] | None:
+        with lock:
+            if not known:
+                try:
+                    with ThreadPoolExecutor(max_workers=HEAD_WORKERS, thread_name_prefix="seqfixity-part") as pool:
+                        known.append([first, *pool.map(length, range(2, parts + 1))])
+                except Exception:  # the object vanished or S3 refuses: the layout stays unknown
+                    known.append(None)
+            return known[0]
+
+    return ask
 
 
 def _time_ns(moment) -> int:

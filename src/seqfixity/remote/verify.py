@@ -447,7 +447,35 @@ class RemotePlan:
         return PlanValues(md5, etags, checksums, from_records=True)
 
     def decide(self, values: PlanValues) -> tuple[Verdict, str, dict[str, Any]]:
-        """Compare the computed values with the remote; return (verdict, hint, actual values)."""
+        """Compare the computed values with the remote; return (verdict, hint, actual values).
+
+        A multipart ETag or composite checksum that differs at part 1's length is judged again once the
+        store has told every part's length: when they differ (S3 allows it), neither can be reproduced, and
+        is left out rather than taken for corruption."""
+        verdict, hint, actual = self._decide(values)
+        if verdict is Verdict.MISMATCH and self._layout_is_uneven():
+            return self._decide(values)
+        return verdict, hint, actual
+
+    def _layout_is_uneven(self) -> bool:
+        """Whether the object's parts turn out to differ in size (then its ETag and composites are dropped)."""
+        remote = self.remote
+        layout_used = (self.etag is not None and self.etag.exact) or any(c for _f, c in self.forms.values())
+        if self.uneven or not layout_used or remote.part_lengths is None:
+            return False
+        lengths = remote.part_lengths()
+        if not lengths or all(length == lengths[0] for length in lengths[:-1]) and lengths[-1] <= lengths[0]:
+            return False
+        self.uneven = True
+        shown = ", ".join(str(length) for length in lengths[:4]) + (", ..." if len(lengths) > 4 else "")
+        self.notes.append(f"ETag {self.remote.etag}: parts of different sizes ({shown} bytes), so it and any "
+                          "composite checksum cannot be reproduced")
+        self.etag = None
+        # A value that could be either form (no -N, no type) may be the composite: no longer judged either.
+        self.forms = {kind: (True, False) for kind, (full, composite) in self.forms.items() if full and not composite}
+        return True
+
+    def _decide(self, values: PlanValues) -> tuple[Verdict, str, dict[str, Any]]:
         actual: dict[str, Any] = {"md5": values.md5} if values.md5 else {}
         agree: list[str] = []
         differ: list[str] = []
@@ -467,6 +495,10 @@ class RemotePlan:
             {MATCH: agree, DIFFER: differ, UNKNOWN: unknown}[judged.outcome].append(judged.hint)
         computed_checksums: dict[str, str] = {}
         for kind, computed in values.checksums.items():
+            if kind not in self.forms:
+                continue
+            if not self.forms[kind][1]:  # a composite form dropped (or never asked): only the full-object one
+                computed = computed[:1]
             hit = next((v for v in computed if _same_checksum(v, self.remote.checksums[kind])), None)
             computed_checksums[kind] = hit or computed[0]
             (agree if hit else differ).append(kind.upper())
