@@ -368,3 +368,26 @@ def test_parts_of_different_sizes_are_no_corruption(moto_s3, bucket, tmp_path, e
     (local / "u.bin").write_bytes(data)
     done = run_cli("verify", local, "--against", f"s3://{bucket}/uneven{len(extra)}", "--endpoint-url", moto_s3)
     assert done.returncode == Verdict.UNVERIFIABLE.bit and "u.bin: UNVERIFIABLE" in done.stdout.decode()
+
+
+def test_a_key_with_a_leading_slash_is_refused_not_a_second_object_of_the_plain_name(moto_s3, bucket, tmp_path):  # noqa: F811
+    """S3 keys "/lead/a.txt" and "lead/a.txt" are two objects; read as one name they would be two digests for
+    one file (and a manifest entry judged against either). The absolute one is refused, as '..' is."""
+    s3 = s3_client(moto_s3)
+    s3.create_bucket(Bucket="seqfixity-absolute")
+    s3.put_object(Bucket="seqfixity-absolute", Key="/lead/a.txt", Body=b"the absolute key")
+    s3.put_object(Bucket="seqfixity-absolute", Key="lead/a.txt", Body=b"the plain key")
+    s3.put_object(Bucket="seqfixity-absolute", Key="lead//b.txt", Body=b"under an empty folder")
+    done = run_cli("hash", "s3://seqfixity-absolute", "--endpoint-url", moto_s3)
+    assert done.stdout.decode() == f"{hashlib.md5(b'the plain key').hexdigest()}  lead/a.txt\n"
+    assert done.returncode == Verdict.MANIFEST_ERROR.bit
+    errors = done.stderr.decode()
+    assert "s3://seqfixity-absolute//lead/a.txt: its name is absolute" in errors
+    assert "s3://seqfixity-absolute/lead//b.txt: its name is not a clean relative path" in errors
+    manifest = tmp_path / "MD5.txt"
+    manifest.write_text(f"{hashlib.md5(b'the absolute key').hexdigest()}  lead/a.txt\n")
+    done = run_cli("check", manifest, "--root", "s3://seqfixity-absolute", "--endpoint-url", moto_s3,
+                   "--completeness")
+    out = done.stdout.decode()
+    assert "lead/a.txt: MISMATCH" in out, out  # judged against the key lead/a.txt, not /lead/a.txt
+    assert "s3://seqfixity-absolute//lead/a.txt: EXTRA" in out, out

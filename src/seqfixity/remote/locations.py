@@ -82,10 +82,12 @@ def list_location(location: str, options: RemoteOptions, details: bool = True) -
 def _named(remote: RemoteObject, relative: str, url: str, reader: Callable[[], RangeReader] | None) -> RemoteFile:
     """A listed object as a file named ``relative`` below its location, or with the reason it cannot be read."""
     name = safe_relative(relative)
-    if name is None:
+    # A name below the location that starts with '/' (the S3 key "run42//x", or "/x" in a whole bucket) is
+    # absolute: read as "x" it would be a second object of that name beside the key "x" itself.
+    if name is None or relative.startswith("/"):
         return RemoteFile(relative, url, remote, error="its name is absolute or holds '..' below the location; "
                           "refused, so that it never names a local path", error_kind="listing")
-    if name != relative.lstrip("/"):
+    if name != relative:
         return RemoteFile(relative, url, remote, error=f"its name is not a clean relative path (read as {name!r}); "
                           "refused, so that it never names another local path", error_kind="listing")
     if remote.error:
