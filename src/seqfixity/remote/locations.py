@@ -11,6 +11,7 @@ that is absolute after the location or holds a ``..`` component is refused: it n
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from seqfixity.remote import AVAILABLE, RemoteError, RemoteObject
 from seqfixity.remote.fetch import RangeReader, S3Ranges, UrlRanges
 from seqfixity.remote.stream import RANGE_SIZE
 from seqfixity.remote.verify import safe_relative, strip_prefix
+
+LOG = logging.getLogger("seqfixity.ica")
 
 URL_BATCH = 100
 _CLIENTS: dict[tuple[str | None, int], tuple] = {}
@@ -147,7 +150,10 @@ class _IcaUrls:
                 wanted = [d for d in self.order[start:] if d not in self.asked][:URL_BATCH]
                 self.asked.update(wanted)
                 if len(wanted) > 1:
-                    self.cache.update(self.client.download_urls(self.project, wanted))
+                    try:
+                        self.cache.update(self.client.download_urls(self.project, wanted))
+                    except RemoteError as err:  # the bulk call only saves requests: ask one by one instead
+                        LOG.info("%s; asking for each file's download URL on its own", err)
                 url = self.cache.pop(data_id, None)
         return url or self.client.download_url(self.project, data_id)
 
@@ -175,7 +181,9 @@ def _list_ica(location: str, options: RemoteOptions) -> Listing:
     root = f"ica://{project}{prefix}"
     downloads = requests.Session()  # no API key: this session only talks to the cloud store
     downloads.headers.clear()
-    urls = _IcaUrls(client, project, [o.data_id for o in objects if o.data_id])
+    # Only files that will be read: ICA may refuse a batch holding one it cannot hand out (an archived file).
+    urls = _IcaUrls(client, project, [o.data_id for o in objects if o.data_id and o.status == AVAILABLE
+                                      and not o.error])
 
     def reader_for(remote: RemoteObject) -> Callable[[], RangeReader]:
         return lambda: UrlRanges(downloads, lambda renew: urls.url_for(remote.data_id, renew), remote.etag,
