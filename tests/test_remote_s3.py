@@ -391,3 +391,21 @@ def test_a_key_with_a_leading_slash_is_refused_not_a_second_object_of_the_plain_
     out = done.stdout.decode()
     assert "lead/a.txt: MISMATCH" in out, out  # judged against the key lead/a.txt, not /lead/a.txt
     assert "s3://seqfixity-absolute//lead/a.txt: EXTRA" in out, out
+
+
+def test_allow_outside_root_reads_an_object_beside_the_root(moto_s3, bucket, tmp_path):  # noqa: F811
+    """With --allow-outside-root an entry climbing out of s3://B/run names s3://B/run0/..., as it would name
+    a file beside a local root: it is looked up and read, not MISSING because the root's listing lacks it."""
+    manifest = tmp_path / "MD5.txt"
+    beside = hashlib.md5(b"beside the folder, not in it").hexdigest()
+    manifest.write_text(f"{beside}  ../run0/not-in-run.txt\n{beside}  ../run0/absent.txt\n"
+                        f"{hashlib.md5(data_of('small.txt')).hexdigest()}  small.txt\n")
+    done = run_cli("check", manifest, "--root", f"s3://{bucket}/run", "--endpoint-url", moto_s3,
+                   "--allow-outside-root", "--completeness")
+    out = done.stdout.decode().splitlines()
+    assert "../run0/not-in-run.txt: OK" in out and "small.txt: OK" in out, out
+    assert any(line.startswith("../run0/absent.txt: MISSING") for line in out), out
+    assert not any("not-in-run.txt: EXTRA" in line for line in out)  # not in the root: never EXTRA of it
+    assert done.returncode == Verdict.MISSING.bit | Verdict.EXTRA.bit
+    refused = run_cli("check", manifest, "--root", f"s3://{bucket}/run", "--endpoint-url", moto_s3)
+    assert refused.returncode & Verdict.MANIFEST_ERROR.bit
