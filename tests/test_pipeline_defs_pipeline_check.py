@@ -212,3 +212,80 @@ def test_publish_paths_are_judged_where_they_resolve(tmp_path, publish, under_ou
     else:
         assert code == 1 and any(f"{main}:{line_of(main_text, 'publishDir ')}: process" in line
                                  and "publishes to 'out/../elsewhere'" in line for line in err), err
+
+
+STRICT_MAIN = """\
+nextflow.enable.strict = true
+
+params {
+    in: Path
+    threads: Integer = 2
+}
+
+process STATS {
+    container 'quay.io/biocontainers/seqkit:2.8.2--h9ee0642_0'
+    pod annotation: 'scheduler.illumina.com/presetSize', value: 'standard-small'
+
+    input:
+    path reads
+
+    output:
+    path 'stats.tsv'
+
+    script:
+    \"\"\"
+    seqkit stats -j ${params.threads} ${reads} > stats.tsv
+    \"\"\"
+}
+
+workflow {
+    main:
+    stats = STATS(channel.fromPath(params.in))
+
+    publish:
+    stats = stats
+}
+
+output {
+    stats {
+        path 'stats'
+    }
+}
+"""
+STRICT_FORM = """\
+<pipeline code="" version="1.0" xmlns="xsd://www.illumina.com/ica/cp/pipelinedefinition">
+    <dataInputs>
+        <dataInput code="in" format="FASTQ" type="FILE" required="true" multiValue="true"><label>in</label></dataInput>
+    </dataInputs>
+    <steps>
+        <step execution="MANDATORY" code="general">
+            <tool code="general">
+                <parameter code="threads" minValues="1" maxValues="1" classification="USER">
+                    <label>threads</label><integerType/><value>2</value>
+                </parameter>
+            </tool>
+        </step>
+    </steps>
+</pipeline>
+"""
+
+
+@pytest.mark.parametrize(("config_text", "finding"), [
+    ("outputDir = 'out'\n", None),
+    ("outputDir = 'out/stats'\n", None),
+    ("params.outdir = 'out'\noutputDir = params.outdir\n", None),
+    (None, ("main.nf", "output {", "outputDir 'results' (Nextflow's default)")),
+    ("outputDir = 'results'\n", ("nextflow.config", "outputDir", "outputDir 'results': ICA keeps only")),
+])
+def test_workflow_outputs_publish_below_output_dir(tmp_path, config_text, finding):
+    """Workflow outputs (an ``output { }`` block, https://www.nextflow.io/docs/latest/workflow.html#workflow-outputs)
+    publish below ``outputDir``, ``results`` unless the config says otherwise: under ``out`` they are kept by ICA."""
+    main, _config, form = write_pipeline(tmp_path, STRICT_MAIN, config_text, STRICT_FORM)
+    code, _out, err = check(main, form, strict=True)
+    if finding is None:
+        assert (code, err) == (0, []), err
+        return
+    name, marker, words = finding
+    text = {"main.nf": STRICT_MAIN, "nextflow.config": config_text}[name]
+    prefix = f"seqfixity: {tmp_path / name}:{line_of(text, marker)}: workflow outputs go to "
+    assert code == 1 and any(line.startswith(prefix) and words in line for line in err), err

@@ -33,6 +33,7 @@ from seqfixity.pipeline_defs.nextflow import PRESET_ANNOTATION
 from seqfixity.pipeline_defs.nextflow_source import Source, Statement, named_argument, string_literals
 
 PUBLISH_ROOT = "out"
+DEFAULT_OUTPUT_DIR = "results"  # Nextflow's outputDir when the config does not set it
 _PLACEHOLDER = "<value>"  # a path part only known when the task runs
 _LABELS = ("input", "output", "when", "script", "shell", "exec", "stub")
 
@@ -120,8 +121,37 @@ def check_pipeline(main_nf: SourceFile, config: SourceFile | None, form: SourceF
                            "nothing reads it")))
     processes = _processes(script, main_nf.path, settings, config.path if config else "")
     findings += _read_param_findings(script, processes, in_form, defaults, main_nf.path)
-    findings += _process_findings(processes, main_nf.path, defaults)
+    outputs = _workflow_outputs(script, settings, defaults, main_nf.path, config.path if config else "")
+    findings += outputs[1]
+    findings += _process_findings(processes, main_nf.path, defaults, published=outputs[0])
     return findings
+
+
+def _workflow_outputs(script: Source, settings: Source | None, defaults: dict[str, str | None], path: str,
+                      config_path: str) -> tuple[bool, list[Finding]]:
+    """Whether workflow outputs (a top-level ``output { }`` block) publish under ``out``, and the findings.
+
+    Nextflow's workflow outputs (https://www.nextflow.io/docs/latest/workflow.html#workflow-outputs) publish
+    below ``outputDir``, the config option, ``results`` by default
+    (https://www.nextflow.io/docs/latest/reference/config.html#outputdir); ICA keeps only ``out``.
+    """
+    block = next((b for b in script.blocks() if b.head == "output"), None)
+    if block is None:
+        return False, []
+    target, line, where = DEFAULT_OUTPUT_DIR, block.line, path
+    for statement in settings.statements(0, len(settings.text)) if settings else []:
+        if statement.word == "outputDir" and statement.rest.lstrip().startswith("="):
+            value = statement.rest.lstrip()[1:].strip()
+            param = re.fullmatch(r"params\.(\w+)", value)
+            target = f"params.{param.group(1)}" if param else _literal(value)
+            line, where = statement.line, config_path
+    resolved = _resolve(target, defaults)
+    if resolved is None or _under_out(resolved):
+        return resolved is not None, []
+    shown = f"outputDir {resolved!r}" + (" (Nextflow's default)" if where == path else "")
+    return False, [Finding(where, Problem(line, f"workflow outputs go to {shown}: ICA keeps only what is published "
+                                                f"under {PUBLISH_ROOT!r} (set outputDir = '{PUBLISH_ROOT}' in "
+                                                "nextflow.config)"))]
 
 
 def _read_param_findings(script: Source, processes: list[_Process], in_form: set[str],
@@ -153,9 +183,9 @@ def _read_param_findings(script: Source, processes: list[_Process], in_form: set
     return findings
 
 
-def _process_findings(processes: list[_Process], path: str, defaults: dict[str, str | None]) -> list[Finding]:
+def _process_findings(processes: list[_Process], path: str, defaults: dict[str, str | None],
+                      published: bool = False) -> list[Finding]:
     findings = []
-    published = False
     for process in processes:
         found = process.directives
         where = f"process {process.name}"
