@@ -289,3 +289,30 @@ def test_workflow_outputs_publish_below_output_dir(tmp_path, config_text, findin
     text = {"main.nf": STRICT_MAIN, "nextflow.config": config_text}[name]
     prefix = f"seqfixity: {tmp_path / name}:{line_of(text, marker)}: workflow outputs go to "
     assert code == 1 and any(line.startswith(prefix) and words in line for line in err), err
+
+
+def test_included_local_modules_are_read_like_main_nf(tmp_path):
+    """nf-core-style pipelines keep their processes in modules that main.nf includes (a file, NAME.nf, or a
+    folder's main.nf: https://www.nextflow.io/docs/latest/module.html#module-inclusion): a form code only a
+    module reads is read, and the module's processes are judged at their own lines."""
+    (tmp_path / "modules" / "local" / "fastqc").mkdir(parents=True)
+    (tmp_path / "subworkflows").mkdir()
+    (tmp_path / "main.nf").write_text("include { QC } from './subworkflows/qc'\n\n"
+                                      "workflow {\n    QC(channel.fromPath(params.in))\n}\n")
+    (tmp_path / "subworkflows" / "qc.nf").write_text(
+        "include { FASTQC } from '../modules/local/fastqc'\ninclude { validateParameters } from 'plugin/nf-schema'\n\n"
+        "workflow QC {\n    take:\n    reads\n\n    main:\n    FASTQC(reads)\n}\n")
+    module = ("process FASTQC {\n    container 'quay.io/biocontainers/fastqc:0.12.1--hdfd78af_0'\n"
+              "    cpus 2\n    memory '4 GB'\n    publishDir 'out/fastqc', mode: 'copy'\n\n"
+              "    input:\n    path reads\n\n    output:\n    path '*.html'\n\n    script:\n"
+              "    \"\"\"\n    fastqc -t ${params.threads} ${reads}\n    \"\"\"\n}\n")
+    (tmp_path / "modules" / "local" / "fastqc" / "main.nf").write_text(module)
+    (tmp_path / "form.xml").write_text(STRICT_FORM)
+    code, out, err = check(tmp_path / "main.nf", tmp_path / "form.xml", strict=True)
+    assert (code, err) == (0, []), err
+    broken = module.replace("    container 'quay.io/biocontainers/fastqc:0.12.1--hdfd78af_0'\n", "")
+    (tmp_path / "modules" / "local" / "fastqc" / "main.nf").write_text(broken)
+    code, _out, err = check(tmp_path / "main.nf", tmp_path / "form.xml")
+    assert code == 1 and err == [f"seqfixity: {tmp_path / 'modules/local/fastqc/main.nf'}:1: process FASTQC has no "
+                                 "container: ICA runs every task in one (set container in the process or in the "
+                                 "process scope of nextflow.config)"]

@@ -17,12 +17,13 @@ and on the XML input form (.../pi-inputform) make a pipeline depend on:
   pipeline that publishes nothing under ``out`` a warning.
 
 Directives count where Nextflow reads them: the process itself, and the ``process`` scope of
-``nextflow.config`` with its ``withLabel:``/``withName:`` selectors. Processes in included modules are
-not read.
+``nextflow.config`` with its ``withLabel:``/``withName:`` selectors. Local modules that main.nf includes
+(and that they include) are read too: their params and processes count as main.nf's.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from xml.parsers import expat
@@ -35,6 +36,7 @@ from seqfixity.pipeline_defs.nextflow_source import Source, Statement, named_arg
 PUBLISH_ROOT = "out"
 DEFAULT_OUTPUT_DIR = "results"  # Nextflow's outputDir when the config does not set it
 _PLACEHOLDER = "<value>"  # a path part only known when the task runs
+_INCLUDE = re.compile(r"\binclude\s*\{[^}]*\}\s*from\s*['\"]([^'\"]+)['\"]")
 _LABELS = ("input", "output", "when", "script", "shell", "exec", "stub")
 
 
@@ -89,10 +91,44 @@ class _Process:
     end: int
     labels: tuple[str, ...]
     directives: Directives
+    path: str = ""
 
 
-def check_pipeline(main_nf: SourceFile, config: SourceFile | None, form: SourceFile) -> list[Finding]:
-    """Every problem of the pipeline with its form (the form's own faults are :func:`check.check_form`'s)."""
+def included_modules(main_nf: SourceFile) -> list[SourceFile]:
+    """The local files ``main_nf`` includes (``include { X } from './modules/x'``), and theirs, each once.
+
+    A path is found as Nextflow finds it: the file, the file with ``.nf``, or the folder's ``main.nf``
+    (https://www.nextflow.io/docs/latest/module.html#module-inclusion); plugin and unreadable ones are skipped.
+    """
+    found: dict[str, SourceFile] = {}
+    pending = [main_nf]
+    while pending:
+        source = pending.pop()
+        folder = os.path.dirname(source.path)
+        for target in _INCLUDE.findall(Source(source.text).code):
+            if target.startswith("plugin/"):
+                continue
+            base = os.path.normpath(os.path.join(folder, target))
+            for candidate in (base, f"{base}.nf", os.path.join(base, "main.nf")):
+                if os.path.isfile(candidate):
+                    key = os.path.realpath(candidate)
+                    if key not in found and key != os.path.realpath(main_nf.path):
+                        try:
+                            with open(candidate, encoding="utf-8") as handle:
+                                found[key] = SourceFile(candidate, handle.read())
+                        except (OSError, UnicodeDecodeError):
+                            break
+                        pending.append(found[key])
+                    break
+    return list(found.values())
+
+
+def check_pipeline(main_nf: SourceFile, config: SourceFile | None, form: SourceFile,
+                   modules: list[SourceFile] | None = None) -> list[Finding]:
+    """Every problem of the pipeline with its form (the form's own faults are :func:`check.check_form`'s).
+
+    ``modules`` are the files main.nf includes (default: :func:`included_modules`, read from disk): their
+    params and processes count as main.nf's do."""
     script = Source(main_nf.text)
     settings = Source(config.text) if config else None
     findings: list[Finding] = []
@@ -100,10 +136,16 @@ def check_pipeline(main_nf: SourceFile, config: SourceFile | None, form: SourceF
         codes = form_codes(form.text.encode())
     except expat.ExpatError:
         return findings  # check_form reports it
+    modules = included_modules(main_nf) if modules is None else modules
+    module_sources = [(module, Source(module.text)) for module in modules]
     defaults = _declared_params(script)
+    for _module, source in module_sources:
+        defaults = {**_declared_params(source), **defaults}
     if settings:
         defaults.update(_declared_params(settings))
     mentioned = {name for name, _line in script.params()}
+    for _module, source in module_sources:
+        mentioned |= {name for name, _line in source.params()}
     if settings:
         mentioned |= {name for name, _line in settings.params()}
     in_form = {code.code for code in codes}
@@ -121,6 +163,10 @@ def check_pipeline(main_nf: SourceFile, config: SourceFile | None, form: SourceF
                            "nothing reads it")))
     processes = _processes(script, main_nf.path, settings, config.path if config else "")
     findings += _read_param_findings(script, processes, in_form, defaults, main_nf.path)
+    for module, source in module_sources:
+        own = _processes(source, module.path, settings, config.path if config else "")
+        findings += _read_param_findings(source, own, in_form, defaults, module.path)
+        processes += own
     outputs = _workflow_outputs(script, settings, defaults, main_nf.path, config.path if config else "")
     findings += outputs[1]
     findings += _process_findings(processes, main_nf.path, defaults, published=outputs[0])
@@ -183,12 +229,13 @@ def _read_param_findings(script: Source, processes: list[_Process], in_form: set
     return findings
 
 
-def _process_findings(processes: list[_Process], path: str, defaults: dict[str, str | None],
+def _process_findings(processes: list[_Process], main_path: str, defaults: dict[str, str | None],
                       published: bool = False) -> list[Finding]:
     findings = []
     for process in processes:
         found = process.directives
         where = f"process {process.name}"
+        path = process.path or main_path
         if not found.container:
             findings.append(Finding(path, Problem(
                 process.line, f"{where} has no container: ICA runs every task in one (set container in the process "
@@ -220,7 +267,7 @@ def _process_findings(processes: list[_Process], path: str, defaults: dict[str, 
                     line, f"{where} publishes to {resolved!r}: ICA keeps only what is published under "
                           f"{PUBLISH_ROOT!r} (publishDir '{PUBLISH_ROOT}' or '{PUBLISH_ROOT}/...')")))
     if processes and not published:
-        findings.append(Finding(path, Problem(
+        findings.append(Finding(processes[0].path or main_path, Problem(
             processes[0].line, f"no process publishes under {PUBLISH_ROOT!r}: ICA keeps only what is published "
                                "there, so the run would leave no results", warning=True)))
     return findings
@@ -239,7 +286,7 @@ def _processes(script: Source, path: str, settings: Source | None, config_path: 
             directives.add(statement, path, config=False)
             if statement.word == "label":
                 labels += string_literals(statement.rest)[:1]
-        found.append(_Process(words[1], block.line, block.body_start, block.end, tuple(labels), directives))
+        found.append(_Process(words[1], block.line, block.body_start, block.end, tuple(labels), directives, path))
     if settings:
         for process in found:
             for statement in _config_directives(settings, process.name, process.labels):
