@@ -409,3 +409,27 @@ def test_allow_outside_root_reads_an_object_beside_the_root(moto_s3, bucket, tmp
     assert done.returncode == Verdict.MISSING.bit | Verdict.EXTRA.bit
     refused = run_cli("check", manifest, "--root", f"s3://{bucket}/run", "--endpoint-url", moto_s3)
     assert refused.returncode & Verdict.MANIFEST_ERROR.bit
+
+
+def test_an_object_gone_or_refused_at_its_head_is_missing_or_unreadable(moto_s3, bucket, tmp_path):  # noqa: F811
+    """An object deleted between the listing and its HeadObject is MISSING, as a 404 on its GET is; a 403
+    there (HeadObject needs s3:GetObject) is UNREADABLE, as on its GET: never a listing fault."""
+    def answer(request: Request) -> Reply:
+        if request.method in ("HEAD", "GET") and request.path.endswith("/run/r5.bin"):
+            return Reply(404, b"" if request.method == "HEAD" else b"<Error><Code>NoSuchKey</Code></Error>")
+        if request.method in ("HEAD", "GET") and request.path.endswith("/run/r8.bin"):
+            return Reply(403, b"" if request.method == "HEAD" else b"<Error><Code>AccessDenied</Code></Error>")
+        return forward(moto_s3, request)
+
+    manifest = tmp_path / "MD5.txt"
+    manifest.write_text("".join(f"{hashlib.md5(data_of(n)).hexdigest()}  {n}\n" for n in ("r5.bin", "r8.bin",
+                                                                                         "small.txt")))
+    with LoopbackServer(answer) as proxy:
+        hashed = run_cli("hash", f"s3://{bucket}/run", "--endpoint-url", proxy.url, "-q")
+        checked = run_cli("check", manifest, "--root", f"s3://{bucket}/run", "--endpoint-url", proxy.url)
+    assert hashed.returncode == Verdict.MISSING.bit | Verdict.UNREADABLE.bit, hashed.stderr.decode()
+    printed = {line.split("  ", 1)[1] for line in hashed.stdout.decode().splitlines()}
+    assert printed == set(names()) - {"r5.bin", "r8.bin"}
+    out = checked.stdout.decode()
+    assert "r5.bin: MISSING" in out and "r8.bin: UNREADABLE" in out and "small.txt: OK" in out, out
+    assert checked.returncode == Verdict.MISSING.bit | Verdict.UNREADABLE.bit

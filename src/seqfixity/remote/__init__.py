@@ -65,3 +65,4 @@ class RemoteObject:
     modified_ns: int = 0
     described: bool = True
     part_lengths: Callable[[], list[int] | None] | None = field(default=None, repr=False, compare=False)
+    error_kind: str = ""  # with error: "missing" (gone since listed), "unreadable" (refused), "" a listing fault

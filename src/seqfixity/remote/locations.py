@@ -94,7 +94,7 @@ def _named(remote: RemoteObject, relative: str, url: str, reader: Callable[[], R
         return RemoteFile(relative, url, remote, error=f"its name is not a clean relative path (read as {name!r}); "
                           "refused, so that it never names another local path", error_kind="listing")
     if remote.error:
-        return RemoteFile(name, url, remote, error=remote.error, error_kind="listing")
+        return RemoteFile(name, url, remote, error=remote.error, error_kind=remote.error_kind or "listing")
     if remote.status != AVAILABLE:
         return RemoteFile(name, url, remote, error=f"status {remote.status}: only AVAILABLE files can be read "
                           "(unarchive it in ICA first)", error_kind="unreadable")

@@ -148,8 +148,12 @@ def _describe_object(client, bucket: str, prefix: str, item: dict) -> RemoteObje
             # the listing still gave the size and ETag, so the size is judged and the ETag is not taken for an MD5.
             found.etag_is_md5 = False
             found.etag_note = f"HeadObject refused without a customer key ({describe_error(err)}): {SSE_C_NOTE}"
+        elif _http_status(err) == 404:  # deleted between the listing and its HeadObject: as a GET's 404
+            found.error = "not found (HTTP 404) when its metadata was read: deleted since it was listed"
+            found.error_kind = "missing"
         else:
             found.error = f"cannot read object metadata: {describe_error(err)}"
+            found.error_kind = "unreadable" if _http_status(err) else ""
     return found
 
 
