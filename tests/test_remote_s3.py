@@ -427,9 +427,17 @@ def test_an_object_gone_or_refused_at_its_head_is_missing_or_unreadable(moto_s3,
     with LoopbackServer(answer) as proxy:
         hashed = run_cli("hash", f"s3://{bucket}/run", "--endpoint-url", proxy.url, "-q")
         checked = run_cli("check", manifest, "--root", f"s3://{bucket}/run", "--endpoint-url", proxy.url)
+        local = tmp_path / "copy"
+        for name in ("r5.bin", "r8.bin", "small.txt"):
+            (local / name).parent.mkdir(exist_ok=True)
+            (local / name).write_bytes(data_of(name))
+        report = tmp_path / "verify.json"
+        run_cli("verify", local, "--against", f"s3://{bucket}/run", "--endpoint-url", proxy.url, "--report", report)
     assert hashed.returncode == Verdict.MISSING.bit | Verdict.UNREADABLE.bit, hashed.stderr.decode()
     printed = {line.split("  ", 1)[1] for line in hashed.stdout.decode().splitlines()}
     assert printed == set(names()) - {"r5.bin", "r8.bin"}
     out = checked.stdout.decode()
     assert "r5.bin: MISSING" in out and "r8.bin: UNREADABLE" in out and "small.txt: OK" in out, out
     assert checked.returncode == Verdict.MISSING.bit | Verdict.UNREADABLE.bit
+    verdicts = {f["path"]: f["verdict"] for f in json.loads(report.read_text())["files"]}
+    assert (verdicts["r5.bin"], verdicts["r8.bin"], verdicts["small.txt"]) == ("MISSING_REMOTE", "UNREADABLE", "OK")

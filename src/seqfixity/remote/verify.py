@@ -272,7 +272,10 @@ def prejudge(relative: str, remote: RemoteObject | None, local: str | None,
                           actual={"size": _size_or_none(local)})
     expected = _expected(remote)
     if remote.error:
-        return FileResult(relative, Verdict.MANIFEST_ERROR, remote.error, expected=expected, source=remote.source)
+        # gone since it was listed, or refused: the object's own verdict, as a 404 or 403 on its read
+        verdict = {"missing": Verdict.MISSING_REMOTE, "unreadable": Verdict.UNREADABLE}.get(remote.error_kind,
+                                                                                            Verdict.MANIFEST_ERROR)
+        return FileResult(relative, verdict, remote.error, expected=expected, source=remote.source)
     if local is None:
         return FileResult(relative, Verdict.MISSING_LOCAL, "remote object has no local file", expected=expected,
                           source=remote.source)
