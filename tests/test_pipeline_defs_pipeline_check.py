@@ -316,3 +316,17 @@ def test_included_local_modules_are_read_like_main_nf(tmp_path):
     assert code == 1 and err == [f"seqfixity: {tmp_path / 'modules/local/fastqc/main.nf'}:1: process FASTQC has no "
                                  "container: ICA runs every task in one (set container in the process or in the "
                                  "process scope of nextflow.config)"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig", "iso-8859-1"])
+def test_a_form_in_another_encoding_is_still_checked_with_its_pipeline(tmp_path, encoding):
+    """XML names its own encoding (https://www.w3.org/TR/xml/#charencoding); a UTF-16 form is as much a form,
+    and its codes are judged against main.nf (a code no param reads is still an error)."""
+    declared = "UTF-8" if encoding == "utf-8-sig" else encoding
+    form_text = FORM.replace('code="naming"', 'code="nameing"').replace("encoding='UTF-8'", f"encoding='{declared}'")
+    assert f"encoding='{declared}'" in form_text
+    main, _config, form = write_pipeline(tmp_path, MAIN, CONFIG, "")
+    form.write_bytes(form_text.replace("<pd:label>", "<pd:label>\u00e9 ", 1).encode(encoding))
+    code, out, err = check(main, form)
+    where = f"{form}:{line_of(form_text, 'code=' + chr(34) + 'nameing')}: parameter 'nameing' is not a param"
+    assert code == 1 and out == "" and any(where in line for line in err), err

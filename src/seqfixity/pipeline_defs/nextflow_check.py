@@ -124,16 +124,17 @@ def included_modules(main_nf: SourceFile) -> list[SourceFile]:
 
 
 def check_pipeline(main_nf: SourceFile, config: SourceFile | None, form: SourceFile,
-                   modules: list[SourceFile] | None = None) -> list[Finding]:
+                   modules: list[SourceFile] | None = None, form_data: bytes | None = None) -> list[Finding]:
     """Every problem of the pipeline with its form (the form's own faults are :func:`check.check_form`'s).
 
     ``modules`` are the files main.nf includes (default: :func:`included_modules`, read from disk): their
-    params and processes count as main.nf's do."""
+    params and processes count as main.nf's do. ``form_data`` is the form's bytes as read (in whatever
+    encoding its XML declaration names), parsed instead of ``form.text``."""
     script = Source(main_nf.text)
     settings = Source(config.text) if config else None
     findings: list[Finding] = []
     try:
-        codes = form_codes(form.text.encode())
+        codes = form_codes(form.text.encode() if form_data is None else form_data)
     except expat.ExpatError:
         return findings  # check_form reports it
     modules = included_modules(main_nf) if modules is None else modules
