@@ -330,3 +330,24 @@ def test_a_form_in_another_encoding_is_still_checked_with_its_pipeline(tmp_path,
     code, out, err = check(main, form)
     where = f"{form}:{line_of(form_text, 'code=' + chr(34) + 'nameing')}: parameter 'nameing' is not a param"
     assert code == 1 and out == "" and any(where in line for line in err), err
+
+
+def test_configs_that_nextflow_config_includes_are_read(tmp_path):
+    """nf-core-style pipelines keep process settings in conf/base.config, included from nextflow.config
+    (https://www.nextflow.io/docs/latest/config.html#config-includes): a container and compute set there
+    count; one set only in a profile that ICA does not choose does not."""
+    main_text = MAIN.replace(CONTAINER, "").replace(PRESET, "")
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "base.config").write_text(
+        "process {\n    container = 'registry.example.org/lab/seqfixity:0.1.0'\n"
+        "    pod = [annotation: 'scheduler.illumina.com/presetSize', value: 'standard-medium']\n}\n"
+        "includeConfig 'more.config'\n")
+    (tmp_path / "conf" / "more.config").write_text("includeConfig 'base.config'\n")  # a loop: read once
+    (tmp_path / "conf" / "test.config").write_text("process.container = 'registry.example.org/lab/other:1'\n")
+    config_text = CONFIG + "\nincludeConfig \"${projectDir}/conf/base.config\"\n"
+    main, _config, form = write_pipeline(tmp_path, main_text, config_text)
+    assert check(main, form, strict=True) == (0, f"{main} with {form}: valid ICA pipeline\n", [])
+    profile_only = CONFIG + "\nprofiles {\n    test {\n        includeConfig 'conf/test.config'\n    }\n}\n"
+    main, _config, form = write_pipeline(tmp_path, main_text, profile_only)
+    code, _out, err = check(main, form)
+    assert code == 1 and sum("has no container" in line for line in err) == 4, err

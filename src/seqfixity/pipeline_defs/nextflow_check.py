@@ -17,8 +17,9 @@ and on the XML input form (.../pi-inputform) make a pipeline depend on:
   pipeline that publishes nothing under ``out`` a warning.
 
 Directives count where Nextflow reads them: the process itself, and the ``process`` scope of
-``nextflow.config`` with its ``withLabel:``/``withName:`` selectors. Local modules that main.nf includes
-(and that they include) are read too: their params and processes count as main.nf's.
+``nextflow.config`` (and of the configs it includes) with its ``withLabel:``/``withName:`` selectors.
+Local modules that main.nf includes (and that they include) are read too: their params and processes
+count as main.nf's.
 """
 
 from __future__ import annotations
@@ -123,6 +124,39 @@ def included_modules(main_nf: SourceFile) -> list[SourceFile]:
     return list(found.values())
 
 
+def included_configs(config: SourceFile, main_nf: SourceFile) -> list[SourceFile]:
+    """The config files ``config`` includes at its top level (``includeConfig 'conf/base.config'``), and
+    theirs, each once: as Nextflow reads them, relative to the including file, ``$projectDir`` (and
+    ``$baseDir``) being main.nf's folder (https://www.nextflow.io/docs/latest/config.html#config-includes).
+    Includes inside ``profiles`` (not active unless chosen), remote and unreadable ones are left out."""
+    project = os.path.dirname(main_nf.path) or "."
+    found: dict[str, SourceFile] = {os.path.realpath(config.path): config}
+    pending = [config]
+    while pending:
+        current = pending.pop(0)
+        source = Source(current.text)
+        for statement in source.statements(0, len(source.text)):
+            if statement.word != "includeConfig":
+                continue
+            literals = string_literals(statement.rest)
+            if len(literals) != 1:
+                continue
+            target = re.sub(r"\$\{?(?:projectDir|baseDir)\}?", lambda _m: project, literals[0])
+            if "://" in target or "$" in target:
+                continue
+            path = os.path.normpath(os.path.join(os.path.dirname(current.path), target))
+            if os.path.realpath(path) in found or not os.path.isfile(path):
+                continue
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    included = SourceFile(path, handle.read())
+            except (OSError, UnicodeDecodeError):
+                continue
+            found[os.path.realpath(path)] = included
+            pending.append(included)
+    return list(found.values())[1:]
+
+
 def check_pipeline(main_nf: SourceFile, config: SourceFile | None, form: SourceFile,
                    modules: list[SourceFile] | None = None, form_data: bytes | None = None) -> list[Finding]:
     """Every problem of the pipeline with its form (the form's own faults are :func:`check.check_form`'s).
@@ -131,7 +165,7 @@ def check_pipeline(main_nf: SourceFile, config: SourceFile | None, form: SourceF
     params and processes count as main.nf's do. ``form_data`` is the form's bytes as read (in whatever
     encoding its XML declaration names), parsed instead of ``form.text``."""
     script = Source(main_nf.text)
-    settings = Source(config.text) if config else None
+    configs = [(item, Source(item.text)) for item in ([config, *included_configs(config, main_nf)] if config else [])]
     findings: list[Finding] = []
     try:
         codes = form_codes(form.text.encode() if form_data is None else form_data)
@@ -142,12 +176,12 @@ def check_pipeline(main_nf: SourceFile, config: SourceFile | None, form: SourceF
     defaults = _declared_params(script)
     for _module, source in module_sources:
         defaults = {**_declared_params(source), **defaults}
-    if settings:
+    for _item, settings in configs:
         defaults.update(_declared_params(settings))
     mentioned = {name for name, _line in script.params()}
     for _module, source in module_sources:
         mentioned |= {name for name, _line in source.params()}
-    if settings:
+    for _item, settings in configs:
         mentioned |= {name for name, _line in settings.params()}
     in_form = {code.code for code in codes}
     for code in codes:
@@ -162,20 +196,20 @@ def check_pipeline(main_nf: SourceFile, config: SourceFile | None, form: SourceF
             findings.append(Finding(form.path, Problem(
                 code.line, f"parameter {code.code!r} is not a param of {files}: ICA sets params.{code.code} and "
                            "nothing reads it")))
-    processes = _processes(script, main_nf.path, settings, config.path if config else "")
+    processes = _processes(script, main_nf.path, configs)
     findings += _read_param_findings(script, processes, in_form, defaults, main_nf.path)
     for module, source in module_sources:
-        own = _processes(source, module.path, settings, config.path if config else "")
+        own = _processes(source, module.path, configs)
         findings += _read_param_findings(source, own, in_form, defaults, module.path)
         processes += own
-    outputs = _workflow_outputs(script, settings, defaults, main_nf.path, config.path if config else "")
+    outputs = _workflow_outputs(script, configs, defaults, main_nf.path)
     findings += outputs[1]
     findings += _process_findings(processes, main_nf.path, defaults, published=outputs[0])
     return findings
 
 
-def _workflow_outputs(script: Source, settings: Source | None, defaults: dict[str, str | None], path: str,
-                      config_path: str) -> tuple[bool, list[Finding]]:
+def _workflow_outputs(script: Source, configs: list[tuple[SourceFile, Source]], defaults: dict[str, str | None],
+                      path: str) -> tuple[bool, list[Finding]]:
     """Whether workflow outputs (a top-level ``output { }`` block) publish under ``out``, and the findings.
 
     Nextflow's workflow outputs (https://www.nextflow.io/docs/latest/workflow.html#workflow-outputs) publish
@@ -186,12 +220,13 @@ def _workflow_outputs(script: Source, settings: Source | None, defaults: dict[st
     if block is None:
         return False, []
     target, line, where = DEFAULT_OUTPUT_DIR, block.line, path
-    for statement in settings.statements(0, len(settings.text)) if settings else []:
-        if statement.word == "outputDir" and statement.rest.lstrip().startswith("="):
-            value = statement.rest.lstrip()[1:].strip()
-            param = re.fullmatch(r"params\.(\w+)", value)
-            target = f"params.{param.group(1)}" if param else _literal(value)
-            line, where = statement.line, config_path
+    for item, settings in configs:
+        for statement in settings.statements(0, len(settings.text)):
+            if statement.word == "outputDir" and statement.rest.lstrip().startswith("="):
+                value = statement.rest.lstrip()[1:].strip()
+                param = re.fullmatch(r"params\.(\w+)", value)
+                target = f"params.{param.group(1)}" if param else _literal(value)
+                line, where = statement.line, item.path
     resolved = _resolve(target, defaults)
     if resolved is None or _under_out(resolved):
         return resolved is not None, []
@@ -274,7 +309,7 @@ def _process_findings(processes: list[_Process], main_path: str, defaults: dict[
     return findings
 
 
-def _processes(script: Source, path: str, settings: Source | None, config_path: str) -> list[_Process]:
+def _processes(script: Source, path: str, configs: list[tuple[SourceFile, Source]]) -> list[_Process]:
     """Each ``process NAME`` of main.nf with the directives that reach it."""
     found = []
     for block in script.blocks():
@@ -288,10 +323,10 @@ def _processes(script: Source, path: str, settings: Source | None, config_path: 
             if statement.word == "label":
                 labels += string_literals(statement.rest)[:1]
         found.append(_Process(words[1], block.line, block.body_start, block.end, tuple(labels), directives, path))
-    if settings:
+    for item, settings in configs:
         for process in found:
             for statement in _config_directives(settings, process.name, process.labels):
-                process.directives.add(statement, config_path, config=True)
+                process.directives.add(statement, item.path, config=True)
     return found
 
 
