@@ -351,3 +351,17 @@ def test_configs_that_nextflow_config_includes_are_read(tmp_path):
     main, _config, form = write_pipeline(tmp_path, main_text, profile_only)
     code, _out, err = check(main, form)
     assert code == 1 and sum("has no container" in line for line in err) == 4, err
+
+
+@pytest.mark.parametrize("selector", ["'.*:DIGEST'", "'SEQFIXITY:DIGEST'", "DIGEST", "'DIG.*'"])
+def test_a_selector_by_fully_qualified_name_applies(tmp_path, selector):
+    """nf-core's conf/modules.config selects processes by their fully qualified names (``withName: '.*:FASTQC'``):
+    the workflows that call a process come first (https://www.nextflow.io/docs/latest/config.html#process-selectors)."""
+    main_text = replace_nth(MAIN, CONTAINER, "", 2)  # DIGEST's container comes from the config
+    config_text = CONFIG + (f"\nprocess {{\n    withName: {selector} {{\n"
+                            "        container = 'registry.example.org/lab/seqfixity:0.1.0'\n    }\n}\n")
+    main, _config, form = write_pipeline(tmp_path, main_text, config_text)
+    assert check(main, form, strict=True) == (0, f"{main} with {form}: valid ICA pipeline\n", [])
+    other = config_text.replace(selector, "'.*:AGGREGATE'")
+    main, _config, form = write_pipeline(tmp_path, main_text, other)
+    assert check(main, form)[0] == 1  # another process's selector does not give DIGEST a container

@@ -359,14 +359,21 @@ def _config_directives(settings: Source, name: str, labels: tuple[str, ...]) -> 
 
 
 def _selects(selector: str, target: str) -> bool:
-    """Whether a ``withName:``/``withLabel:`` selector (a name, a quoted regex, ``!`` to negate) picks ``target``."""
+    """Whether a ``withName:``/``withLabel:`` selector (a name, a quoted regex, ``!`` to negate) picks ``target``.
+
+    A process is also known by its fully qualified name, the workflows that call it first
+    (``NFCORE_RNASEQ:RNASEQ:FASTQC``; https://www.nextflow.io/docs/latest/config.html#process-selectors), which
+    this check does not trace: a selector of that form (``.*:FASTQC``) is taken by its last part."""
     selector = selector.strip()
     negate = selector.startswith("!")
     selector = selector.lstrip("!").strip().strip("'\"")
-    try:
-        matched = re.fullmatch(selector, target) is not None
-    except re.error:
-        matched = selector == target
+    candidates = [selector] + ([selector.rsplit(":", 1)[1]] if ":" in selector.replace("(?:", "") else [])
+    matched = False
+    for pattern in candidates:
+        try:
+            matched = matched or re.fullmatch(pattern, target) is not None
+        except re.error:
+            matched = matched or pattern == target
     return matched != negate
 
 
