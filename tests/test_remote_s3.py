@@ -441,3 +441,22 @@ def test_an_object_gone_or_refused_at_its_head_is_missing_or_unreadable(moto_s3,
     assert checked.returncode == Verdict.MISSING.bit | Verdict.UNREADABLE.bit
     verdicts = {f["path"]: f["verdict"] for f in json.loads(report.read_text())["files"]}
     assert (verdicts["r5.bin"], verdicts["r8.bin"], verdicts["small.txt"]) == ("MISSING_REMOTE", "UNREADABLE", "OK")
+
+
+def test_an_archived_object_says_to_restore_it(moto_s3, bucket):  # noqa: F811
+    """GetObject on an object in S3 Glacier Flexible Retrieval or Deep Archive answers 403 InvalidObjectState
+    until it is restored (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html): UNREADABLE,
+    saying so, not 'access denied'; the other objects go on."""
+    def answer(request: Request) -> Reply:
+        if request.method == "GET" and request.path.endswith("/run/small.txt"):
+            return Reply(403, b"<Error><Code>InvalidObjectState</Code><Message>The operation is not valid for the "
+                              b"object's storage class</Message><StorageClass>GLACIER</StorageClass></Error>")
+        return forward(moto_s3, request)
+
+    with LoopbackServer(answer) as proxy:
+        done = run_cli("hash", f"s3://{bucket}/run", "--endpoint-url", proxy.url, "-q")
+    assert done.returncode == Verdict.UNREADABLE.bit
+    assert len(done.stdout.decode().splitlines()) == len(names()) - 1
+    errors = done.stderr.decode()
+    assert f"s3://{bucket}/run/small.txt: archived (HTTP 403 InvalidObjectState)" in errors and "restore" in errors
+    assert "access denied" not in errors

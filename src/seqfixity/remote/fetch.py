@@ -223,6 +223,12 @@ def _refusal(read: ObjectRead, err: HttpStatus) -> None:
                                        "object as listed); read it again once it is quiet")
     if status == 404:
         raise ObjectError(read.name, "not found (HTTP 404): deleted since it was listed, or a wrong key", 404)
+    if status == 403 and err.message.startswith("InvalidObjectState"):
+        # S3 refuses GetObject on an object archived in S3 Glacier Flexible Retrieval or Deep Archive (or an
+        # Intelligent-Tiering archive tier) until it is restored
+        # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html)
+        raise ObjectError(read.name, "archived (HTTP 403 InvalidObjectState): its storage class keeps it offline; "
+                                     "restore it (aws s3api restore-object) and read it once the restore is done", 403)
     if status == 403:
         raise ObjectError(read.name, "access denied (HTTP 403): the credentials may list this object but not "
                                      "read it (s3:GetObject), or its download URL was refused twice", 403)
