@@ -145,3 +145,16 @@ def test_an_inventory_in_the_destination_bucket(moto_s3, tmp_path):  # noqa: F81
                    f"s3://inventory-bucket/{manifest.relative_to(folder)}", "--endpoint-url", moto_s3,
                    "--strip-prefix", "run", "--report", report)
     assert {f["path"]: f["verdict"] for f in json.loads(report.read_text())["files"]} == EXPECTED, done.stderr
+
+
+def test_folder_markers_in_the_inventory_are_no_objects(tmp_path, monkeypatch):
+    """The S3 console's "Create folder" stores a 0-byte key ending in '/'; S3 Inventory lists it, ListObjectsV2
+    does too, and neither is a file (https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-folders.html)."""
+    plain = rows()
+    local = local_copies(tmp_path / "local")
+    marker = dict(plain[0], Key="run/sub/", Size="0", ETag=hashlib.md5(b"").hexdigest(), IsMultipartUploaded="false")
+    monkeypatch.setitem(globals(), "rows", lambda: [*plain, marker])
+    manifest = write_report(tmp_path / "report", "CSV", csv_bytes(True))
+    report = tmp_path / "verify.json"
+    done = run_cli("verify", local, "--against", manifest, "--strip-prefix", "run", "--report", report)
+    assert {f["path"]: f["verdict"] for f in json.loads(report.read_text())["files"]} == EXPECTED, done.stderr

@@ -442,7 +442,6 @@ def test_form_parameters_are_all_read_by_the_digest_or_aggregate_process(variant
     ("seqfixity", "docker.io/library/seqfixity"),  # Docker Hub's rule for a name without a registry host
     ("lab/seqfixity", "docker.io/lab/seqfixity"),
     ("registry.example.org:5000/lab/seqfixity", None),
-    ("localhost/seqfixity", None),
     ("docker.io/lab/seqfixity", None),
     ("ghcr.io/lab/tools/seqfixity", None),
 ])
@@ -458,3 +457,15 @@ def test_a_container_without_a_registry_is_a_clear_warning(tmp_path, image, pull
         assert "upload it to ICA's Docker repository" in stderr and stderr.count("\n") == 1
     else:
         assert stderr == ""
+
+
+@pytest.mark.parametrize("image", ["localhost/seqfixity", "localhost:5000/lab/seqfixity", "127.0.0.1:5000/seqfixity"])
+def test_a_registry_on_this_machine_is_a_warning_too(tmp_path, image):
+    """ICA pulls each task's image from its cloud (https://help.ica.illumina.com/project/p-flow/f-pipelines/
+    pi-nextflow): a registry on the machine that built the image (localhost, loopback) is one it cannot reach."""
+    (tmp_path / "config.yaml").write_text(f"container_image: '{image}'\n")
+    done = run_cli("pipeline-def", "--config", tmp_path / "config.yaml", "-o", tmp_path / "out")
+    assert done.returncode == 0 and f"container '{image}:" in (tmp_path / "out" / "main.nf").read_text()
+    stderr = done.stderr.decode()
+    assert stderr.startswith(f"seqfixity: warning: container_image '{image}' is in the registry ") and \
+        "on this machine only: ICA pulls images from its cloud and cannot reach it" in stderr, stderr

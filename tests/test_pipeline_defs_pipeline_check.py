@@ -181,3 +181,187 @@ def test_usage_errors_and_missing_files(tmp_path):
     (tmp_path / "p" / "nextflow.config").unlink()
     code, out, err = check(main, form)
     assert code == 0 and out.startswith(f"{main} with {form}: valid ICA pipeline")
+
+
+def test_params_read_through_the_map_s_methods_are_params_not_methods(tmp_path):
+    """``params.get('x')`` reads param x (Groovy's Map.get); ``params.each {`` is no param named each."""
+    read_by_get = MAIN.replace("${shq(params.naming)}", "${shq(params.get('naming'))}")
+    assert read_by_get != MAIN
+    main_text = read_by_get.replace("workflow {", "workflow {\n    params.each { key, value -> log.debug(key) }", 1)
+    main, _config, form = write_pipeline(tmp_path, main_text)
+    assert check(main, form, strict=True) == (0, f"{main} with {form}: valid ICA pipeline\n", [])
+    getter = MAIN.replace("${shq(params.naming)}", "${shq(params.getOrDefault('naming', 'x'))}")
+    main, _config, form = write_pipeline(tmp_path, getter)
+    assert check(main, form, strict=True) == (0, f"{main} with {form}: valid ICA pipeline\n", [])
+
+
+@pytest.mark.parametrize(("publish", "under_out"), [
+    ('publishDir "out/${sample}", mode: \'copy\'', True),  # a task's value below out: still under out
+    ("publishDir path: { \"out/${task.process}\" }, mode: 'copy'", True),  # a closure Nextflow calls per task
+    ("publishDir 'out/../elsewhere', mode: 'copy'", False),  # resolves outside out
+    ("publishDir './out/tables/..', mode: 'copy'", True),
+])
+def test_publish_paths_are_judged_where_they_resolve(tmp_path, publish, under_out):
+    """Only what ends up under ``out`` is kept by ICA (https://help.ica.illumina.com/project/p-flow/f-pipelines/pi-nextflow)."""
+    main_text = MAIN.replace("publishDir 'out', mode: 'copy'", publish)
+    assert main_text != MAIN
+    main, _config, form = write_pipeline(tmp_path, main_text)
+    code, _out, err = check(main, form, strict=True)
+    if under_out:
+        assert (code, err) == (0, []), err
+    else:
+        assert code == 1 and any(f"{main}:{line_of(main_text, 'publishDir ')}: process" in line
+                                 and "publishes to 'out/../elsewhere'" in line for line in err), err
+
+
+STRICT_MAIN = """\
+nextflow.enable.strict = true
+
+params {
+    in: Path
+    threads: Integer = 2
+}
+
+process STATS {
+    container 'quay.io/biocontainers/seqkit:2.8.2--h9ee0642_0'
+    pod annotation: 'scheduler.illumina.com/presetSize', value: 'standard-small'
+
+    input:
+    path reads
+
+    output:
+    path 'stats.tsv'
+
+    script:
+    \"\"\"
+    seqkit stats -j ${params.threads} ${reads} > stats.tsv
+    \"\"\"
+}
+
+workflow {
+    main:
+    stats = STATS(channel.fromPath(params.in))
+
+    publish:
+    stats = stats
+}
+
+output {
+    stats {
+        path 'stats'
+    }
+}
+"""
+STRICT_FORM = """\
+<pipeline code="" version="1.0" xmlns="xsd://www.illumina.com/ica/cp/pipelinedefinition">
+    <dataInputs>
+        <dataInput code="in" format="FASTQ" type="FILE" required="true" multiValue="true"><label>in</label></dataInput>
+    </dataInputs>
+    <steps>
+        <step execution="MANDATORY" code="general">
+            <tool code="general">
+                <parameter code="threads" minValues="1" maxValues="1" classification="USER">
+                    <label>threads</label><integerType/><value>2</value>
+                </parameter>
+            </tool>
+        </step>
+    </steps>
+</pipeline>
+"""
+
+
+@pytest.mark.parametrize(("config_text", "finding"), [
+    ("outputDir = 'out'\n", None),
+    ("outputDir = 'out/stats'\n", None),
+    ("params.outdir = 'out'\noutputDir = params.outdir\n", None),
+    (None, ("main.nf", "output {", "outputDir 'results' (Nextflow's default)")),
+    ("outputDir = 'results'\n", ("nextflow.config", "outputDir", "outputDir 'results': ICA keeps only")),
+])
+def test_workflow_outputs_publish_below_output_dir(tmp_path, config_text, finding):
+    """Workflow outputs (an ``output { }`` block, https://www.nextflow.io/docs/latest/workflow.html#workflow-outputs)
+    publish below ``outputDir``, ``results`` unless the config says otherwise: under ``out`` they are kept by ICA."""
+    main, _config, form = write_pipeline(tmp_path, STRICT_MAIN, config_text, STRICT_FORM)
+    code, _out, err = check(main, form, strict=True)
+    if finding is None:
+        assert (code, err) == (0, []), err
+        return
+    name, marker, words = finding
+    text = {"main.nf": STRICT_MAIN, "nextflow.config": config_text}[name]
+    prefix = f"seqfixity: {tmp_path / name}:{line_of(text, marker)}: workflow outputs go to "
+    assert code == 1 and any(line.startswith(prefix) and words in line for line in err), err
+
+
+def test_included_local_modules_are_read_like_main_nf(tmp_path):
+    """nf-core-style pipelines keep their processes in modules that main.nf includes (a file, NAME.nf, or a
+    folder's main.nf: https://www.nextflow.io/docs/latest/module.html#module-inclusion): a form code only a
+    module reads is read, and the module's processes are judged at their own lines."""
+    (tmp_path / "modules" / "local" / "fastqc").mkdir(parents=True)
+    (tmp_path / "subworkflows").mkdir()
+    (tmp_path / "main.nf").write_text("include { QC } from './subworkflows/qc'\n\n"
+                                      "workflow {\n    QC(channel.fromPath(params.in))\n}\n")
+    (tmp_path / "subworkflows" / "qc.nf").write_text(
+        "include { FASTQC } from '../modules/local/fastqc'\ninclude { validateParameters } from 'plugin/nf-schema'\n\n"
+        "workflow QC {\n    take:\n    reads\n\n    main:\n    FASTQC(reads)\n}\n")
+    module = ("process FASTQC {\n    container 'quay.io/biocontainers/fastqc:0.12.1--hdfd78af_0'\n"
+              "    cpus 2\n    memory '4 GB'\n    publishDir 'out/fastqc', mode: 'copy'\n\n"
+              "    input:\n    path reads\n\n    output:\n    path '*.html'\n\n    script:\n"
+              "    \"\"\"\n    fastqc -t ${params.threads} ${reads}\n    \"\"\"\n}\n")
+    (tmp_path / "modules" / "local" / "fastqc" / "main.nf").write_text(module)
+    (tmp_path / "form.xml").write_text(STRICT_FORM)
+    code, out, err = check(tmp_path / "main.nf", tmp_path / "form.xml", strict=True)
+    assert (code, err) == (0, []), err
+    broken = module.replace("    container 'quay.io/biocontainers/fastqc:0.12.1--hdfd78af_0'\n", "")
+    (tmp_path / "modules" / "local" / "fastqc" / "main.nf").write_text(broken)
+    code, _out, err = check(tmp_path / "main.nf", tmp_path / "form.xml")
+    assert code == 1 and err == [f"seqfixity: {tmp_path / 'modules/local/fastqc/main.nf'}:1: process FASTQC has no "
+                                 "container: ICA runs every task in one (set container in the process or in the "
+                                 "process scope of nextflow.config)"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig", "iso-8859-1"])
+def test_a_form_in_another_encoding_is_still_checked_with_its_pipeline(tmp_path, encoding):
+    """XML names its own encoding (https://www.w3.org/TR/xml/#charencoding); a UTF-16 form is as much a form,
+    and its codes are judged against main.nf (a code no param reads is still an error)."""
+    declared = "UTF-8" if encoding == "utf-8-sig" else encoding
+    form_text = FORM.replace('code="naming"', 'code="nameing"').replace("encoding='UTF-8'", f"encoding='{declared}'")
+    assert f"encoding='{declared}'" in form_text
+    main, _config, form = write_pipeline(tmp_path, MAIN, CONFIG, "")
+    form.write_bytes(form_text.replace("<pd:label>", "<pd:label>\u00e9 ", 1).encode(encoding))
+    code, out, err = check(main, form)
+    where = f"{form}:{line_of(form_text, 'code=' + chr(34) + 'nameing')}: parameter 'nameing' is not a param"
+    assert code == 1 and out == "" and any(where in line for line in err), err
+
+
+def test_configs_that_nextflow_config_includes_are_read(tmp_path):
+    """nf-core-style pipelines keep process settings in conf/base.config, included from nextflow.config
+    (https://www.nextflow.io/docs/latest/config.html#config-includes): a container and compute set there
+    count; one set only in a profile that ICA does not choose does not."""
+    main_text = MAIN.replace(CONTAINER, "").replace(PRESET, "")
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "base.config").write_text(
+        "process {\n    container = 'registry.example.org/lab/seqfixity:0.1.0'\n"
+        "    pod = [annotation: 'scheduler.illumina.com/presetSize', value: 'standard-medium']\n}\n"
+        "includeConfig 'more.config'\n")
+    (tmp_path / "conf" / "more.config").write_text("includeConfig 'base.config'\n")  # a loop: read once
+    (tmp_path / "conf" / "test.config").write_text("process.container = 'registry.example.org/lab/other:1'\n")
+    config_text = CONFIG + "\nincludeConfig \"${projectDir}/conf/base.config\"\n"
+    main, _config, form = write_pipeline(tmp_path, main_text, config_text)
+    assert check(main, form, strict=True) == (0, f"{main} with {form}: valid ICA pipeline\n", [])
+    profile_only = CONFIG + "\nprofiles {\n    test {\n        includeConfig 'conf/test.config'\n    }\n}\n"
+    main, _config, form = write_pipeline(tmp_path, main_text, profile_only)
+    code, _out, err = check(main, form)
+    assert code == 1 and sum("has no container" in line for line in err) == 4, err
+
+
+@pytest.mark.parametrize("selector", ["'.*:DIGEST'", "'SEQFIXITY:DIGEST'", "DIGEST", "'DIG.*'"])
+def test_a_selector_by_fully_qualified_name_applies(tmp_path, selector):
+    """nf-core's conf/modules.config selects processes by their fully qualified names (``withName: '.*:FASTQC'``):
+    the workflows that call a process come first (https://www.nextflow.io/docs/latest/config.html#process-selectors)."""
+    main_text = replace_nth(MAIN, CONTAINER, "", 2)  # DIGEST's container comes from the config
+    config_text = CONFIG + (f"\nprocess {{\n    withName: {selector} {{\n"
+                            "        container = 'registry.example.org/lab/seqfixity:0.1.0'\n    }\n}\n")
+    main, _config, form = write_pipeline(tmp_path, main_text, config_text)
+    assert check(main, form, strict=True) == (0, f"{main} with {form}: valid ICA pipeline\n", [])
+    other = config_text.replace(selector, "'.*:AGGREGATE'")
+    main, _config, form = write_pipeline(tmp_path, main_text, other)
+    assert check(main, form)[0] == 1  # another process's selector does not give DIGEST a container

@@ -221,3 +221,26 @@ def test_the_key_is_not_taken_from_the_command_line():
     assert done.returncode == Verdict.MANIFEST_ERROR.bit
     assert "no ICA API key: set ICA_API_KEY or pass --api-key-file FILE" in done.stderr.decode()
     assert os.environ.get("ICA_API_KEY") != KEY
+
+
+@pytest.mark.parametrize("refusal", [400, 404, 500])
+def test_a_refused_bulk_url_request_falls_back_to_one_url_per_file(key_env, refusal):
+    """``:createDownloadUrls`` only saves requests: when ICA refuses it (an old server without it, a batch
+    holding an archived file, a server error after the retries), every file is still read through its own
+    ``:createDownloadUrl`` (https://ica.illumina.com/ica/api/swagger, ProjectData)."""
+    cloud = {f"T{n}_R1.fastq.gz": f"@r{n}\nACGT\n+\nIIII\n".encode() for n in range(1, 5)}
+    with IcaWorld(cloud) as world:
+        world.FAULTS = (None,)
+        answer_api = world.answer_api
+
+        def no_bulk(request: Request) -> Reply:
+            if request.path.endswith(":createDownloadUrls") and request.headers.get("x-api-key") == KEY:
+                return Reply(refusal, b'{"title": "refused"}')
+            return answer_api(request)
+
+        world.api.answer = no_bulk
+        done = run_cli("hash", f"ica://{PROJECT}/fastq", "--ica-server", world.api.url, "--retry-backoff", "0",
+                       "--retries", "1", "-q")
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode() == "".join(f"{hashlib.md5(cloud[n]).hexdigest()}  {n}\n" for n in sorted(cloud))
+    no_key_anywhere(world, done.stdout, done.stderr)

@@ -324,3 +324,139 @@ def test_bytes_that_do_not_reproduce_the_etag_are_read_again_then_reported(moto_
         assert done.returncode == Verdict.MISMATCH.bit
         assert "r8.bin" not in printed and len(printed) == len(names()) - 1
         assert "run/r8.bin: the bytes read twice do not reproduce the object's own ETag" in done.stderr.decode()
+
+
+def upload_in_parts(s3, key: str, parts: list[bytes], **extra) -> None:
+    """A multipart upload with the parts given: S3 requires 5 MiB of every part but the last, not one size."""
+    upload = s3.create_multipart_upload(Bucket=BUCKET, Key=key, **extra)
+    done = []
+    for number, body in enumerate(parts, 1):
+        answer = s3.upload_part(Bucket=BUCKET, Key=key, UploadId=upload["UploadId"], PartNumber=number, Body=body,
+                                **({"ChecksumAlgorithm": extra["ChecksumAlgorithm"]} if extra else {}))
+        done.append({"PartNumber": number, "ETag": answer["ETag"],
+                     **{k: v for k, v in answer.items() if k.startswith("Checksum") and k != "ChecksumType"}})
+    s3.complete_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload["UploadId"], MultipartUpload={"Parts": done})
+
+
+@pytest.mark.parametrize("extra", [{}, {"ChecksumAlgorithm": "CRC32C"}], ids=["etag", "etag+crc32c"])
+def test_parts_of_different_sizes_are_no_corruption(moto_s3, bucket, tmp_path, extra):  # noqa: F811
+    """Parts of 5, 6 and 7 MiB and a last one of 1 MiB: part 1's length is not the layout, so the ETag cannot
+    be reproduced; the object is unconfirmed with the reason (never MISMATCH), hashed once, its MD5 hashlib's."""
+    s3 = s3_client(moto_s3)
+    rng = random.Random(f"uneven{extra}")
+    parts = [rng.randbytes(n) for n in (5 * MiB, 6 * MiB, 7 * MiB, MiB + 3)]  # 4 parts: 4 = ceil(19 MiB / 5 MiB)
+    upload_in_parts(s3, f"uneven{len(extra)}/u.bin", parts, **extra)
+    data = b"".join(parts)
+    etag = s3.head_object(Bucket=BUCKET, Key=f"uneven{len(extra)}/u.bin")["ETag"].strip('"')
+    assert etag == hashlib.md5(b"".join(hashlib.md5(p).digest() for p in parts)).hexdigest() + "-4"
+    gets = []
+
+    def answer(request: Request) -> Reply:
+        if request.method == "GET" and "partNumber" not in request.query and "list-type" not in request.query:
+            gets.append(request.headers.get("range", ""))
+        return forward(moto_s3, request)
+
+    with LoopbackServer(answer) as proxy:
+        done = run_cli("hash", f"s3://{bucket}/uneven{len(extra)}", "--endpoint-url", proxy.url, "--format", "jsonl")
+    (record,) = records_of(done.stdout).values()
+    assert record["md5"] == hashlib.md5(data).hexdigest() and record["xxh128"] == xxhash.xxh3_128(data).hexdigest()
+    assert done.returncode == Verdict.UNVERIFIABLE.bit, done.stderr.decode()
+    assert "parts of different sizes (5242880, 6291456, 7340032, 1048579 bytes)" in done.stderr.decode()
+    assert len(gets) == -(-len(data) // (8 * MiB))  # each range once: no second read of a sound object
+    local = tmp_path / "copy"
+    local.mkdir()
+    (local / "u.bin").write_bytes(data)
+    done = run_cli("verify", local, "--against", f"s3://{bucket}/uneven{len(extra)}", "--endpoint-url", moto_s3)
+    assert done.returncode == Verdict.UNVERIFIABLE.bit and "u.bin: UNVERIFIABLE" in done.stdout.decode()
+
+
+def test_a_key_with_a_leading_slash_is_refused_not_a_second_object_of_the_plain_name(moto_s3, bucket, tmp_path):  # noqa: F811
+    """S3 keys "/lead/a.txt" and "lead/a.txt" are two objects; read as one name they would be two digests for
+    one file (and a manifest entry judged against either). The absolute one is refused, as '..' is."""
+    s3 = s3_client(moto_s3)
+    s3.create_bucket(Bucket="seqfixity-absolute")
+    s3.put_object(Bucket="seqfixity-absolute", Key="/lead/a.txt", Body=b"the absolute key")
+    s3.put_object(Bucket="seqfixity-absolute", Key="lead/a.txt", Body=b"the plain key")
+    s3.put_object(Bucket="seqfixity-absolute", Key="lead//b.txt", Body=b"under an empty folder")
+    done = run_cli("hash", "s3://seqfixity-absolute", "--endpoint-url", moto_s3)
+    assert done.stdout.decode() == f"{hashlib.md5(b'the plain key').hexdigest()}  lead/a.txt\n"
+    assert done.returncode == Verdict.MANIFEST_ERROR.bit
+    errors = done.stderr.decode()
+    assert "s3://seqfixity-absolute//lead/a.txt: its name is absolute" in errors
+    assert "s3://seqfixity-absolute/lead//b.txt: its name is not a clean relative path" in errors
+    manifest = tmp_path / "MD5.txt"
+    manifest.write_text(f"{hashlib.md5(b'the absolute key').hexdigest()}  lead/a.txt\n")
+    done = run_cli("check", manifest, "--root", "s3://seqfixity-absolute", "--endpoint-url", moto_s3,
+                   "--completeness")
+    out = done.stdout.decode()
+    assert "lead/a.txt: MISMATCH" in out, out  # judged against the key lead/a.txt, not /lead/a.txt
+    assert "s3://seqfixity-absolute//lead/a.txt: EXTRA" in out, out
+
+
+def test_allow_outside_root_reads_an_object_beside_the_root(moto_s3, bucket, tmp_path):  # noqa: F811
+    """With --allow-outside-root an entry climbing out of s3://B/run names s3://B/run0/..., as it would name
+    a file beside a local root: it is looked up and read, not MISSING because the root's listing lacks it."""
+    manifest = tmp_path / "MD5.txt"
+    beside = hashlib.md5(b"beside the folder, not in it").hexdigest()
+    manifest.write_text(f"{beside}  ../run0/not-in-run.txt\n{beside}  ../run0/absent.txt\n"
+                        f"{hashlib.md5(data_of('small.txt')).hexdigest()}  small.txt\n")
+    done = run_cli("check", manifest, "--root", f"s3://{bucket}/run", "--endpoint-url", moto_s3,
+                   "--allow-outside-root", "--completeness")
+    out = done.stdout.decode().splitlines()
+    assert "../run0/not-in-run.txt: OK" in out and "small.txt: OK" in out, out
+    assert any(line.startswith("../run0/absent.txt: MISSING") for line in out), out
+    assert not any("not-in-run.txt: EXTRA" in line for line in out)  # not in the root: never EXTRA of it
+    assert done.returncode == Verdict.MISSING.bit | Verdict.EXTRA.bit
+    refused = run_cli("check", manifest, "--root", f"s3://{bucket}/run", "--endpoint-url", moto_s3)
+    assert refused.returncode & Verdict.MANIFEST_ERROR.bit
+
+
+def test_an_object_gone_or_refused_at_its_head_is_missing_or_unreadable(moto_s3, bucket, tmp_path):  # noqa: F811
+    """An object deleted between the listing and its HeadObject is MISSING, as a 404 on its GET is; a 403
+    there (HeadObject needs s3:GetObject) is UNREADABLE, as on its GET: never a listing fault."""
+    def answer(request: Request) -> Reply:
+        if request.method in ("HEAD", "GET") and request.path.endswith("/run/r5.bin"):
+            return Reply(404, b"" if request.method == "HEAD" else b"<Error><Code>NoSuchKey</Code></Error>")
+        if request.method in ("HEAD", "GET") and request.path.endswith("/run/r8.bin"):
+            return Reply(403, b"" if request.method == "HEAD" else b"<Error><Code>AccessDenied</Code></Error>")
+        return forward(moto_s3, request)
+
+    manifest = tmp_path / "MD5.txt"
+    manifest.write_text("".join(f"{hashlib.md5(data_of(n)).hexdigest()}  {n}\n" for n in ("r5.bin", "r8.bin",
+                                                                                         "small.txt")))
+    with LoopbackServer(answer) as proxy:
+        hashed = run_cli("hash", f"s3://{bucket}/run", "--endpoint-url", proxy.url, "-q")
+        checked = run_cli("check", manifest, "--root", f"s3://{bucket}/run", "--endpoint-url", proxy.url)
+        local = tmp_path / "copy"
+        for name in ("r5.bin", "r8.bin", "small.txt"):
+            (local / name).parent.mkdir(exist_ok=True)
+            (local / name).write_bytes(data_of(name))
+        report = tmp_path / "verify.json"
+        run_cli("verify", local, "--against", f"s3://{bucket}/run", "--endpoint-url", proxy.url, "--report", report)
+    assert hashed.returncode == Verdict.MISSING.bit | Verdict.UNREADABLE.bit, hashed.stderr.decode()
+    printed = {line.split("  ", 1)[1] for line in hashed.stdout.decode().splitlines()}
+    assert printed == set(names()) - {"r5.bin", "r8.bin"}
+    out = checked.stdout.decode()
+    assert "r5.bin: MISSING" in out and "r8.bin: UNREADABLE" in out and "small.txt: OK" in out, out
+    assert checked.returncode == Verdict.MISSING.bit | Verdict.UNREADABLE.bit
+    verdicts = {f["path"]: f["verdict"] for f in json.loads(report.read_text())["files"]}
+    assert (verdicts["r5.bin"], verdicts["r8.bin"], verdicts["small.txt"]) == ("MISSING_REMOTE", "UNREADABLE", "OK")
+
+
+def test_an_archived_object_says_to_restore_it(moto_s3, bucket):  # noqa: F811
+    """GetObject on an object in S3 Glacier Flexible Retrieval or Deep Archive answers 403 InvalidObjectState
+    until it is restored (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html): UNREADABLE,
+    saying so, not 'access denied'; the other objects go on."""
+    def answer(request: Request) -> Reply:
+        if request.method == "GET" and request.path.endswith("/run/small.txt"):
+            return Reply(403, b"<Error><Code>InvalidObjectState</Code><Message>The operation is not valid for the "
+                              b"object's storage class</Message><StorageClass>GLACIER</StorageClass></Error>")
+        return forward(moto_s3, request)
+
+    with LoopbackServer(answer) as proxy:
+        done = run_cli("hash", f"s3://{bucket}/run", "--endpoint-url", proxy.url, "-q")
+    assert done.returncode == Verdict.UNREADABLE.bit
+    assert len(done.stdout.decode().splitlines()) == len(names()) - 1
+    errors = done.stderr.decode()
+    assert f"s3://{bucket}/run/small.txt: archived (HTTP 403 InvalidObjectState)" in errors and "restore" in errors
+    assert "access denied" not in errors

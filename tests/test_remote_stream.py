@@ -145,3 +145,46 @@ def test_ranges_cover_the_object_once():
     assert split_ranges(0, 10) == [(0, 0)]
     assert split_ranges(25, 10) == [(0, 10), (10, 20), (20, 25)]
     assert split_ranges(20, 10) == [(0, 10), (10, 20)]
+
+
+@pytest.mark.parametrize("form", ["seconds", "http-date"])
+def test_retry_after_in_either_form_of_rfc_9110_is_waited_for(form):
+    """``Retry-After`` is delay-seconds or an HTTP-date (RFC 9110, section 10.2.3); both set the wait, through a
+    real download host (a loopback server answering 429 once) and the URL reader ICA's downloads use."""
+    import email.utils
+    import time
+
+    import requests
+
+    from seqfixity.remote.fetch import UrlRanges
+    from servers import LoopbackServer, Reply
+
+    data = random.Random(7).randbytes(3000)
+    answers: list[int] = []
+
+    def answer(request):
+        if not answers:
+            answers.append(429)
+            later = email.utils.formatdate(time.time() + 120, usegmt=True)
+            return Reply(429, b"slow down", {"Retry-After": "120" if form == "seconds" else later})
+        answers.append(200)
+        return Reply(200, data, {"ETag": f'"{hashlib.md5(data).hexdigest()}"'})
+
+    waits: list[float] = []
+    with LoopbackServer(answer) as host:
+        reader = UrlRanges(requests.Session(), lambda renew: f"{host.url}/object", name="object")
+        read = ObjectRead("object", len(data), hashlib.md5(data).hexdigest(), reader,
+                          RetryPolicy(retries=2, backoff=0.0, max_backoff=600.0, sleep=waits.append))
+        view = memoryview(bytearray(len(data)))
+        fetch_range(read, 0, len(data), view)
+    assert bytes(view) == data and answers == [429, 200]
+    assert len(waits) == 1 and 100 <= waits[0] <= 120, waits  # the server's wait, not the backoff's 0
+
+
+def test_retry_after_forms():
+    from seqfixity.remote.fetch import retry_after
+
+    now = 1_800_000_000.0
+    assert retry_after("7") == 7.0 and retry_after("") is None and retry_after("soon") is None
+    assert retry_after("Fri, 15 Jan 2027 08:00:30 GMT", now=1_800_000_000.0) == 30.0  # 1800000000 is 08:00:00
+    assert retry_after("Fri, 15 Jan 2027 07:00:00 GMT", now=now) == 0.0  # a date past: no wait

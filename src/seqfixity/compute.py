@@ -62,9 +62,21 @@ def image_registry(name: str) -> str | None:
     return None
 
 
+def _on_this_machine(registry: str) -> bool:
+    """Whether a registry host (``host[:port]``) is this machine: ``localhost`` or a loopback address."""
+    host = registry.rsplit(":", 1)[0]
+    return host == "localhost" or host.startswith("127.")
+
+
 def missing_registry_warning(name: str) -> str | None:
-    """Why the image ``name`` is unlikely to reach ICA when it names no registry, or None when it names one."""
-    if image_registry(name) is not None:
+    """Why the image ``name`` is unlikely to reach ICA: it names no registry, or one on this machine only
+    (``localhost``, a loopback address), which ICA's cloud cannot reach; None when it names another."""
+    registry = image_registry(name)
+    if registry is not None and _on_this_machine(registry):
+        return (f"container_image {name!r} is in the registry {registry}, on this machine only: ICA pulls images "
+                "from its cloud and cannot reach it; push the image to a registry ICA can reach (or upload it to "
+                "ICA's Docker repository), set container_image to that reference and regenerate")
+    if registry is not None:
         return None
     hub = f"docker.io/{name}" if "/" in name else f"docker.io/library/{name}"
     return (f"container_image {name!r} names no registry, so ICA would pull {hub}, which is not the image built "

@@ -178,7 +178,7 @@ def _check_target(target: _Target, strict: bool, texts: dict[str, str | None]) -
         if not unreadable:
             config = SourceFile(target.config, config_text) if target.config and config_text is not None else None
             found = check_pipeline(SourceFile(target.main_nf, main_text), config,
-                                   SourceFile(target.form, data.decode("utf-8", errors="replace")))
+                                   SourceFile(target.form, data.decode("utf-8", errors="replace")), form_data=data)
             findings += sorted(found, key=lambda f: (f.path != target.form, f.path, f.problem.line))
     for finding in findings:
         say(finding.problem.format(finding.path))

@@ -17,12 +17,14 @@ and on the XML input form (.../pi-inputform) make a pipeline depend on:
   pipeline that publishes nothing under ``out`` a warning.
 
 Directives count where Nextflow reads them: the process itself, and the ``process`` scope of
-``nextflow.config`` with its ``withLabel:``/``withName:`` selectors. Processes in included modules are
-not read.
+``nextflow.config`` (and of the configs it includes) with its ``withLabel:``/``withName:`` selectors.
+Local modules that main.nf includes (and that they include) are read too: their params and processes
+count as main.nf's.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from xml.parsers import expat
@@ -33,6 +35,9 @@ from seqfixity.pipeline_defs.nextflow import PRESET_ANNOTATION
 from seqfixity.pipeline_defs.nextflow_source import Source, Statement, named_argument, string_literals
 
 PUBLISH_ROOT = "out"
+DEFAULT_OUTPUT_DIR = "results"  # Nextflow's outputDir when the config does not set it
+_PLACEHOLDER = "<value>"  # a path part only known when the task runs
+_INCLUDE = re.compile(r"\binclude\s*\{[^}]*\}\s*from\s*['\"]([^'\"]+)['\"]")
 _LABELS = ("input", "output", "when", "script", "shell", "exec", "stub")
 
 
@@ -87,22 +92,96 @@ class _Process:
     end: int
     labels: tuple[str, ...]
     directives: Directives
+    path: str = ""
 
 
-def check_pipeline(main_nf: SourceFile, config: SourceFile | None, form: SourceFile) -> list[Finding]:
-    """Every problem of the pipeline with its form (the form's own faults are :func:`check.check_form`'s)."""
+def included_modules(main_nf: SourceFile) -> list[SourceFile]:
+    """The local files ``main_nf`` includes (``include { X } from './modules/x'``), and theirs, each once.
+
+    A path is found as Nextflow finds it: the file, the file with ``.nf``, or the folder's ``main.nf``
+    (https://www.nextflow.io/docs/latest/module.html#module-inclusion); plugin and unreadable ones are skipped.
+    """
+    found: dict[str, SourceFile] = {}
+    pending = [main_nf]
+    while pending:
+        source = pending.pop()
+        folder = os.path.dirname(source.path)
+        for target in _INCLUDE.findall(Source(source.text).code):
+            if target.startswith("plugin/"):
+                continue
+            base = os.path.normpath(os.path.join(folder, target))
+            for candidate in (base, f"{base}.nf", os.path.join(base, "main.nf")):
+                if os.path.isfile(candidate):
+                    key = os.path.realpath(candidate)
+                    if key not in found and key != os.path.realpath(main_nf.path):
+                        try:
+                            with open(candidate, encoding="utf-8") as handle:
+                                found[key] = SourceFile(candidate, handle.read())
+                        except (OSError, UnicodeDecodeError):
+                            break
+                        pending.append(found[key])
+                    break
+    return list(found.values())
+
+
+def included_configs(config: SourceFile, main_nf: SourceFile) -> list[SourceFile]:
+    """The config files ``config`` includes at its top level (``includeConfig 'conf/base.config'``), and
+    theirs, each once: as Nextflow reads them, relative to the including file, ``$projectDir`` (and
+    ``$baseDir``) being main.nf's folder (https://www.nextflow.io/docs/latest/config.html#config-includes).
+    Includes inside ``profiles`` (not active unless chosen), remote and unreadable ones are left out."""
+    project = os.path.dirname(main_nf.path) or "."
+    found: dict[str, SourceFile] = {os.path.realpath(config.path): config}
+    pending = [config]
+    while pending:
+        current = pending.pop(0)
+        source = Source(current.text)
+        for statement in source.statements(0, len(source.text)):
+            if statement.word != "includeConfig":
+                continue
+            literals = string_literals(statement.rest)
+            if len(literals) != 1:
+                continue
+            target = re.sub(r"\$\{?(?:projectDir|baseDir)\}?", lambda _m: project, literals[0])
+            if "://" in target or "$" in target:
+                continue
+            path = os.path.normpath(os.path.join(os.path.dirname(current.path), target))
+            if os.path.realpath(path) in found or not os.path.isfile(path):
+                continue
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    included = SourceFile(path, handle.read())
+            except (OSError, UnicodeDecodeError):
+                continue
+            found[os.path.realpath(path)] = included
+            pending.append(included)
+    return list(found.values())[1:]
+
+
+def check_pipeline(main_nf: SourceFile, config: SourceFile | None, form: SourceFile,
+                   modules: list[SourceFile] | None = None, form_data: bytes | None = None) -> list[Finding]:
+    """Every problem of the pipeline with its form (the form's own faults are :func:`check.check_form`'s).
+
+    ``modules`` are the files main.nf includes (default: :func:`included_modules`, read from disk): their
+    params and processes count as main.nf's do. ``form_data`` is the form's bytes as read (in whatever
+    encoding its XML declaration names), parsed instead of ``form.text``."""
     script = Source(main_nf.text)
-    settings = Source(config.text) if config else None
+    configs = [(item, Source(item.text)) for item in ([config, *included_configs(config, main_nf)] if config else [])]
     findings: list[Finding] = []
     try:
-        codes = form_codes(form.text.encode())
+        codes = form_codes(form.text.encode() if form_data is None else form_data)
     except expat.ExpatError:
         return findings  # check_form reports it
+    modules = included_modules(main_nf) if modules is None else modules
+    module_sources = [(module, Source(module.text)) for module in modules]
     defaults = _declared_params(script)
-    if settings:
+    for _module, source in module_sources:
+        defaults = {**_declared_params(source), **defaults}
+    for _item, settings in configs:
         defaults.update(_declared_params(settings))
     mentioned = {name for name, _line in script.params()}
-    if settings:
+    for _module, source in module_sources:
+        mentioned |= {name for name, _line in source.params()}
+    for _item, settings in configs:
         mentioned |= {name for name, _line in settings.params()}
     in_form = {code.code for code in codes}
     for code in codes:
@@ -117,10 +196,44 @@ def check_pipeline(main_nf: SourceFile, config: SourceFile | None, form: SourceF
             findings.append(Finding(form.path, Problem(
                 code.line, f"parameter {code.code!r} is not a param of {files}: ICA sets params.{code.code} and "
                            "nothing reads it")))
-    processes = _processes(script, main_nf.path, settings, config.path if config else "")
+    processes = _processes(script, main_nf.path, configs)
     findings += _read_param_findings(script, processes, in_form, defaults, main_nf.path)
-    findings += _process_findings(processes, main_nf.path, defaults)
+    for module, source in module_sources:
+        own = _processes(source, module.path, configs)
+        findings += _read_param_findings(source, own, in_form, defaults, module.path)
+        processes += own
+    outputs = _workflow_outputs(script, configs, defaults, main_nf.path)
+    findings += outputs[1]
+    findings += _process_findings(processes, main_nf.path, defaults, published=outputs[0])
     return findings
+
+
+def _workflow_outputs(script: Source, configs: list[tuple[SourceFile, Source]], defaults: dict[str, str | None],
+                      path: str) -> tuple[bool, list[Finding]]:
+    """Whether workflow outputs (a top-level ``output { }`` block) publish under ``out``, and the findings.
+
+    Nextflow's workflow outputs (https://www.nextflow.io/docs/latest/workflow.html#workflow-outputs) publish
+    below ``outputDir``, the config option, ``results`` by default
+    (https://www.nextflow.io/docs/latest/reference/config.html#outputdir); ICA keeps only ``out``.
+    """
+    block = next((b for b in script.blocks() if b.head == "output"), None)
+    if block is None:
+        return False, []
+    target, line, where = DEFAULT_OUTPUT_DIR, block.line, path
+    for item, settings in configs:
+        for statement in settings.statements(0, len(settings.text)):
+            if statement.word == "outputDir" and statement.rest.lstrip().startswith("="):
+                value = statement.rest.lstrip()[1:].strip()
+                param = re.fullmatch(r"params\.(\w+)", value)
+                target = f"params.{param.group(1)}" if param else _literal(value)
+                line, where = statement.line, item.path
+    resolved = _resolve(target, defaults)
+    if resolved is None or _under_out(resolved):
+        return resolved is not None, []
+    shown = f"outputDir {resolved!r}" + (" (Nextflow's default)" if where == path else "")
+    return False, [Finding(where, Problem(line, f"workflow outputs go to {shown}: ICA keeps only what is published "
+                                                f"under {PUBLISH_ROOT!r} (set outputDir = '{PUBLISH_ROOT}' in "
+                                                "nextflow.config)"))]
 
 
 def _read_param_findings(script: Source, processes: list[_Process], in_form: set[str],
@@ -152,12 +265,13 @@ def _read_param_findings(script: Source, processes: list[_Process], in_form: set
     return findings
 
 
-def _process_findings(processes: list[_Process], path: str, defaults: dict[str, str | None]) -> list[Finding]:
+def _process_findings(processes: list[_Process], main_path: str, defaults: dict[str, str | None],
+                      published: bool = False) -> list[Finding]:
     findings = []
-    published = False
     for process in processes:
         found = process.directives
         where = f"process {process.name}"
+        path = process.path or main_path
         if not found.container:
             findings.append(Finding(path, Problem(
                 process.line, f"{where} has no container: ICA runs every task in one (set container in the process "
@@ -189,13 +303,13 @@ def _process_findings(processes: list[_Process], path: str, defaults: dict[str, 
                     line, f"{where} publishes to {resolved!r}: ICA keeps only what is published under "
                           f"{PUBLISH_ROOT!r} (publishDir '{PUBLISH_ROOT}' or '{PUBLISH_ROOT}/...')")))
     if processes and not published:
-        findings.append(Finding(path, Problem(
+        findings.append(Finding(processes[0].path or main_path, Problem(
             processes[0].line, f"no process publishes under {PUBLISH_ROOT!r}: ICA keeps only what is published "
                                "there, so the run would leave no results", warning=True)))
     return findings
 
 
-def _processes(script: Source, path: str, settings: Source | None, config_path: str) -> list[_Process]:
+def _processes(script: Source, path: str, configs: list[tuple[SourceFile, Source]]) -> list[_Process]:
     """Each ``process NAME`` of main.nf with the directives that reach it."""
     found = []
     for block in script.blocks():
@@ -208,11 +322,11 @@ def _processes(script: Source, path: str, settings: Source | None, config_path: 
             directives.add(statement, path, config=False)
             if statement.word == "label":
                 labels += string_literals(statement.rest)[:1]
-        found.append(_Process(words[1], block.line, block.body_start, block.end, tuple(labels), directives))
-    if settings:
+        found.append(_Process(words[1], block.line, block.body_start, block.end, tuple(labels), directives, path))
+    for item, settings in configs:
         for process in found:
             for statement in _config_directives(settings, process.name, process.labels):
-                process.directives.add(statement, config_path, config=True)
+                process.directives.add(statement, item.path, config=True)
     return found
 
 
@@ -245,14 +359,21 @@ def _config_directives(settings: Source, name: str, labels: tuple[str, ...]) -> 
 
 
 def _selects(selector: str, target: str) -> bool:
-    """Whether a ``withName:``/``withLabel:`` selector (a name, a quoted regex, ``!`` to negate) picks ``target``."""
+    """Whether a ``withName:``/``withLabel:`` selector (a name, a quoted regex, ``!`` to negate) picks ``target``.
+
+    A process is also known by its fully qualified name, the workflows that call it first
+    (``NFCORE_RNASEQ:RNASEQ:FASTQC``; https://www.nextflow.io/docs/latest/config.html#process-selectors), which
+    this check does not trace: a selector of that form (``.*:FASTQC``) is taken by its last part."""
     selector = selector.strip()
     negate = selector.startswith("!")
     selector = selector.lstrip("!").strip().strip("'\"")
-    try:
-        matched = re.fullmatch(selector, target) is not None
-    except re.error:
-        matched = selector == target
+    candidates = [selector] + ([selector.rsplit(":", 1)[1]] if ":" in selector.replace("(?:", "") else [])
+    matched = False
+    for pattern in candidates:
+        try:
+            matched = matched or re.fullmatch(pattern, target) is not None
+        except re.error:
+            matched = matched or pattern == target
     return matched != negate
 
 
@@ -285,6 +406,9 @@ def _publish_path(arguments: str) -> str | None:
     named = named_argument(arguments, "path")
     if named is not None:
         return named
+    closure = re.search(r"\bpath\s*:\s*\{\s*('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")\s*\}", arguments)
+    if closure:  # path: { "out/${task.process}" }, a closure Nextflow calls per task
+        return closure.group(1)[1:-1]
     named_param = re.search(r"\bpath\s*:\s*(params\.\w+)", arguments)
     if named_param:
         return named_param.group(1)
@@ -313,9 +437,24 @@ def _resolve(target: str | None, defaults: dict[str, str | None]) -> str | None:
         resolved = re.sub(r"\$\{\s*params\.(\w+)\s*\}|\$params\.(\w+)", value, target)
     except LookupError:
         return None
-    return None if "$" in resolved else resolved
+    if "$" not in resolved:
+        return resolved
+    # A task's own value (``out/${sample}``) after whole literal folders: those folders decide, so keep them
+    # and a placeholder; before any whole folder it is unknown.
+    folders = resolved[:resolved.index("$")].rpartition("/")[0]
+    return f"{folders}/{_PLACEHOLDER}" if folders.strip("./") else None
 
 
 def _under_out(path: str) -> bool:
-    parts = [part for part in path.split("/") if part not in ("", ".")]
-    return bool(parts) and parts[0] == PUBLISH_ROOT and not path.startswith("/")
+    """Whether ``path`` stays under ``out`` once ``.`` and ``..`` are applied (``out/../x`` does not)."""
+    if path.startswith("/"):
+        return False
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part == "..":
+            if not parts:
+                return False
+            parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    return bool(parts) and parts[0] == PUBLISH_ROOT

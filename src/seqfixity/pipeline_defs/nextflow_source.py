@@ -17,7 +17,14 @@ from dataclasses import dataclass
 
 _QUOTES = ("'''", '"""', "'", '"')
 _STRING = re.compile(r"'''(.*?)'''|\"\"\"(.*?)\"\"\"|'((?:[^'\\\n]|\\.)*)'|\"((?:[^\"\\\n]|\\.)*)\"", re.S)
-_PARAM = re.compile(r"(?<![\w.])(?<!\\\$)params\s*(?:\.\s*([A-Za-z_]\w*)|\[\s*['\"]([^'\"]+)['\"]\s*\])")
+# ``params.NAME``, ``params['NAME']``, or a Map method that names a param by its first argument
+# (``params.get('NAME')``, ``params.getOrDefault('NAME', x)``, ``params.containsKey('NAME')``); any other
+# ``params.NAME(`` or ``params.NAME {`` is a method of the params map (``params.each { ... }``), not a param.
+_PARAM = re.compile(
+    r"(?<![\w.])(?<!\\\$)params\s*(?:"
+    r"\.\s*(?:get|getOrDefault|containsKey)\s*\(\s*['\"]([^'\"]+)['\"]"
+    r"|\.\s*([A-Za-z_]\w*)(?!\w|\s*[({])"
+    r"|\[\s*['\"]([^'\"]+)['\"]\s*\])")
 
 
 @dataclass(frozen=True)
@@ -109,7 +116,7 @@ class Source:
     def params(self, start: int = 0, end: int | None = None) -> list[tuple[str, int]]:
         """Every ``params.NAME`` (or ``params['NAME']``) in ``[start, end)`` outside comments, with its line."""
         end = len(self.text) if end is None else end
-        return [(match.group(1) or match.group(2), self.line_of(match.start()))
+        return [(next(group for group in match.groups() if group is not None), self.line_of(match.start()))
                 for match in _PARAM.finditer(self.code, start, end)]
 
 

@@ -43,7 +43,9 @@ class RemoteObject:
     verify and check copy into their results' ``link`` field.
     ``modified_ns`` is when the object was last written (0 when unknown).
     ``described`` is false for an S3 object listed without its HeadObject (checksums and encryption still
-    unknown; the reader takes them from its GET).
+    unknown; the reader takes them from its GET). ``part_lengths``, for an S3 multipart object, asks the
+    store the length of every part (``HeadObject`` with each ``PartNumber``; None when it will not say):
+    S3 lets an upload's parts differ in size, which part 1's length alone does not show.
     """
 
     name: str
@@ -62,6 +64,5 @@ class RemoteObject:
     link: str = ""
     modified_ns: int = 0
     described: bool = True
-    # S3 only: asks the length of every part but the last, "" when all equal part_size, else why not (see
-    # seqfixity.remote.s3.uneven_parts); called only when an ETag at part 1's length differs
-    layout_check: Callable[[], str] | None = field(default=None, repr=False, compare=False)
+    part_lengths: Callable[[], list[int] | None] | None = field(default=None, repr=False, compare=False)
+    error_kind: str = ""  # with error: "missing" (gone since listed), "unreadable" (refused), "" a listing fault

@@ -12,14 +12,14 @@ or MISSING; the others go on.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from seqfixity.engine.etag import ETagHasher
 from seqfixity.manifests.check import CheckOptions
 from seqfixity.manifests.digests import ETAG_PREFIX, etag_name
 from seqfixity.progress import byte_progress
 from seqfixity.remote.hashing import hash_remote
-from seqfixity.remote.locations import Listing, RemoteFile, RemoteOptions
+from seqfixity.remote.locations import Listing, RemoteFile, RemoteOptions, locate_files
 from seqfixity.reports.results import FileResult
 
 # hash_remote's error kinds as the checker's DigestSource names them ("rehash": a MISMATCH with its reason)
@@ -40,11 +40,25 @@ class RemotePlace:
         self.root = listing.root
         self.options = options
         self.by_url: dict[str, RemoteFile] = {f"{listing.root}/{f.name}": f for f in listing.files}
+        self.listed = sorted(self.by_url)
+        self.looked_up: set[str] = set()
         self.hint = f"in {listing.root} but not listed"
 
     def files(self, root: str, unlistable: dict[str, OSError]) -> list[str]:
-        """Every object's URL, sorted."""
-        return sorted(self.by_url)
+        """Every listed object's URL, sorted."""
+        return list(self.listed)
+
+    def find(self, url: str) -> RemoteFile | None:
+        """The object at ``url``: from the listing, or, outside the root (``--allow-outside-root``, or a
+        manifest whose paths are taken as written), described on its own, once; None when there is none."""
+        found = self.by_url.get(url)
+        if found is None and not url.startswith(f"{self.root}/") and url not in self.looked_up:
+            self.looked_up.add(url)
+            (file,) = locate_files([url], self.options)
+            if not file.error:
+                # named by its URL, so that it shares no name with a listed object of the same base name
+                found = self.by_url[url] = replace(file, name=url)
+        return found
 
     def digest_source(self, options: CheckOptions) -> RemoteDigestSource:
         """What reads the objects for ``options``."""
@@ -69,7 +83,7 @@ class RemoteDigestSource:
 
     def stat(self, path: str) -> Listed | None:
         """The listed size of the object at ``path`` (a URL), or None (remembered as missing) when not listed."""
-        found = self.place.by_url.get(path)
+        found = self.place.find(path)
         if found is None:
             self.errors.setdefault(path, ("missing", f"no such object in {self.place.root}"))
             return None
@@ -83,8 +97,9 @@ class RemoteDigestSource:
 
     def stream(self, needs: dict[str, set[str]]) -> Iterator[str]:
         """Read the objects of ``needs``; yield each URL, in order, once its digests or error are known."""
-        files = [self.place.by_url[url] for url in needs if self.stat(url) is not None]
-        wanted_by_name = {file.name: needs[f"{self.place.root}/{file.name}"] for file in files}
+        urls = [url for url in needs if self.stat(url) is not None]
+        files = [self.place.by_url[url] for url in urls]
+        wanted_by_name = {file.name: needs[url] for file, url in zip(files, urls, strict=True)}
         plain = sorted({d for url in needs for d in needs[url] if not d.startswith(ETAG_PREFIX)}) or ["md5"]
         settings = self.options.settings.with_overrides(digests=tuple(plain))
 

@@ -15,6 +15,8 @@ A reader (:class:`RangeReader`) opens one HTTP response per call: :class:`S3Rang
 from __future__ import annotations
 
 import contextlib
+import datetime
+import email.utils
 import random
 import re
 import threading
@@ -221,6 +223,12 @@ def _refusal(read: ObjectRead, err: HttpStatus) -> None:
                                        "object as listed); read it again once it is quiet")
     if status == 404:
         raise ObjectError(read.name, "not found (HTTP 404): deleted since it was listed, or a wrong key", 404)
+    if status == 403 and err.message.startswith("InvalidObjectState"):
+        # S3 refuses GetObject on an object archived in S3 Glacier Flexible Retrieval or Deep Archive (or an
+        # Intelligent-Tiering archive tier) until it is restored
+        # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html)
+        raise ObjectError(read.name, "archived (HTTP 403 InvalidObjectState): its storage class keeps it offline; "
+                                     "restore it (aws s3api restore-object) and read it once the restore is done", 403)
     if status == 403:
         raise ObjectError(read.name, "access denied (HTTP 403): the credentials may list this object but not "
                                      "read it (s3:GetObject), or its download URL was refused twice", 403)
@@ -337,9 +345,22 @@ class UrlRanges:
         return True
 
 
-def retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (a number), or None."""
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
+def retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header, or None when it has none that can be read.
+
+    RFC 9110 section 10.2.3 gives it two forms: delay-seconds (``120``) or an HTTP-date
+    (``Wed, 21 Oct 2026 07:28:00 GMT``), the time to wait until (a date past is no wait); ``now`` is the
+    clock to count from (default: the time now)."""
+    if not value or not value.strip():
         return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:  # an HTTP-date is always GMT
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return max(0.0, moment.timestamp() - (time.time() if now is None else now))

@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import quote
 
 from seqfixity.remote import AVAILABLE, RemoteError, RemoteObject
+from seqfixity.remote.fetch import retry_after
 
 LOG = logging.getLogger("seqfixity.ica")
 DEFAULT_SERVER = "https://ica.illumina.com"
@@ -335,7 +336,7 @@ class IcaClient:
                 if status != 429 and status < 500:
                     raise RemoteError(self._scrub(f"{url}: the ICA API refused the request (HTTP {status})"))
                 problem = f"HTTP {status}"
-                wait = _retry_after(response.headers.get("Retry-After"))
+                wait = retry_after(response.headers.get("Retry-After"))
             if attempt == self.retries:
                 raise RemoteError(self._scrub(f"{url}: the ICA API kept failing ({problem}) after "
                                               f"{self.retries + 1} attempts"))
@@ -452,9 +453,3 @@ def _client_error(status: int, url: str) -> str:
         404: f"{url}: not found (HTTP 404): check the server, the project id and the data id",
     }[status]
 
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None

@@ -10,7 +10,8 @@ name their columns (``key``, ``size``, ``e_tag``, ...) and are read with pyarrow
 
 The report is read from ``s3://DESTINATION/.../manifest.json`` (data files fetched by their keys) or from
 a local copy of it (data files found by their key below one of the manifest's parent folders, or beside
-it). Every data file must have the MD5 the manifest gives; older versions and delete markers are left out;
+it). Every data file must have the MD5 the manifest gives; older versions, delete markers and folder markers
+(keys ending in ``/``) are left out;
 an SSE-KMS or SSE-C object's ETag is not taken for an MD5.
 """
 
@@ -116,6 +117,8 @@ def _objects(rows: Iterator[dict[str, str]], bucket: str, origin: str) -> Iterat
         if row.get("islatest", "true").lower() == "false" or row.get("isdeletemarker", "").lower() == "true":
             continue
         key = row.get("key", "")
+        if key.endswith("/"):  # a folder marker (the S3 console's "Create folder"), skipped as a listing skips it
+            continue
         found = RemoteObject(name=key, etag=row.get("etag", "").strip('"'), source=f"s3://{bucket}/{key}")
         size = row.get("size", "")
         if not key:

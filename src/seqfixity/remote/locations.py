@@ -11,6 +11,7 @@ that is absolute after the location or holds a ``..`` component is refused: it n
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from seqfixity.remote import AVAILABLE, RemoteError, RemoteObject
 from seqfixity.remote.fetch import RangeReader, S3Ranges, UrlRanges
 from seqfixity.remote.stream import RANGE_SIZE
 from seqfixity.remote.verify import safe_relative, strip_prefix
+
+LOG = logging.getLogger("seqfixity.ica")
 
 URL_BATCH = 100
 _CLIENTS: dict[tuple[str | None, int], tuple] = {}
@@ -82,14 +85,16 @@ def list_location(location: str, options: RemoteOptions, details: bool = True) -
 def _named(remote: RemoteObject, relative: str, url: str, reader: Callable[[], RangeReader] | None) -> RemoteFile:
     """A listed object as a file named ``relative`` below its location, or with the reason it cannot be read."""
     name = safe_relative(relative)
-    if name is None:
+    # A name below the location that starts with '/' (the S3 key "run42//x", or "/x" in a whole bucket) is
+    # absolute: read as "x" it would be a second object of that name beside the key "x" itself.
+    if name is None or relative.startswith("/"):
         return RemoteFile(relative, url, remote, error="its name is absolute or holds '..' below the location; "
                           "refused, so that it never names a local path", error_kind="listing")
-    if name != relative.lstrip("/"):
+    if name != relative:
         return RemoteFile(relative, url, remote, error=f"its name is not a clean relative path (read as {name!r}); "
                           "refused, so that it never names another local path", error_kind="listing")
     if remote.error:
-        return RemoteFile(name, url, remote, error=remote.error, error_kind="listing")
+        return RemoteFile(name, url, remote, error=remote.error, error_kind=remote.error_kind or "listing")
     if remote.status != AVAILABLE:
         return RemoteFile(name, url, remote, error=f"status {remote.status}: only AVAILABLE files can be read "
                           "(unarchive it in ICA first)", error_kind="unreadable")
@@ -145,7 +150,10 @@ class _IcaUrls:
                 wanted = [d for d in self.order[start:] if d not in self.asked][:URL_BATCH]
                 self.asked.update(wanted)
                 if len(wanted) > 1:
-                    self.cache.update(self.client.download_urls(self.project, wanted))
+                    try:
+                        self.cache.update(self.client.download_urls(self.project, wanted))
+                    except RemoteError as err:  # the bulk call only saves requests: ask one by one instead
+                        LOG.info("%s; asking for each file's download URL on its own", err)
                 url = self.cache.pop(data_id, None)
         return url or self.client.download_url(self.project, data_id)
 
@@ -173,7 +181,9 @@ def _list_ica(location: str, options: RemoteOptions) -> Listing:
     root = f"ica://{project}{prefix}"
     downloads = requests.Session()  # no API key: this session only talks to the cloud store
     downloads.headers.clear()
-    urls = _IcaUrls(client, project, [o.data_id for o in objects if o.data_id])
+    # Only files that will be read: ICA may refuse a batch holding one it cannot hand out (an archived file).
+    urls = _IcaUrls(client, project, [o.data_id for o in objects if o.data_id and o.status == AVAILABLE
+                                      and not o.error])
 
     def reader_for(remote: RemoteObject) -> Callable[[], RangeReader]:
         return lambda: UrlRanges(downloads, lambda renew: urls.url_for(remote.data_id, renew), remote.etag,

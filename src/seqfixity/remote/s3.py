@@ -13,7 +13,8 @@ Credentials, profile and region come from the standard AWS environment.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlparse
 
@@ -140,39 +141,46 @@ def _describe_object(client, bucket: str, prefix: str, item: dict) -> RemoteObje
             if first.get("PartsCount"):
                 found.part_size = int(first["ContentLength"])
                 found.parts = int(first["PartsCount"])
-                if found.parts > 2:
-                    found.layout_check = lambda: uneven_parts(client, bucket, key, found.part_size, found.parts)
+                found.part_lengths = _part_lengths(client, bucket, key, found.parts, found.part_size)
     except Exception as err:  # the object vanished or cannot be read: judged per file, not fatal
         if _http_status(err) == 400 and not found.checksums:
             # S3 answers HeadObject on an SSE-C object without its key with a bare 400 (HEAD has no body);
             # the listing still gave the size and ETag, so the size is judged and the ETag is not taken for an MD5.
             found.etag_is_md5 = False
             found.etag_note = f"HeadObject refused without a customer key ({describe_error(err)}): {SSE_C_NOTE}"
+        elif _http_status(err) == 404:  # deleted between the listing and its HeadObject: as a GET's 404
+            found.error = "not found (HTTP 404) when its metadata was read: deleted since it was listed"
+            found.error_kind = "missing"
         else:
             found.error = f"cannot read object metadata: {describe_error(err)}"
+            found.error_kind = "unreadable" if _http_status(err) else ""
     return found
 
 
-def uneven_parts(client, bucket: str, key: str, part_size: int, parts: int) -> str:
-    """Why the object's parts are not ``parts`` parts of ``part_size`` bytes (the last one shorter), or "".
+def _part_lengths(client, bucket: str, key: str, parts: int, first: int) -> Callable[[], list[int] | None]:
+    """Ask, once and only when called, the length of every part of a multipart object (``HeadObject`` with
+    ``PartNumber``, https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html); None when S3 refuses.
 
-    S3 lets an uploader make parts of different sizes (each of 5 MiB or more but the last); part 1's length
-    then does not give the layout, and an ETag computed at it differs from an intact copy's. Asks the length
-    of parts 2 to N-1 (``HeadObject`` with ``PartNumber``; only when such an ETag differed). A part that cannot
-    be asked about leaves the layout unconfirmed, which is said too.
-    """
+    S3 requires every part but the last to be at least 5 MiB, not the same size
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html), so part 1's length may not be the
+    layout; a read is judged by this only when its ETag does not reproduce at part 1's length."""
+    known: list[list[int] | None] = []
+    lock = threading.Lock()
+
     def length(number: int) -> int:
         return int(client.head_object(Bucket=bucket, Key=key, PartNumber=number)["ContentLength"])
 
-    try:
-        with ThreadPoolExecutor(HEAD_WORKERS) as pool:
-            for number, found in zip(range(2, parts), pool.map(length, range(2, parts)), strict=True):
-                if found != part_size:
-                    return (f"parts of different sizes (part 1 has {part_size} bytes, part {number} {found}), so the "
-                            "ETag cannot be recomputed from one part size")
-    except Exception as err:  # the layout stays unknown: the ETag that differed proves nothing
-        return f"the part sizes could not be confirmed ({describe_error(err)})"
-    return ""
+    def ask() -> list[int] | None:
+        with lock:
+            if not known:
+                try:
+                    with ThreadPoolExecutor(max_workers=HEAD_WORKERS, thread_name_prefix="seqfixity-part") as pool:
+                        known.append([first, *pool.map(length, range(2, parts + 1))])
+                except Exception:  # the object vanished or S3 refuses: the layout stays unknown
+                    known.append(None)
+            return known[0]
+
+    return ask
 
 
 def _time_ns(moment) -> int:

@@ -21,7 +21,7 @@ from typing import Any
 from seqfixity.engine.composite import S3_CHECKSUMS, CompositeChecksum, FullObjectChecksum, s3_text
 from seqfixity.engine.digest import read_many
 from seqfixity.engine.etag import MAX_GUESS_CANDIDATES, EtagError, ETagHasher, parse_etag
-from seqfixity.engine.etag_match import DIFFER, MATCH, UNKNOWN, EtagJudgement, EtagPlan, judge_etag, plan_etag
+from seqfixity.engine.etag_match import DIFFER, MATCH, UNKNOWN, EtagPlan, judge_etag, plan_etag
 from seqfixity.engine.hashes import DIGEST_KINDS
 from seqfixity.engine.reading import FileIdentity, ReadJob, check_regular_file, identity
 from seqfixity.errors import InputError
@@ -272,7 +272,10 @@ def prejudge(relative: str, remote: RemoteObject | None, local: str | None,
                           actual={"size": _size_or_none(local)})
     expected = _expected(remote)
     if remote.error:
-        return FileResult(relative, Verdict.MANIFEST_ERROR, remote.error, expected=expected, source=remote.source)
+        # gone since it was listed, or refused: the object's own verdict, as a 404 or 403 on its read
+        verdict = {"missing": Verdict.MISSING_REMOTE, "unreadable": Verdict.UNREADABLE}.get(remote.error_kind,
+                                                                                            Verdict.MANIFEST_ERROR)
+        return FileResult(relative, verdict, remote.error, expected=expected, source=remote.source)
     if local is None:
         return FileResult(relative, Verdict.MISSING_LOCAL, "remote object has no local file", expected=expected,
                           source=remote.source)
@@ -446,25 +449,42 @@ class RemotePlan:
             checksums[kind] = [s3_text(kind, digests[kind])]
         return PlanValues(md5, etags, checksums, from_records=True)
 
-    def _confirmed(self, judged: EtagJudgement) -> EtagJudgement:
-        """A multipart ETag that differs at part 1's length is a MISMATCH only when every part but the last has
-        that length: S3 lets parts differ in size, and then an intact copy gives another ETag too."""
-        check = self.remote.layout_check
-        if judged.outcome != DIFFER or not self.etag.expected.multipart or not self.etag.exact or check is None:
-            return judged
-        why = check()
-        if not why:
-            return judged
-        return EtagJudgement(UNKNOWN, f"ETag {self.etag.expected}: {why}", judged.computed, judged.part_size)
-
     def decide(self, values: PlanValues) -> tuple[Verdict, str, dict[str, Any]]:
-        """Compare the computed values with the remote; return (verdict, hint, actual values)."""
+        """Compare the computed values with the remote; return (verdict, hint, actual values).
+
+        A multipart ETag or composite checksum that differs at part 1's length is judged again once the
+        store has told every part's length: when they differ (S3 allows it), neither can be reproduced, and
+        is left out rather than taken for corruption."""
+        verdict, hint, actual = self._decide(values)
+        if verdict is Verdict.MISMATCH and self._layout_is_uneven():
+            return self._decide(values)
+        return verdict, hint, actual
+
+    def _layout_is_uneven(self) -> bool:
+        """Whether the object's parts turn out to differ in size (then its ETag and composites are dropped)."""
+        remote = self.remote
+        layout_used = (self.etag is not None and self.etag.exact) or any(c for _f, c in self.forms.values())
+        if self.uneven or not layout_used or remote.part_lengths is None:
+            return False
+        lengths = remote.part_lengths()
+        if not lengths or all(length == lengths[0] for length in lengths[:-1]) and lengths[-1] <= lengths[0]:
+            return False
+        self.uneven = True
+        shown = ", ".join(str(length) for length in lengths[:4]) + (", ..." if len(lengths) > 4 else "")
+        self.notes.append(f"ETag {self.remote.etag}: parts of different sizes ({shown} bytes), so it and any "
+                          "composite checksum cannot be reproduced")
+        self.etag = None
+        # A value that could be either form (no -N, no type) may be the composite: no longer judged either.
+        self.forms = {kind: (True, False) for kind, (full, composite) in self.forms.items() if full and not composite}
+        return True
+
+    def _decide(self, values: PlanValues) -> tuple[Verdict, str, dict[str, Any]]:
         actual: dict[str, Any] = {"md5": values.md5} if values.md5 else {}
         agree: list[str] = []
         differ: list[str] = []
         unknown: list[str] = []
         if self.etag is not None:
-            judged = self._confirmed(judge_etag(self.etag, values.etags, values.md5))
+            judged = judge_etag(self.etag, values.etags, values.md5)
             if self.etag.expected.multipart:
                 actual["part_size_source"] = "exact" if self.etag.exact else "inferred"
                 if judged.part_size:
@@ -478,6 +498,10 @@ class RemotePlan:
             {MATCH: agree, DIFFER: differ, UNKNOWN: unknown}[judged.outcome].append(judged.hint)
         computed_checksums: dict[str, str] = {}
         for kind, computed in values.checksums.items():
+            if kind not in self.forms:
+                continue
+            if not self.forms[kind][1]:  # a composite form dropped (or never asked): only the full-object one
+                computed = computed[:1]
             hit = next((v for v in computed if _same_checksum(v, self.remote.checksums[kind])), None)
             computed_checksums[kind] = hit or computed[0]
             (agree if hit else differ).append(kind.upper())
