@@ -189,6 +189,17 @@ def print_run_end(summary, file):
     print(terminal_lines(lines), file=file)
 
 
+def print_verify_end(file):
+    """Print the verify outcome, its first failures and where verify.json is, once (rules/verify.smk's gate
+    fails quietly)."""
+    from seqfixity.reports.ending import terminal_lines, verify_end
+
+    if VERIFY_TARGETS:
+        lines = verify_end(VERIFY_REPORT, os.path.join(OUTDIR, "summary.json"), config["verify_against"])
+        if lines:
+            print(terminal_lines(lines), file=file)
+
+
 def end_run_promptly():
     """Let Snakemake exit as soon as the run is over: cancel its job rate limiter's pending timers.
 

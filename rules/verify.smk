@@ -10,7 +10,7 @@
 # The report is kept even when files fail: the JSON is written by `verify_report`, judged by `verify`
 # (the verdicts are in the report; the log keeps verify's messages, shown on the terminal when it fails).
 # The gate fails quietly (--status: no output, an empty log); onerror prints the verify outcome and its first
-# failures once, after the checksum stage's block (print_verify_end, called by the workflow's onerror).
+# failures once, after the checksum stage's block (print_verify_end in common.smk).
 # Files whose digest-stage records ({outdir}/records/*.jsonl) still match their size and mtime, and
 # settle every check, are judged from those records instead of being read a second time.
 
@@ -62,24 +62,3 @@ rule verify:
         "../envs/seqfixity.yaml"
     shell:
         "{params.seqfixity} aggregate --check {input:q} --status --log {log:q}"
-
-
-def print_verify_end(file):
-    """Print the verify outcome, its first failures and where the report is, once, when this run's verify report
-    is there (verify runs after the reports: a verify.json older than summary.json is an earlier run's)."""
-    import json
-
-    from seqfixity.reports.ending import report_block, terminal_lines
-
-    summary = os.path.join(OUTDIR, "summary.json")
-    if not VERIFY_TARGETS or not os.path.exists(VERIFY_REPORT):
-        return
-    if os.path.exists(summary) and os.path.getmtime(VERIFY_REPORT) < os.path.getmtime(summary):
-        return
-    try:
-        with open(VERIFY_REPORT, encoding="utf-8") as handle:
-            lines = report_block(json.load(handle), VERIFY_REPORT)
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        lines = [f"cannot read the verify report ({err})"]
-    lines[0] = f"verify against {config['verify_against']}: {lines[0]}"
-    print(terminal_lines([*lines, f"verify report: {VERIFY_REPORT}"]), file=file)

@@ -42,7 +42,9 @@ rule all:
 
 
 onerror:
-    print_verify_end(sys.stderr)
+    from seqfixity.reports.ending import terminal_lines, verify_end
+
+    print(terminal_lines(verify_end(VERIFY_REPORT, REPORTS[0], config["verify_against"])), file=sys.stderr)
 """
 
 

@@ -110,13 +110,14 @@ def run(args: argparse.Namespace) -> int:
     previous = reuse.previous() if reuse_on else {}
     remote = remote_options(args, args.jobs) if any(is_remote(path) for path in args.paths) else None
     unread = Counter(sample for _, sample in items)
-    to_read = sorted((item for item in items if item[0] not in previous), key=_local_size)
-    fresh = examine_files(to_read, settings, jobs=max(1, args.jobs), remote=remote)
+    samples = dict(items)
+    fresh = examine_files([item for item in items if item[0] not in previous], settings, jobs=max(1, args.jobs),
+                          remote=remote, ordered=remote is not None)
     by_sample: dict[str, list[FileRecord]] = defaultdict(list)
     record_files: dict[str, str] = {}
-    reused = [((path, sample), previous[path]) for path, sample in items if path in previous]
-    # smallest first: a sample's reports are written once its last file is read, while the larger files are read
-    for (_, sample), record in itertools.chain(reused, zip(to_read, fresh, strict=True)):
+    # as files end: a sample's reports are written once its last file is read, while the others are still read
+    reused = ((sample, previous[path]) for path, sample in items if path in previous)
+    for sample, record in itertools.chain(reused, ((samples[record.path], record) for record in fresh)):
         by_sample[sample].append(record)
         _report_problems(record)
         unread[sample] -= 1
@@ -131,14 +132,6 @@ def run(args: argparse.Namespace) -> int:
                 "bytes_read": sum(r.size for r in read), "started": started, "finished": time.time()}
         write_bytes_atomic(args.done, (json.dumps(done, indent=1) + "\n").encode())
     return 0
-
-
-def _local_size(item: tuple[str, str]) -> int:
-    """A local file's size (0 for an object or a file that cannot be stat'ed: its reader reports why)."""
-    try:
-        return 0 if is_remote(item[0]) else os.stat(item[0]).st_size
-    except (OSError, ValueError):
-        return 0
 
 
 def _write_sample(outdir: str, sample: str, records: list[FileRecord], reuse: RecordReuse) -> str:

@@ -298,15 +298,17 @@ def hash_planned(
     on_bytes: ProgressCallback | None = None,
     sinks: SinkFactory | None = None,
     max_open: int | None = None,
+    ordered: bool = True,
 ) -> Iterator[tuple[FileRecord, list[tuple[StreamHasher, float]]]]:
     """Like :func:`hash_files`, with each path's own settings: yield ``(record, sinks)`` per ``(path, settings)``,
-    in order. ``sinks(path, size)`` makes the extra sinks of each file; their results are the caller's, and
-    so is closing them when the record failed. ``max_open`` caps the files a worker reads at once (sinks
-    that buffer, such as a FASTQ validator's inflated pieces, cost memory per open file)."""
+    in order (``ordered=False``: as files end, where many are read at once). ``sinks(path, size)`` makes the
+    extra sinks of each file; their results are the caller's, and so is closing them when the record failed.
+    ``max_open`` caps the files a worker reads at once (sinks that buffer, such as a FASTQ validator's inflated
+    pieces, cost memory per open file)."""
     def prepare(item: tuple[str, Settings]) -> FileJob:
         return plan_file(item[0], item[1], sinks)
 
-    for (path, _), job, found, error in read_many(list(plan), prepare, jobs, on_bytes, max_open):
+    for (path, _), job, found, error in read_many(list(plan), prepare, jobs, on_bytes, max_open, ordered):
         try:
             if error is None:
                 yield job.record(found), job.sinks
@@ -317,10 +319,11 @@ def hash_planned(
 
 
 def read_many(items: Sequence[Item], prepare: Callable[[Item], ReadJob], jobs: int = 2,
-              on_bytes: ProgressCallback | None = None, max_open: int | None = None,
+              on_bytes: ProgressCallback | None = None, max_open: int | None = None, ordered: bool = True,
               ) -> Iterator[tuple[Item, ReadJob | None, FileIdentity | None, Exception | None]]:
     """Read each item's file once (``prepare(item)`` says what to compute); yield ``(item, job, identity,
-    error)`` in the order given, ``error`` being what stopped the item (:class:`InputError`, :class:`EtagError`).
+    error)`` in the order given (``ordered=False``: as they end, when many files share the lanes), ``error``
+    being what stopped the item (:class:`InputError`, :class:`EtagError`).
 
     With a SIMD backend and at least two files per worker, each of ``jobs`` workers reads several files in
     turns (at most ``max_open``) and runs their MD5 streams side by side (:mod:`seqfixity.engine.group`);
@@ -330,7 +333,7 @@ def read_many(items: Sequence[Item], prepare: Callable[[Item], ReadJob], jobs: i
     if lanes.width() > 1 and len(items) >= 2 * jobs:
         from seqfixity.engine.group import read_grouped  # only where many files share the lanes
 
-        yield from read_grouped(items, prepare, jobs, on_bytes, max_open)
+        yield from read_grouped(items, prepare, jobs, on_bytes, max_open, ordered)
         return
 
     def one(item: Item) -> tuple[Item, ReadJob | None, FileIdentity | None, Exception | None]:

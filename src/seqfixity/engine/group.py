@@ -54,11 +54,12 @@ class _Open:
 
 
 class _Results(Generic[Item]):
-    """Outcomes by index, handed out in order as they become available."""
+    """Outcomes by index, handed out as they become available: in order, or (``ordered=False``) as they end."""
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, ordered: bool = True) -> None:
         self._ready: dict[int, Outcome] = {}
         self._count = count
+        self._ordered = ordered
         self._condition = threading.Condition()
         self.failure: BaseException | None = None
         self.stopped = False
@@ -79,24 +80,26 @@ class _Results(Generic[Item]):
 
     def __iter__(self) -> Iterator[Outcome]:
         for index in range(self._count):
-            with self._condition:
-                while index not in self._ready and self.failure is None:
+            with self._condition:  # the lock is not held while the caller handles the outcome: workers go on
+                while (index not in self._ready if self._ordered else not self._ready) and self.failure is None:
                     self._condition.wait()
                 if self.failure is not None:
                     raise self.failure
-                yield self._ready.pop(index)
+                outcome = self._ready.pop(index if self._ordered else next(iter(self._ready)))
+            yield outcome
 
 
 def read_grouped(items: Sequence[Item], prepare: Callable[[Item], ReadJob], workers: int,
-                 on_bytes: ProgressCallback | None = None, max_open: int | None = None) -> Iterator[Outcome]:
+                 on_bytes: ProgressCallback | None = None, max_open: int | None = None,
+                 ordered: bool = True) -> Iterator[Outcome]:
     """Read every item's file once with ``workers`` threads, each reading several files in turns.
 
     ``prepare(item)`` makes the item's :class:`ReadJob` (raising :class:`InputError` or
     :class:`~seqfixity.engine.etag.EtagError` when it cannot be read); yields ``(item, job, identity, error)``
-    in the order of ``items``, with ``error`` the exception that stopped the item, else None. A worker keeps
-    at most ``max_open`` files open (default :data:`MAX_GROUP_FILES`).
+    in the order of ``items`` (``ordered=False``: as they end), with ``error`` the exception that stopped the
+    item, else None. A worker keeps at most ``max_open`` files open (default :data:`MAX_GROUP_FILES`).
     """
-    results: _Results = _Results(len(items))
+    results: _Results = _Results(len(items), ordered)
     per_worker = max(1, min(max_open or MAX_GROUP_FILES, math.ceil(len(items) / workers)))
     shared = _Shared(iter(enumerate(items)), workers)
 

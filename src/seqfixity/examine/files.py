@@ -98,9 +98,10 @@ def examine_file(path: str, settings: Settings, sample: str = "") -> FileRecord:
 
 
 def examine_files(items: Iterable[tuple[str, str]], settings: Settings, jobs: int = 2,
-                  remote: RemoteOptions | None = None) -> Iterator[FileRecord]:
+                  remote: RemoteOptions | None = None, ordered: bool = True) -> Iterator[FileRecord]:
     """Examine ``(path, sample)`` pairs with ``jobs`` workers (several files per worker on the multi-lane core);
-    yield records in the order given. s3:// and ica:// URLs are streamed (``remote`` says how)."""
+    yield records in the order given (``ordered=False``: local files as they end, each record naming its
+    path). s3:// and ica:// URLs are streamed (``remote`` says how), in order."""
     items = list(items)
     urls = [item for item in items if is_remote(item[0])]
     if urls:
@@ -112,13 +113,20 @@ def examine_files(items: Iterable[tuple[str, str]], settings: Settings, jobs: in
         for path, _ in items:
             yield next(streamed if is_remote(path) else local)
         return
-    yield from _examine_local(items, settings, jobs)
+    yield from _examine_local(items, settings, jobs, ordered)
 
 
-def _examine_local(items: list[tuple[str, str]], settings: Settings, jobs: int) -> Iterator[FileRecord]:
+def _examine_local(items: list[tuple[str, str]], settings: Settings, jobs: int,
+                   ordered: bool = True) -> Iterator[FileRecord]:
     sinks = checker_sinks(settings)
     # a validator holds up to a few inflated pieces: four files open per worker keep that bounded
     planned = hash_planned(((path, settings) for path, _ in items), jobs, on_bytes=check_chunk, sinks=sinks,
-                           max_open=VALIDATING_OPEN if sinks else None)  # check_chunk: a stopped job stops at a chunk
-    for (_, sample), (record, sinks) in zip(items, planned, strict=True):
-        yield finish_record(record, sinks, settings, sample)
+                           max_open=VALIDATING_OPEN if sinks else None,  # check_chunk: a stopped job stops at a chunk
+                           ordered=ordered)
+    if ordered:
+        for (_, sample), (record, sinks) in zip(items, planned, strict=True):
+            yield finish_record(record, sinks, settings, sample)
+        return
+    samples = dict(items)
+    for record, sinks in planned:
+        yield finish_record(record, sinks, settings, samples[record.path])

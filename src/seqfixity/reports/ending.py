@@ -64,6 +64,24 @@ def report_block(report: dict[str, Any], path: str, shown: int = FAILURES_SHOWN)
     return lines
 
 
+def verify_end(verify_json: str, summary: str, against: str) -> list[str]:
+    """The lines a workflow run with ``verify_against`` ends with: the verify outcome, its first failures and
+    where the report is; none when ``verify_json`` is missing or older than ``summary`` (verify runs after the
+    reports, so an older one is an earlier run's)."""
+    import json
+
+    if not os.path.exists(verify_json):
+        return []
+    if os.path.exists(summary) and os.path.getmtime(verify_json) < os.path.getmtime(summary):
+        return []
+    try:
+        with open(verify_json, encoding="utf-8") as handle:
+            lines = report_block(json.load(handle), verify_json)
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        lines = [f"cannot read the verify report ({err})"]
+    return [f"verify against {against}: {lines[0]}", *lines[1:], f"verify report: {verify_json}"]
+
+
 def terminal_lines(lines: list[str]) -> str:
     """The lines as the workflow prints them: each after ``seqfixity: ``, a line break in a file name shown as
     ``\\n`` (as ``say`` shows it)."""
