@@ -8,6 +8,7 @@ import os
 import random
 import subprocess
 import zlib
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -173,16 +174,7 @@ def test_a_crc_written_in_hex_is_the_crc_s3_writes_in_base64(tmp_path, shape):
     values = {"crc32": f"{zlib.crc32(data):08x}", "crc32c": f"{checksums.crc32c(data):08X}",
               "crc64nvme": f"{checksums.crc64nvme(data):016x}"}
     for kind, value in values.items():
-        manifest = tmp_path / f"m.{shape}"
-        if shape == "jsonl":
-            manifest.write_text(json.dumps({"path": "f.bin", kind: value}) + "\n")
-        else:
-            manifest.write_text(f"path\t{kind}\nf.bin\t{value}\n")
-        done = run_cli("check", "--no-cache", manifest)
-        assert done.returncode == 0 and b"f.bin: OK" in done.stdout, (kind, done.stdout + done.stderr)
-        (tmp_path / "f.bin").write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
-        assert run_cli("check", "--no-cache", manifest).returncode == 1, kind
-        (tmp_path / "f.bin").write_bytes(data)
+        _ok_then_mismatch(tmp_path, data, shape, kind, value)
 
 
 @pytest.mark.parametrize("kind", ["md5", "sha1", "sha256"])
@@ -195,16 +187,22 @@ def test_a_digest_in_base64_is_the_same_digest_as_in_hex(tmp_path, kind):
     (tmp_path / "f.bin").write_bytes(data)
     value = base64.b64encode(hashlib.new(kind, data).digest()).decode()
     for shape in ("jsonl", "tsv"):
-        manifest = tmp_path / f"m.{shape}"
-        if shape == "jsonl":
-            manifest.write_text(json.dumps({"path": "f.bin", kind: value}) + "\n")
-        else:
-            manifest.write_text(f"path\t{kind}\nf.bin\t{value}\n")
-        done = run_cli("check", "--no-cache", manifest)
-        assert done.returncode == 0 and b"f.bin: OK" in done.stdout, (shape, done.stdout + done.stderr)
-        (tmp_path / "f.bin").write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
-        assert run_cli("check", "--no-cache", manifest).returncode == 1, shape
-        (tmp_path / "f.bin").write_bytes(data)
+        _ok_then_mismatch(tmp_path, data, shape, kind, value)
+
+
+def _ok_then_mismatch(folder: Path, data: bytes, shape: str, kind: str, value: str) -> None:
+    """A one-file manifest (JSONL or TSV) giving f.bin's ``kind`` as ``value``: f.bin holding ``data`` is OK, and
+    with its last byte changed a MISMATCH (exit 1)."""
+    manifest = folder / f"m.{shape}"
+    if shape == "jsonl":
+        manifest.write_text(json.dumps({"path": "f.bin", kind: value}) + "\n")
+    else:
+        manifest.write_text(f"path\t{kind}\nf.bin\t{value}\n")
+    done = run_cli("check", "--no-cache", manifest)
+    assert done.returncode == 0 and b"f.bin: OK" in done.stdout, (shape, kind, done.stdout + done.stderr)
+    (folder / "f.bin").write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    assert run_cli("check", "--no-cache", manifest).returncode == 1, (shape, kind)
+    (folder / "f.bin").write_bytes(data)
 
 
 @pytest.mark.parametrize("cache", [False, True])
