@@ -62,4 +62,5 @@ def test_a_changed_copy_of_an_object_with_even_parts_is_still_a_mismatch(uploade
         (tmp_path / name).write_bytes(bytes(data))
     done = run_cli("verify", tmp_path, "--against", f"s3://{BUCKET}", "--endpoint-url", endpoint)
     assert done.returncode == 1 | 32, done.stdout + done.stderr
-    assert b"\neven.bin: MISMATCH" in b"\n" + done.stdout and b"uneven.bin: UNVERIFIABLE" in done.stdout
+    assert b"\neven.bin: MISMATCH (ETag at the known part size 6MiB differs" in b"\n" + done.stdout  # "differs" once
+    assert b"uneven.bin: UNVERIFIABLE" in done.stdout

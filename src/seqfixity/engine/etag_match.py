@@ -95,8 +95,9 @@ def judge_etag(plan: EtagPlan, computed: Mapping[int, str], md5: str | None = No
         part_size = plan.part_sizes[0]
         found = computed.get(part_size, "")
         count = int(found.rpartition("-")[2]) if "-" in found else 0
-        hint = (f"ETag has {expected.parts} parts, computed {count} at the known part size {format_size(part_size)}"
-                if count != expected.parts else f"ETag differs at the known part size {format_size(part_size)}")
+        # a noun phrase, as the MATCH hint is: the callers add "differs"
+        hint = (f"ETag of {expected.parts} parts ({count} at the known part size {format_size(part_size)})"
+                if count != expected.parts else f"ETag at the known part size {format_size(part_size)}")
         return EtagJudgement(DIFFER, hint, found, part_size)
     more = plan.in_range - len(computed)
     tried = ", ".join(format_size(p) for p in sorted(computed)[:6]) + (", ..." if len(computed) > 6 else "")

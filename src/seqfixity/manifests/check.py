@@ -281,7 +281,8 @@ def _judge(target: Target, hasher: DigestSource, owners: dict[str, str]) -> File
         name = wrong[0]
         value = found.get(name, "")
         other = owners.get(value)
-        hint = (f"{etag_verdict.hint}: expected {target.multipart}, found {etag_verdict.computed}" if name == "etag"
+        hint = (f"{etag_verdict.hint} differs: expected {target.multipart}, found {etag_verdict.computed}"
+                if name == "etag"
                 else f"{name} differs: expected {promised[name]}, found {value}")
         if other and other != target.entry.display:
             hint += f"; content is that of listed {other!r} (swapped or overwritten?)"
