@@ -6,6 +6,7 @@ ETag is the MD5 of its parts' MD5s at the boundaries it was uploaded with."""
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from pathlib import Path
 
@@ -52,6 +53,10 @@ def test_an_intact_copy_of_an_object_with_parts_of_different_sizes_is_never_a_mi
             and b"parts of different sizes (6291456, 5242880, 6291456 bytes)" in done.stdout)
     hashed = run_cli("hash", f"s3://{BUCKET}/uneven.bin", "--endpoint-url", endpoint)
     assert hashed.returncode == 32 and b"parts of different sizes" in hashed.stderr  # not 1: its bytes are its own
+    listed = run_cli("hash", "-f", "jsonl", f"s3://{BUCKET}/uneven.bin", "--endpoint-url", endpoint)
+    [record] = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert record["md5"] == hashlib.md5((root / "uneven.bin").read_bytes()).hexdigest()
+    assert "etag" not in record and not record.get("etag_parts")  # no ETag made up at part 1's length
 
 
 def test_a_changed_copy_of_an_object_with_even_parts_is_still_a_mismatch(uploaded, tmp_path):

@@ -119,6 +119,9 @@ def _judge(planned: _Planned) -> RemoteOutcome:
         return outcome
     for kind, value in plan.full_object_checksums().items():  # the object's own, as S3 shows them
         record.digests.setdefault(kind, value)
+    if plan.uneven and "etag" in record.digests and record.etag_parts:  # computed at part 1's length: not its ETag
+        del record.digests["etag"]
+        record.etag_part_size, record.etag_parts = 0, 0
     inferred = actual.get("part_size_source") == "inferred" and actual.get("etag_part_size")
     if inferred and "etag" in job.settings.digests and plan.etag is not None:
         record.digests["etag"] = actual["etag"]
