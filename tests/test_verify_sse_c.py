@@ -105,7 +105,7 @@ def test_sse_c_objects_are_unverifiable_and_sizes_still_judged(s3_like, tmp_path
     files = {e["path"]: e for e in json.loads(report.read_text())["files"]}
     assert {p: e["verdict"] for p, e in files.items()} == {
         "sse_c.bin": "UNVERIFIABLE", "sse_c_short.bin": "SIZE_MISMATCH", "plain.bin": "OK",
-        "denied.bin": "MANIFEST_ERROR"}
+        "denied.bin": "UNREADABLE"}  # a 403 on one object's HeadObject is that object's verdict
     hint = files["sse_c.bin"]["hint"]
     assert "SSE-C" in hint and "not an MD5" in hint and "checksum the uploader stored" in hint
     assert "400" in hint
@@ -113,5 +113,5 @@ def test_sse_c_objects_are_unverifiable_and_sizes_still_judged(s3_like, tmp_path
     assert files["sse_c.bin"]["actual"] == {"size": len(SECRET)}       # nothing to compare: not read
     assert "403" in files["denied.bin"]["hint"]
     assert done.returncode == (Verdict.UNVERIFIABLE.bit | Verdict.SIZE_MISMATCH.bit
-                               | Verdict.MANIFEST_ERROR.bit), done.stderr.decode()
+                               | Verdict.UNREADABLE.bit), done.stderr.decode()
     assert ("HEAD", "run/sse_c.bin") in seen and ("HEAD", "run/plain.bin") in seen
