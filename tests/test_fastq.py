@@ -183,6 +183,33 @@ def test_an_empty_last_read_is_still_a_read(tmp_path, level):
     assert validate(data + b"\n\n", level).reads == 4
 
 
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n"])
+def test_an_empty_last_read_without_its_last_line_end_is_still_whole(tmp_path, ending):
+    """An empty read (trimmers write them) whose empty quality line lost only its line end: every byte of the
+    read is there, as for a longer read missing its last newline (OK), and pysam counts it too."""
+    whole = fastq_bytes(3, seed=12).replace(b"\n", ending) + b"@empty" + ending * 2 + b"+" + ending * 2
+    path = tmp_path / "empty-read.fastq"
+    path.write_bytes(whole)
+    for level in ("fastq", "strict"):
+        for chunk in (3, 1 << 20):
+            result = validate(whole[:-len(ending)], level, chunk=chunk)
+            assert result.verdict == OK and result.reads == pysam_count(path) == 4, (level, chunk, result.error)
+    # a read of four letters whose quality line is gone: cut short
+    cut = whole[:whole.rindex(b"@empty")] + b"@empty" + ending + b"ACGT" + ending + b"+" + ending
+    assert validate(cut).verdict == TRUNCATED
+
+
+def test_carriage_returns_alone_as_line_ends_are_malformed_not_truncated():
+    """Old Mac line ends (CR only): the FASTQ format's lines end with LF (or CRLF); a file with no LF at all is
+    one long line, which a cut copy is not."""
+    data = fastq_bytes(5, seed=13).replace(b"\n", b"\r")
+    for level in ("fastq", "strict"):
+        result = validate(data, level)
+        assert result.verdict == MALFORMED and "carriage return alone" in result.error, result.error
+    crlf_cut = fastq_bytes(5, seed=13).replace(b"\n", b"\r\n")[:-9]  # a CRLF copy cut short stays TRUNCATED
+    assert validate(crlf_cut).verdict == TRUNCATED
+
+
 def test_blank_lines_between_records_are_malformed():
     data = fastq_bytes(10, seed=11)
     middle = data.index(b"@read5")

@@ -207,6 +207,11 @@ class _RecordChecker:
             self.feed(tail[:last], final=True)
             self._finish_cut_record(tail[last:])
         else:
+            partial = tail.split(b"\n")[-(lines % 4) - 1:-1] if lines % 4 else []
+            if len(partial) == 3 and partial[0].startswith(b"@") and not partial[1].rstrip(b"\r") \
+                    and partial[2].startswith(b"+"):
+                # an empty read (as trimmers write them) whose empty quality line lost only its line end
+                tail, lines = tail + partial[2][len(partial[2].rstrip(b"\r")):] + b"\n", lines + 1
             self.feed(tail, final=True)
         if lines % 4:
             self._check_partial(tail.split(b"\n")[-(lines % 4) - 1:-1])
@@ -217,6 +222,9 @@ class _RecordChecker:
         """The lines of an incomplete last record: MALFORMED when what is there already breaks the format (a
         header without '@', a third line without '+'), since a cut only removes what comes after."""
         where = f"record {self.records + 1} (line {4 * self.records + 1})"
+        if any(b"\r" in line.rstrip(b"\r") for line in lines):  # a cut leaves CRLF's "\r" only at a line's end
+            raise _Invalid(MALFORMED, f"{where}: lines end with a carriage return alone (CR, old Mac line ends), "
+                                      "not LF or CRLF; convert the line ends (e.g. tr '\\r' '\\n')")
         if not lines[0].startswith(b"@"):
             raise _Invalid(MALFORMED, f"{where}: header does not start with '@': {_show(lines[0])}")
         if len(lines) > 2 and not lines[2].startswith(b"+"):
