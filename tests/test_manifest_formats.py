@@ -222,3 +222,24 @@ def test_an_xxhsum_h128_manifest_is_not_a_mismatch_of_intact_files(tmp_path, cac
     (tmp_path / "f.bin").write_bytes(data[:-1] + b"\0")
     changed = run_cli("check", *caching, manifest)
     assert changed.returncode == 1 and b"f.bin: MISMATCH (md5 differs" in changed.stdout
+
+
+def test_an_untagged_32_hex_line_is_judged_as_md5_and_xxh128_from_one_read(tmp_path, monkeypatch):
+    """One read, every digest: the XXH128 that a 32-hex GNU line may be is computed beside the MD5, never by
+    reading the file again (for an intact xxhsum -H128 line and for a changed file alike)."""
+    xxhash = pytest.importorskip("xxhash")
+    from seqfixity import cli
+    from seqfixity.engine import reading
+
+    data = random.Random(8).randbytes(200_000)
+    (tmp_path / "f.bin").write_bytes(data)
+    opened = []
+    real = reading.open_checked
+    monkeypatch.setattr(reading, "open_checked", lambda path, before: opened.append(path) or real(path, before))
+    for module in ("seqfixity.engine.group", "seqfixity.engine.digest"):
+        monkeypatch.setattr(f"{module}.open_checked", reading.open_checked, raising=False)
+    for value in (xxhash.xxh3_128(data).hexdigest(), hashlib.md5(b"other").hexdigest()):
+        (tmp_path / "sums.txt").write_text(f"{value}  f.bin\n")
+        opened.clear()
+        assert cli.main(["check", "--no-cache", "-q", str(tmp_path / "sums.txt")]) in (0, 1)
+        assert len(opened) == 1, opened

@@ -336,6 +336,8 @@ def check_manifests(manifests: Iterable[Manifest], options: CheckOptions,
             _plan_etag(target, info.st_size, options)
             if target.result is None:
                 needs[target.local] |= target.wanted
+                if place is None and _md5_or_xxh128(target):  # read once: the MD5 and the XXH128 it may be
+                    needs[target.local].add("xxh128")
     listed = {t.local for t in targets if t.local}
     excluded = listed | {os.path.abspath(m.source) for m in manifests} | {os.path.abspath(p) for p in options.exclude}
     hunt = options.find_moved and not options.ignore_missing
@@ -366,9 +368,6 @@ def check_manifests(manifests: Iterable[Manifest], options: CheckOptions,
                 if not final and item.local not in read:
                     return
                 item.result = _judge(item, hasher, owners)
-                if place is None and _maybe_xxh128(item, hasher):
-                    _add_xxh128(item.local, hasher)
-                    item.result = _judge(item, hasher, owners)
             queue.popleft()
             emit(item.result if isinstance(item, Target) else item)
 
@@ -390,19 +389,11 @@ def check_manifests(manifests: Iterable[Manifest], options: CheckOptions,
     return batch
 
 
-def _maybe_xxh128(target: Target, hasher: DigestSource) -> bool:
-    """Whether ``target``'s MD5 MISMATCH may be an XXH128 instead: an untagged 32-hex digest of a GNU line
-    (``xxhsum -H128`` writes the same lines as md5sum) whose file's XXH128 is not known yet (the quick-mode
-    cache has it from the first read)."""
-    return (target.result.verdict is Verdict.MISMATCH and target.manifest.format == "gnu" and bool(target.local)
-            and set(_promised(target.entry)) == {"md5"} and "xxh128" not in hasher.digests.get(target.local, {}))
-
-
-def _add_xxh128(path: str, hasher: DigestSource) -> None:
-    """Read ``path`` once more for its XXH128 (at xxh3's speed), keeping the digests of the first read."""
-    first = dict(hasher.digests.get(path, {}))
-    hasher.compute({path: {"xxh128"}})
-    hasher.digests[path] = {**first, **hasher.digests.get(path, {})}
+def _md5_or_xxh128(target: Target) -> bool:
+    """Whether ``target``'s digest may be an XXH128 as well as an MD5: an untagged 32-hex digest of a GNU line
+    (``xxhsum -H128`` writes the same lines as md5sum). Its file's XXH128 is then computed in the same read, so
+    an MD5 that differs can be told from an XXH128 that matches without reading the file again."""
+    return target.manifest.format == "gnu" and set(_promised(target.entry)) == {"md5"}
 
 
 def _size(path: str) -> int | None:
