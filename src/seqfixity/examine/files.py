@@ -123,10 +123,6 @@ def _examine_local(items: list[tuple[str, str]], settings: Settings, jobs: int,
     planned = hash_planned(((path, settings) for path, _ in items), jobs, on_bytes=check_chunk, sinks=sinks,
                            max_open=VALIDATING_OPEN if sinks else None,  # check_chunk: a stopped job stops at a chunk
                            ordered=ordered)
-    if ordered:
-        for (_, sample), (record, sinks) in zip(items, planned, strict=True):
-            yield finish_record(record, sinks, settings, sample)
-        return
-    samples = dict(items)
+    samples = dict(items)  # a record names its path, in either order
     for record, sinks in planned:
         yield finish_record(record, sinks, settings, samples[record.path])
