@@ -25,13 +25,12 @@ OFFSET_MIN_PARTS = 4  # fewer parts than this: the parts would not fill lanes; r
 class _Part:
     """One part being read: where it is, where it ends, its stream and its buffer."""
 
-    __slots__ = ("index", "position", "end", "stream", "buffer", "view")
+    __slots__ = ("index", "position", "end", "stream", "view")
 
-    def __init__(self, index: int, start: int, end: int) -> None:
+    def __init__(self, index: int, start: int, end: int, view: memoryview) -> None:
         self.index, self.position, self.end = index, start, end
         self.stream = lanes.Md5Stream()
-        self.buffer = bytearray(min(OFFSET_CHUNK, end - start))
-        self.view = memoryview(self.buffer)
+        self.view = view  # OFFSET_CHUNK bytes, handed on to the next part when this one ends
 
 
 def part_digests_at_offsets(path: str, before: FileIdentity, part_size: int, workers: int = 2,
@@ -75,17 +74,19 @@ def _read_parts(path: str, fd: int, size: int, part_size: int, indexes: range, d
     read."""
     waiting = iter(indexes)
     open_parts: list[_Part] = []
+    spare: list[memoryview] = []
     total = 0
 
     def refill() -> None:
         while len(open_parts) < lanes.width() and (index := next(waiting, None)) is not None:
-            open_parts.append(_Part(index, index * part_size, min(size, (index + 1) * part_size)))
+            view = spare.pop() if spare else memoryview(bytearray(OFFSET_CHUNK))
+            open_parts.append(_Part(index, index * part_size, min(size, (index + 1) * part_size), view))
 
     refill()
     while open_parts:
         pairs = []
         for part in open_parts:
-            want = min(len(part.buffer), part.end - part.position)
+            want = min(len(part.view), part.end - part.position)
             got = os.preadv(fd, [part.view[:want]], part.position)
             if got < want:
                 raise FileChangedError(path, f"changed while being read (ended at {part.position + got} bytes, "
@@ -99,5 +100,6 @@ def _read_parts(path: str, fd: int, size: int, part_size: int, indexes: range, d
         for part in [p for p in open_parts if p.position == p.end]:
             digests[part.index] = part.stream.digest()
             open_parts.remove(part)
+            spare.append(part.view)
         refill()
     return total
