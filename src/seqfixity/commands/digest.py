@@ -110,9 +110,9 @@ def run(args: argparse.Namespace) -> int:
     previous = reuse.previous() if reuse_on else {}
     remote = remote_options(args, args.jobs) if any(is_remote(path) for path in args.paths) else None
     unread = Counter(sample for _, sample in items)
-    samples = dict(items)
+    samples = dict(items)  # a sample's reports are counted down by the names the items gave
     fresh = examine_files([item for item in items if item[0] not in previous], settings, jobs=max(1, args.jobs),
-                          remote=remote, ordered=remote is not None)
+                          remote=remote, ordered=False)
     by_sample: dict[str, list[FileRecord]] = defaultdict(list)
     record_files: dict[str, str] = {}
     # as files end: a sample's reports are written once its last file is read, while the others are still read
